@@ -1,0 +1,213 @@
+"""The ``vcommission`` command line: a thin layer over the library.
+
+Subcommands: ``check`` (validate models), ``io-list`` (the I/O list of a model) and ``demo``
+(the main job: the bundled model run with scripted actuators). Output goes through rich on
+a terminal and is plain when piped; exit codes are :class:`ExitCode`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from enum import IntEnum
+from pathlib import Path
+from typing import NoReturn
+
+from rich.console import Console
+from rich.table import Table
+
+from vcommission.config.model import IoRow, find_models, load_model
+from vcommission.errors import ConfigError, VcommissionError
+
+__all__ = ["ExitCode", "main"]
+
+
+class ExitCode(IntEnum):
+    """Process exit codes of every subcommand."""
+
+    #: Everything checked out.
+    OK = 0
+    #: The input was read and found wrong (invalid model, failed checks).
+    FAILED = 1
+    #: vcommission itself could not do the job (harness error).
+    ERROR = 2
+    #: Bad command-line arguments.
+    USAGE = 3
+    #: Nothing to work on (no model found).
+    NO_INPUT = 4
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on bad arguments; here 2 means a harness error, so use USAGE."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(ExitCode.USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="vcommission", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = commands.add_parser("check", help="validate models (files or folders)")
+    check.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+
+    io_list = commands.add_parser("io-list", help="print a model's I/O list with addresses")
+    io_list.add_argument("model", type=Path, metavar="MODEL")
+    io_list.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    io_list.add_argument("--all", action="store_true", help="include internal and operator signals")
+
+    demo = commands.add_parser("demo", help="run the bundled model with scripted actuators")
+    demo.add_argument("--model", type=Path, default=None, metavar="MODEL")
+    demo.add_argument("--duration", type=_positive_float, default=60.0, metavar="SECONDS")
+    demo.add_argument("--seed", type=int, default=None)
+    return parser
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _check(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
+    files: list[Path] = []
+    for path in args.paths:
+        if not path.exists():
+            err.print(f"{path}: no such file or folder", markup=False)
+            return ExitCode.USAGE
+        files.extend(find_models(path))
+    if not files:
+        err.print(f"no model.yaml found under {', '.join(map(str, args.paths))}", markup=False)
+        return ExitCode.NO_INPUT
+    failed = 0
+    for file in files:
+        try:
+            model = load_model(file)
+        except ConfigError as exc:
+            failed += 1
+            for issue in exc.issues:
+                err.print(str(issue), markup=False, highlight=False)
+            continue
+        out.print(
+            f"ok {file}: {len(model.components)} components, {len(model.table)} signals, "
+            f"{len(model.addresses)} PLC I/O",
+            markup=False,
+            highlight=False,
+        )
+    if failed:
+        err.print(f"{failed} of {len(files)} model(s) invalid", markup=False)
+        return ExitCode.FAILED
+    return ExitCode.OK
+
+
+_IO_COLUMNS = ("tag", "type", "dir", "modbus", "iec", "unit", "description")
+_PLC_DIRECTION = {"from_plant": "in", "to_plant": "out"}
+
+
+def _io_values(row: IoRow) -> list[str]:
+    return [
+        row.tag,
+        row.type.value,
+        _PLC_DIRECTION.get(row.direction.value, row.direction.value),
+        str(row.modbus) if row.modbus else "",
+        row.iec,
+        row.unit,
+        row.description,
+    ]
+
+
+def _io_list(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
+    model = load_model(args.model)
+    rows = model.io_rows(include_internal=args.all)
+    if args.format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(_IO_COLUMNS)
+        writer.writerows(_io_values(r) for r in rows)
+        sys.stdout.write(buffer.getvalue())
+    elif args.format == "json":
+        records = [dict(zip(_IO_COLUMNS, _io_values(r), strict=True)) for r in rows]
+        for record, row in zip(records, rows, strict=True):
+            record["port"] = row.port
+            record["direction"] = row.direction.value
+        json.dump({"model": model.name, "signals": records}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif out.is_terminal:
+        table = Table(title=f"{model.name}: I/O list")
+        for column in _IO_COLUMNS:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*_io_values(row))
+        out.print(table)
+    else:
+        values = [list(_IO_COLUMNS), *(_io_values(r) for r in rows)]
+        widths = [max(len(v[i]) for v in values) for i in range(len(_IO_COLUMNS))]
+        for v in values:
+            sys.stdout.write(
+                "  ".join(c.ljust(w) for c, w in zip(v, widths, strict=True)).rstrip() + "\n"
+            )
+    return ExitCode.OK
+
+
+def _demo(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
+    from vcommission.demo import BUNDLED_MODEL, run_demo
+
+    model_path = args.model or BUNDLED_MODEL
+    out.print(f"checking {model_path}", markup=False, highlight=False)
+    summary = run_demo(model_path, args.duration, args.seed)
+    spawned = ", ".join(f"{n} {v}" for v, n in sorted(summary.spawned.items())) or "none"
+    out.print(
+        f"ran {summary.model} for {summary.virtual_s:.1f} s virtual in {summary.wall_s:.2f} s "
+        f"wall ({summary.real_time_factor:.0f}x real time), seed {summary.seed}",
+        markup=False,
+        highlight=False,
+    )
+    out.print(f"spawned: {spawned}", markup=False, highlight=False)
+    for bin_name, counts in summary.bins.items():
+        detail = ", ".join(f"{n} {v}" for v, n in sorted(counts.items())) or "empty"
+        out.print(f"{bin_name}: {detail}", markup=False, highlight=False)
+    edges = ", ".join(f"{name} {n}" for name, n in summary.edges.items())
+    out.print(f"sensor edges: {edges}", markup=False, highlight=False)
+    in_bins = sum(sum(c.values()) for c in summary.bins.values())
+    if summary.missorted or not in_bins:
+        err.print(
+            f"FAILED: {summary.missorted} missorted, {in_bins} sorted",
+            markup=False,
+            highlight=False,
+        )
+        return ExitCode.FAILED
+    out.print(f"OK: {in_bins} sorted, 0 missorted", markup=False, highlight=False)
+    return ExitCode.OK
+
+
+_COMMANDS = {"check": _check, "io-list": _io_list, "demo": _demo}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``vcommission`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    # Soft wrap: a located error must stay on one line when piped, not wrap at 80 columns.
+    out = Console(soft_wrap=True)
+    err = Console(stderr=True, soft_wrap=True)
+    try:
+        return int(_COMMANDS[args.command](args, out, err))
+    except ConfigError as exc:
+        for issue in exc.issues:
+            err.print(str(issue), markup=False, highlight=False)
+        return int(ExitCode.FAILED)
+    except VcommissionError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        return int(ExitCode.ERROR)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

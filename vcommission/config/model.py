@@ -1,0 +1,471 @@
+"""Plant model files: schema, strict loading and cross-checks into an immutable :class:`Model`.
+
+A model file (``plant_models/<name>/model.yaml``) has these sections::
+
+    name: sorting_line
+    seed: 1                      # default seed of the plant's random streams
+    physics: {tick: 0.01, substeps: 2}
+    parts:                       # workpiece variants
+      small: {size: [0.2, 0.2, 0.10], mass: 1.0}
+    components:                  # each: kind + that kind's parameters
+      belt: {kind: belt_conveyor, start: [0, 0, 0.8], length: 4.0, width: 0.5}
+    signals:                     # PLC-facing tags: the I/O list
+      conveyor_run: {port: belt.run, type: BOOL, direction: to_plant, modbus: coil 0}
+
+Every component port is a signal. A port named under ``signals:`` takes that tag name, its
+address and description; every other port gets an automatic signal ``component.port``
+(``internal``, or ``operator`` for things a person operates), which scenarios and checks
+can read and write. Everything wrong in a file is reported at once, each with file, line
+and YAML path.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vcommission.addressing import ModbusAddress, ModbusTable, WordOrder
+from vcommission.config.yamlload import Document, build, load_document
+from vcommission.errors import ConfigError, RegistryError, SignalError
+from vcommission.plant import registry
+from vcommission.plant.component import Component, Port, PortKind
+from vcommission.plant.parts import PartVariant
+from vcommission.plant.world import PhysicsConfig
+from vcommission.signals import Direction, Signal, SignalTable, SignalType, Value
+
+__all__ = [
+    "ComponentSpec",
+    "IoRow",
+    "ModbusOptions",
+    "Model",
+    "SignalSpec",
+    "find_models",
+    "load_model",
+]
+
+MODEL_FILE = "model.yaml"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    """One entry of ``signals:``: a tag wired to a component port."""
+
+    #: ``component.port`` the tag is wired to; a list lets one PLC output drive several inputs.
+    port: str | list[str]
+    #: Expected type; checked against the port (derived from the port when omitted).
+    type: SignalType | None = None
+    #: Expected direction; checked against the port (derived from the port when omitted).
+    direction: Direction | None = None
+    #: Modbus table and 0-based address, e.g. ``DI 0``; assigned in declaration order when omitted.
+    modbus: ModbusAddress | None = None
+    #: Engineering unit; defaults to the port's.
+    unit: str | None = None
+    #: Power-on value; defaults to the port's.
+    default: bool | int | float | None = None
+    #: Inclusive engineering range [min, max]; writes outside it are refused.
+    range: tuple[float, float] | None = None
+    #: One line for the I/O list.
+    description: str = ""
+
+    @property
+    def ports(self) -> list[str]:
+        return [self.port] if isinstance(self.port, str) else list(self.port)
+
+
+@dataclass(frozen=True)
+class ModbusOptions:
+    """Model-wide Modbus options (``modbus:``)."""
+
+    #: Word order of 32/64-bit values.
+    word_order: WordOrder = WordOrder.BIG
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """The top level of a model file, as written."""
+
+    #: Model name; used for OPC UA folders and reports.
+    name: str
+    #: What the machine does.
+    description: str = ""
+    #: Default seed for the plant's random streams (spawner mixes).
+    seed: int = 0
+    #: Solver settings.
+    physics: PhysicsConfig = field(default_factory=PhysicsConfig)
+    #: Workpiece variants by name.
+    parts: dict[str, PartVariant] = field(default_factory=dict)
+    #: Components by name; each mapping has ``kind`` and that kind's parameters.
+    components: dict[str, Any] = field(default_factory=dict)
+    #: PLC-facing tags by name, in I/O-list order.
+    signals: dict[str, SignalSpec] = field(default_factory=dict)
+    #: Modbus options.
+    modbus: ModbusOptions = field(default_factory=ModbusOptions)
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """A validated component entry: enough to instantiate it again for each plant."""
+
+    name: str
+    kind: str
+    params: Any
+    line: int
+
+
+@dataclass(frozen=True)
+class IoRow:
+    """One row of the I/O list."""
+
+    tag: str
+    type: SignalType
+    direction: Direction
+    modbus: ModbusAddress | None
+    iec: str
+    unit: str
+    description: str
+    port: str
+
+
+@dataclass(frozen=True)
+class Model:
+    """A validated plant model: immutable definitions, no runtime state."""
+
+    #: Model file the model was loaded from.
+    path: str
+    name: str
+    description: str
+    seed: int
+    physics: PhysicsConfig
+    variants: dict[str, PartVariant]
+    components: tuple[ComponentSpec, ...]
+    table: SignalTable
+    #: ``component.port`` -> index of its signal in :attr:`table`.
+    wiring: dict[str, int]
+    #: Tag -> Modbus address, for PLC-facing signals.
+    addresses: dict[str, ModbusAddress]
+    word_order: WordOrder
+
+    def instantiate(self, seed: int | None = None) -> list[Component]:
+        """Fresh component instances (per-run state is theirs), ports wired to the table."""
+        seed = self.seed if seed is None else seed
+        instances = []
+        for spec in self.components:
+            component = registry.make(
+                spec.kind, spec.name, spec.params, variants=self.variants, seed=seed
+            )
+            for port in component.ports.values():
+                port.index = self.wiring[port.path]
+            instances.append(component)
+        return instances
+
+    def io_rows(self, *, include_internal: bool = False) -> list[IoRow]:
+        """The I/O list in table order: PLC-facing signals, optionally the rest too."""
+        port_of = {}
+        for path, index in self.wiring.items():
+            port_of.setdefault(index, path)
+        rows = []
+        for index, signal in enumerate(self.table):
+            address = self.addresses.get(signal.name)
+            if address is None and not include_internal:
+                continue
+            rows.append(
+                IoRow(
+                    signal.name,
+                    signal.type,
+                    signal.direction,
+                    address,
+                    address.iec(signal.type) if address else "",
+                    signal.unit,
+                    signal.description,
+                    port_of.get(index, ""),
+                )
+            )
+        return rows
+
+
+def find_models(path: str | Path) -> list[Path]:
+    """Model files at ``path``: the file itself, a folder's model.yaml, or all below it."""
+    path = Path(path)
+    if path.is_dir():
+        direct = path / MODEL_FILE
+        return [direct] if direct.is_file() else sorted(path.rglob(MODEL_FILE))
+    return [path]
+
+
+def load_model(path: str | Path) -> Model:
+    """Load and validate a model file (or a folder holding ``model.yaml``).
+
+    Raises:
+        ConfigError: with every problem found, each located by file, line and YAML path.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / MODEL_FILE
+    doc = load_document(path)
+    raw = build(doc, ModelFile)
+    if raw is None:
+        doc.raise_if_issues()
+        raise ConfigError(f"{path}: not a model file")
+    return _Checker(doc, raw).model()
+
+
+class _Checker:
+    """Cross-checks a model file: kinds, ports, wiring, types, directions, addresses."""
+
+    def __init__(self, doc: Document, raw: ModelFile) -> None:
+        self.doc = doc
+        self.raw = raw
+        self.specs: list[ComponentSpec] = []
+        self.components: dict[str, Component] = {}
+
+    def model(self) -> Model:
+        self._components()
+        signals, wiring, addresses = self._signals()
+        self.doc.raise_if_issues()
+        return Model(
+            path=self.doc.file,
+            name=self.raw.name,
+            description=self.raw.description,
+            seed=self.raw.seed,
+            physics=self.raw.physics,
+            variants=dict(self.raw.parts),
+            components=tuple(self.specs),
+            table=SignalTable(tuple(signals)),
+            wiring=wiring,
+            addresses=addresses,
+            word_order=self.raw.modbus.word_order,
+        )
+
+    # -- components -------------------------------------------------------------------------
+
+    def _components(self) -> None:
+        doc = self.doc
+        node = doc.node_at(("components",))
+        if not isinstance(node, yaml.MappingNode):
+            return
+        for key_node, value_node in node.value:
+            name = key_node.value
+            path = ("components", name)
+            if not _IDENTIFIER.match(name):
+                doc.issue(path, f"component name {name!r} must be an identifier")
+                continue
+            if not isinstance(value_node, yaml.MappingNode):
+                doc.issue(path, "expected a mapping with 'kind' and parameters")
+                continue
+            kind_nodes = [v for k, v in value_node.value if k.value == "kind"]
+            if not kind_nodes or not isinstance(kind_nodes[0], yaml.ScalarNode):
+                doc.issue(
+                    path, f"missing required key 'kind' (one of: {', '.join(registry.kinds())})"
+                )
+                continue
+            kind = kind_nodes[0].value
+            try:
+                cls = registry.load(kind)
+            except RegistryError as exc:
+                doc.issue((*path, "kind"), str(exc))
+                continue
+            params_node = yaml.MappingNode(
+                value_node.tag,
+                [(k, v) for k, v in value_node.value if k.value != "kind"],
+                value_node.start_mark,
+                value_node.end_mark,
+            )
+            params = build(doc, cls.Params, path, node=params_node)
+            if params is None:
+                continue
+            try:
+                component = cls(name, params, variants=dict(self.raw.parts), seed=self.raw.seed)
+            except (ConfigError, ValueError) as exc:
+                for message in getattr(exc, "issues", None) or [exc]:
+                    doc.issue(path, getattr(message, "message", str(message)))
+                continue
+            self.components[name] = component
+            self.specs.append(ComponentSpec(name, kind, params, doc.location(path)))
+
+    # -- signals ----------------------------------------------------------------------------
+
+    def _resolve_port(self, text: str, path: tuple) -> Port | None:
+        component_name, dot, port_name = text.partition(".")
+        component = self.components.get(component_name)
+        if dot and component is None and component_name in self.raw.components:
+            return None  # declared but invalid: already reported at the component
+        if not dot or component is None:
+            close = difflib.get_close_matches(component_name, self.raw.components, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            what = "write 'component.port'" if not dot else f"no component {component_name!r}"
+            self.doc.issue(path, f"dangling port {text!r}: {what}{hint}")
+            return None
+        port = component.ports.get(port_name)
+        if port is None:
+            names = ", ".join(component.ports)
+            self.doc.issue(path, f"dangling port {text!r}: {component_name} has ports {names}")
+        return port
+
+    def _signals(self) -> tuple[list[Signal], dict[str, int], dict[str, ModbusAddress]]:
+        doc = self.doc
+        signals: list[Signal] = []
+        wiring: dict[str, int] = {}
+        wired_by: dict[str, str] = {}
+        explicit: dict[str, tuple[ModbusAddress, SignalType, tuple]] = {}
+        pending: list[tuple[str, SignalType, Direction]] = []
+        for name, spec in self.raw.signals.items():
+            path = ("signals", name)
+            if not _IDENTIFIER.match(name):
+                doc.issue(path, f"tag {name!r} must be an identifier (letters, digits, _)")
+            ports = []
+            for i, text in enumerate(spec.ports):
+                port_path = (*path, "port") if isinstance(spec.port, str) else (*path, "port", i)
+                port = self._resolve_port(text, port_path)
+                if port is None:
+                    continue
+                if port.path in wired_by:
+                    doc.issue(
+                        port_path, f"port {port.path} is already wired to {wired_by[port.path]!r}"
+                    )
+                    continue
+                wired_by[port.path] = name
+                ports.append(port)
+            signal = self._signal(name, spec, ports, path)
+            if signal is None:
+                continue
+            for port in ports:
+                wiring[port.path] = len(signals)
+            signals.append(signal)
+            if signal.direction in (Direction.TO_PLANT, Direction.FROM_PLANT):
+                if spec.modbus is not None:
+                    self._check_table(signal, spec.modbus, (*path, "modbus"))
+                    explicit[name] = (spec.modbus, signal.type, (*path, "modbus"))
+                else:
+                    pending.append((name, signal.type, signal.direction))
+            elif spec.modbus is not None:
+                doc.issue(
+                    (*path, "modbus"), f"{signal.direction.value} signals have no Modbus address"
+                )
+        # Every port not named under signals: gets an automatic signal component.port.
+        for component in self.components.values():
+            for port in component.ports.values():
+                if port.path in wiring:
+                    continue
+                direction = (
+                    Direction.OPERATOR if port.kind is PortKind.OPERATOR else Direction.INTERNAL
+                )
+                wiring[port.path] = len(signals)
+                signals.append(
+                    Signal(
+                        port.path,
+                        port.type,
+                        direction,
+                        port.unit,
+                        port.default,
+                        None,
+                        port.description,
+                    )
+                )
+        return signals, wiring, self._addresses(explicit, pending)
+
+    def _signal(self, name: str, spec: SignalSpec, ports: list[Port], path: tuple) -> Signal | None:
+        doc = self.doc
+        if not ports:
+            return None
+        kinds = {p.kind for p in ports}
+        types = {p.type for p in ports}
+        if len(ports) > 1 and kinds != {PortKind.INPUT}:
+            doc.issue(
+                (*path, "port"),
+                "only input ports can share one signal (a PLC output may "
+                "drive several inputs; an output has exactly one writer)",
+            )
+            return None
+        if len(types) > 1:
+            doc.issue(
+                (*path, "port"), f"ports have different types: {sorted(t.value for t in types)}"
+            )
+            return None
+        port = ports[0]
+        if spec.type is not None and spec.type is not port.type:
+            doc.issue(
+                (*path, "type"),
+                f"type {spec.type.value} does not match port {port.path} ({port.type.value})",
+            )
+            return None
+        allowed = {
+            PortKind.INPUT: (Direction.TO_PLANT, Direction.INTERNAL),
+            PortKind.OUTPUT: (Direction.FROM_PLANT, Direction.INTERNAL),
+            PortKind.OPERATOR: (Direction.OPERATOR,),
+        }[port.kind]
+        direction = spec.direction or allowed[0]
+        if direction not in allowed:
+            doc.issue(
+                (*path, "direction"),
+                f"port {port.path} is an {port.kind.value}: direction must be "
+                f"{' or '.join(d.value for d in allowed)}, not {direction.value}",
+            )
+            return None
+        default: Value = port.default if spec.default is None else spec.default
+        try:
+            return Signal(
+                name,
+                port.type,
+                direction,
+                port.unit if spec.unit is None else spec.unit,
+                default,
+                None if spec.range is None else (float(spec.range[0]), float(spec.range[1])),
+                spec.description or port.description,
+            )
+        except SignalError as exc:
+            doc.issue((*path, "default"), str(exc).removeprefix(f"{name}: "))
+            return None
+
+    def _check_table(self, signal: Signal, address: ModbusAddress, path: tuple) -> None:
+        expected = ModbusTable.for_signal(signal.type, signal.direction)
+        if address.table is not expected:
+            self.doc.issue(
+                path,
+                f"{signal.type.value} {signal.direction.value} signals belong in {expected.value} "
+                f"({expected.short}), not {address.table.value}",
+            )
+
+    def _addresses(
+        self,
+        explicit: dict[str, tuple[ModbusAddress, SignalType, tuple]],
+        pending: list[tuple[str, SignalType, Direction]],
+    ) -> dict[str, ModbusAddress]:
+        occupied: dict[tuple[ModbusTable, int], str] = {}
+        addresses: dict[str, ModbusAddress] = {}
+        for name, (address, type_, path) in explicit.items():
+            clash = sorted(
+                {
+                    occupied[(address.table, a)]
+                    for a in address.span(type_)
+                    if (address.table, a) in occupied
+                }
+            )
+            if clash:
+                other = clash[0]
+                line = self.doc.location(("signals", other, "modbus"))
+                self.doc.issue(
+                    path, f"{address} overlaps {other!r} at {addresses[other]} (line {line})"
+                )
+                continue
+            for a in address.span(type_):
+                occupied[(address.table, a)] = name
+            addresses[name] = address
+        # Signals without an explicit address take the lowest free addresses, in declaration order.
+        for name, type_, direction in pending:
+            table = ModbusTable.for_signal(type_, direction)
+            start = 0
+            while True:
+                address = ModbusAddress(table, start)
+                if all((table, a) not in occupied for a in address.span(type_)):
+                    break
+                start += 1
+            for a in address.span(type_):
+                occupied[(table, a)] = name
+            addresses[name] = address
+        return addresses

@@ -1,0 +1,146 @@
+"""Component base class: declared typed ports, build into a world, update and sense per tick.
+
+A component declares its ports in ``__init__`` (``self.run = self.declare_input("run",
+SignalType.BOOL)``), creates its bodies in :meth:`Component.build`, and takes part in every
+tick twice: :meth:`Component.update` before physics (read input ports, command actuators)
+and :meth:`Component.sense` after physics (compute output ports). Port values live in the
+plant's process image; each port knows its index there once the plant has wired it, so the
+per-tick code is plain list indexing.
+
+Per-run state (positions, timers, counters) is created in :meth:`Component.build` and
+reset by building again; a unit test can build one component into a bare
+:class:`~vcommission.plant.world.World`, set input values in a list and step it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from vcommission.errors import PlantError
+from vcommission.signals import SignalType, Value
+
+if TYPE_CHECKING:
+    from vcommission.plant.parts import PartTracker, PartVariant
+    from vcommission.plant.world import World
+
+__all__ = ["Component", "NoParams", "Port", "PortKind", "TickContext"]
+
+
+class PortKind(str, Enum):
+    """Which way a port's value flows."""
+
+    #: Read by the component: actuator commands, setpoints.
+    INPUT = "input"
+    #: Written by the component: sensor readings, counts.
+    OUTPUT = "output"
+    #: Written by a person: a button being pressed, a door being opened.
+    OPERATOR = "operator"
+
+
+@dataclass(eq=False)
+class Port:
+    """A typed connection point of a component."""
+
+    component: str
+    name: str
+    type: SignalType
+    kind: PortKind
+    unit: str = ""
+    default: Value = False
+    description: str = ""
+    #: Position of the wired signal in the process image; set by the plant.
+    index: int = -1
+
+    @property
+    def path(self) -> str:
+        """``component.port``: the name of the auto-created signal when the port is unwired."""
+        return f"{self.component}.{self.name}"
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """Parameters of a component kind that takes none."""
+
+
+@dataclass
+class TickContext:
+    """What a component sees during a tick."""
+
+    #: Virtual time at the *start* of the tick, nanoseconds.
+    now_ns: int
+    #: Tick length, nanoseconds.
+    dt_ns: int
+    #: The process image's working buffer, indexed by ``Port.index``.
+    values: list[Value]
+    world: World
+    parts: PartTracker
+
+    @property
+    def dt(self) -> float:
+        """Tick length in seconds (physics code works in SI units)."""
+        return self.dt_ns * 1e-9
+
+
+class Component:
+    """Base of every plant component kind; subclasses register under a ``kind`` name."""
+
+    #: Parameters dataclass of this kind, loaded strictly from the model YAML.
+    Params: ClassVar[type] = NoParams
+    #: Kind name used in YAML; set by subclasses.
+    kind: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        name: str,
+        params: Any = None,
+        variants: Mapping[str, PartVariant] | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.name = name
+        self.params = params if params is not None else self.Params()
+        self.variants: Mapping[str, PartVariant] = variants or {}
+        self.ports: dict[str, Port] = {}
+        # Per-component stream from the plant seed and the component's name, so adding a
+        # component never changes the random draws of another.
+        self.rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+        self._seed = seed
+
+    # -- declaring ports ------------------------------------------------------------------
+
+    def _declare(self, name: str, type_: SignalType, kind: PortKind, **extra: Any) -> Port:
+        if name in self.ports:
+            raise PlantError(f"{self.name}: port {name!r} declared twice")
+        default = extra.pop("default", 0.0 if type_.is_float else (False if type_.is_bool else 0))
+        port = Port(self.name, name, type_, kind, default=default, **extra)
+        self.ports[name] = port
+        return port
+
+    def declare_input(self, name: str, type_: SignalType, **extra: Any) -> Port:
+        return self._declare(name, type_, PortKind.INPUT, **extra)
+
+    def declare_output(self, name: str, type_: SignalType, **extra: Any) -> Port:
+        return self._declare(name, type_, PortKind.OUTPUT, **extra)
+
+    def declare_operator(self, name: str, type_: SignalType, **extra: Any) -> Port:
+        return self._declare(name, type_, PortKind.OPERATOR, **extra)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def build(self, world: World) -> None:
+        """Create bodies and fresh per-run state. Default: nothing physical."""
+        self.rng = np.random.default_rng([self._seed, zlib.crc32(self.name.encode())])
+
+    def update(self, ctx: TickContext) -> None:
+        """Before physics: read input ports and command actuators. Default: nothing."""
+
+    def sense(self, ctx: TickContext) -> None:
+        """After physics: compute output ports. Default: nothing."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"

@@ -1,0 +1,78 @@
+"""A plant: one run of a model, with its world, components, process image and parts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from vcommission.plant.component import Component, TickContext
+from vcommission.plant.parts import PartTracker
+from vcommission.plant.world import World
+from vcommission.signals import ProcessImage
+
+if TYPE_CHECKING:
+    from vcommission.config.model import Model
+
+__all__ = ["Plant"]
+
+
+class Plant:
+    """The runtime side of a :class:`~vcommission.config.model.Model`.
+
+    Owns one :class:`World`; :meth:`reset` builds everything again from the model so a
+    scenario always starts from power-on. Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, model: Model, seed: int | None = None) -> None:
+        self.model = model
+        self.seed = model.seed if seed is None else seed
+        self.image = ProcessImage(model.table)
+        self.world: World | None = None
+        self.reset()
+
+    def reset(self, seed: int | None = None) -> None:
+        """Power-on: a fresh world, fresh component state, default signal values."""
+        if seed is not None:
+            self.seed = seed
+        if self.world is not None:
+            self.world.close()
+        self.world = World(self.model.physics)
+        self.parts = PartTracker()
+        self.components: list[Component] = self.model.instantiate(self.seed)
+        self.by_name = {c.name: c for c in self.components}
+        for component in self.components:
+            component.build(self.world)
+        self.image.reset()
+        # Sense once so outputs (end switches, healthy circuits) are right before tick 0.
+        self.sense(self.context(0))
+        self.image.commit()
+
+    def component(self, name: str) -> Component:
+        return self.by_name[name]
+
+    def context(self, now_ns: int) -> TickContext:
+        assert self.world is not None
+        return TickContext(
+            now_ns, self.model.physics.tick_ns, self.image.values, self.world, self.parts
+        )
+
+    def update(self, ctx: TickContext) -> None:
+        """Every component commands its actuators from its inputs (before physics)."""
+        for component in self.components:
+            component.update(ctx)
+
+    def sense(self, ctx: TickContext) -> None:
+        """Cast all beams once, then every component computes its outputs (after physics)."""
+        ctx.world.cast_rays()
+        for component in self.components:
+            component.sense(ctx)
+
+    def close(self) -> None:
+        if self.world is not None:
+            self.world.close()
+            self.world = None
+
+    def __enter__(self) -> Plant:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

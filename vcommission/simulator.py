@@ -1,0 +1,166 @@
+"""The simulator: advances a plant tick by tick in virtual time.
+
+Tick order (one tick = ``physics.tick`` of virtual time, from ``now`` to ``now + tick``):
+
+1. **Latch**: writes staged since the last tick (PLC, operator, scenario) enter the
+   process image's working buffer.
+2. **Update**: every component reads its input ports and commands its actuators (belt
+   speed ramps, cylinder strokes, spawner drops).
+3. **Physics**: ``physics.substeps`` pybullet steps; driven bodies are re-posed before each.
+4. **Sense**: all light beams are cast in one batch; every component computes its output
+   ports from the new physical state.
+5. **Commit**: the working buffer is published as the committed image; the indices that
+   changed are handed to the listeners (protocol adapters publish them).
+6. **Monitors**: called with the tick's end time and the changes (trace recorder, checks).
+7. **Controllers**: in-process PLCs whose scan is due read the committed image and stage
+   their writes, which take effect at step 1 of the next tick, as on a real PLC whose
+   outputs reach the plant one I/O cycle later.
+8. **Pace**: in ``realtime`` mode wait for the wall clock; late ticks are recorded as
+   overruns. ``fast`` and ``lockstep`` never read the wall clock.
+
+Only the simulator touches pybullet and commits the image; everything else stages.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from vcommission.clock import ClockMode, RealTimePacer, s_to_ns
+from vcommission.plant.plant import Plant
+from vcommission.signals import Direction, ProcessImage, Value
+
+__all__ = ["ChangeRecorder", "Controller", "Simulator"]
+
+#: Called after each commit with (tick end time in ns, indices that changed).
+Monitor = Callable[[int, list[int]], None]
+
+
+class Controller(Protocol):
+    """An in-process PLC: scanned by the simulator in lockstep with virtual time."""
+
+    def scan(self, now_ns: int, image: ProcessImage) -> Mapping[str, Value] | None:
+        """Read inputs from ``image.committed``; return the outputs to write (or stage them)."""
+
+
+@dataclass
+class _ScheduledController:
+    controller: Controller
+    period_ns: int
+    next_ns: int = 0
+
+
+@dataclass
+class ChangeRecorder:
+    """Monitor recording every committed signal change as (time_ns, index, value)."""
+
+    image: ProcessImage
+    changes: list[tuple[int, int, Value]] = field(default_factory=list)
+
+    def __call__(self, now_ns: int, changed: list[int]) -> None:
+        committed = self.image.committed
+        self.changes.extend((now_ns, i, committed[i]) for i in changed)
+
+    def edges(self, name: str) -> list[tuple[int, Value]]:
+        """Changes of one signal: (time_ns, new value)."""
+        index = self.image.table.index(name)
+        return [(t, v) for t, i, v in self.changes if i == index]
+
+
+class Simulator:
+    """Steps a :class:`Plant`; see the module docstring for the tick order."""
+
+    def __init__(
+        self,
+        plant: Plant,
+        mode: ClockMode = ClockMode.FAST,
+        speed: float = 1.0,
+    ) -> None:
+        self.plant = plant
+        self.mode = mode
+        self.tick_ns = plant.model.physics.tick_ns
+        self.now_ns = 0
+        self.ticks = 0
+        self.monitors: list[Monitor] = []
+        self.listeners: list[Monitor] = []
+        self._controllers: list[_ScheduledController] = []
+        self.pacer = RealTimePacer(speed) if mode is ClockMode.REALTIME else None
+        #: Wall-clock seconds spent inside :meth:`step`, for real-time-factor reports.
+        self.busy_s = 0.0
+
+    @property
+    def image(self) -> ProcessImage:
+        return self.plant.image
+
+    def add_controller(self, controller: Controller, period_s: float = 0.01) -> None:
+        """Scan ``controller`` every ``period_s`` of virtual time, first at the current time."""
+        period_ns = max(s_to_ns(period_s), self.tick_ns)
+        self._controllers.append(_ScheduledController(controller, period_ns, self.now_ns))
+
+    def operate(self, name: str, value: Value) -> None:
+        """Stage a write as a person or a scenario would (operator and internal signals too)."""
+        self.image.stage(name, value, allowed=tuple(Direction))
+
+    def reset(self, seed: int | None = None) -> None:
+        """Power-on the plant and restart virtual time at 0."""
+        self.plant.reset(seed)
+        self.now_ns = 0
+        self.ticks = 0
+        for scheduled in self._controllers:
+            scheduled.next_ns = 0
+
+    def step(self) -> None:
+        """Advance one tick (steps 1-7 of the tick order; pacing is the caller's)."""
+        started = time.perf_counter() if self.mode is ClockMode.REALTIME else 0.0
+        plant = self.plant
+        image = plant.image
+        image.latch()
+        ctx = plant.context(self.now_ns)
+        plant.update(ctx)
+        ctx.world.step()
+        plant.sense(ctx)
+        changed = image.commit()
+        self.now_ns += self.tick_ns
+        self.ticks += 1
+        now = self.now_ns
+        if changed:
+            for listener in self.listeners:
+                listener(now, changed)
+        for monitor in self.monitors:
+            monitor(now, changed)
+        for scheduled in self._controllers:
+            if now >= scheduled.next_ns:
+                scheduled.next_ns += scheduled.period_ns
+                writes = scheduled.controller.scan(now, image)
+                if writes:
+                    for name, value in writes.items():
+                        image.stage(name, value)
+        if started:
+            self.busy_s += time.perf_counter() - started
+
+    def run_for(self, duration_s: float) -> None:
+        """Run ``duration_s`` of virtual time (paced in realtime mode)."""
+        end = self.now_ns + s_to_ns(duration_s)
+        self.run_until(lambda: self.now_ns >= end)
+
+    def run_until(self, done: Callable[[], bool], timeout_s: float | None = None) -> bool:
+        """Step until ``done()`` is true; False if ``timeout_s`` of virtual time passed first."""
+        limit = None if timeout_s is None else self.now_ns + s_to_ns(timeout_s)
+        pacer = self.pacer
+        while not done():
+            if limit is not None and self.now_ns >= limit:
+                return False
+            if pacer is not None:
+                pacer.wait_until(self.now_ns)
+            self.step()
+        return True
+
+    async def run_async(self, duration_s: float | None = None) -> None:
+        """Run paced in an event loop beside protocol servers; forever if no duration."""
+        end = None if duration_s is None else self.now_ns + s_to_ns(duration_s)
+        pacer = self.pacer or RealTimePacer(1.0)
+        while end is None or self.now_ns < end:
+            await pacer.wait_until_async(self.now_ns)
+            self.step()
