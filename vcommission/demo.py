@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +32,8 @@ class SortingScript:
     program would: a box's height is judged at the scan station (pe_tall blocked while
     pe_entry is), remembered in a FIFO, and acted on when the box reaches pe_pusher, where
     the belt is stopped (pusher and belt are interlocked), the pusher strokes, and the
-    belt restarts once it is back.
+    belt restarts once it is back. Like a PLC's output image, only changed outputs are
+    written.
     """
 
     #: Belt speed setpoint, mm/s.
@@ -42,39 +42,46 @@ class SortingScript:
     infeed: bool = True
     _fifo: deque[bool] = field(default_factory=deque)
     _tall_seen: bool = False
-    _prev: dict[str, Value] = field(default_factory=dict)
     _state: str = "run"
+    _index: dict[str, int] = field(default_factory=dict)
+    _previous: dict[str, Value] = field(default_factory=dict)
+    _written: dict[str, Value] = field(default_factory=dict)
 
-    def _rose(self, inputs: Mapping[str, Value], name: str) -> bool:
-        return bool(inputs[name]) and not self._prev.get(name, False)
-
-    def _fell(self, inputs: Mapping[str, Value], name: str) -> bool:
-        return not inputs[name] and bool(self._prev.get(name, False))
+    def _read(self, image: ProcessImage) -> dict[str, Value]:
+        if not self._index:
+            self._index = {name: image.table.index(name) for name in _SCRIPT_INPUTS}
+        committed = image.committed
+        return {name: committed[i] for name, i in self._index.items()}
 
     def scan(self, now_ns: int, image: ProcessImage) -> dict[str, Value]:
-        inputs = image.snapshot()
+        inputs = self._read(image)
+        previous = self._previous or inputs
         if inputs["pe_entry"] and inputs["pe_tall"]:
             self._tall_seen = True
-        if self._fell(inputs, "pe_entry"):
+        if previous["pe_entry"] and not inputs["pe_entry"]:
             self._fifo.append(self._tall_seen)
             self._tall_seen = False
-        if self._state == "run" and self._rose(inputs, "pe_pusher"):
-            tall = self._fifo.popleft() if self._fifo else False
-            if tall:
+        if self._state == "run" and inputs["pe_pusher"] and not previous["pe_pusher"]:
+            if self._fifo.popleft() if self._fifo else False:
                 self._state = "extend"
         elif self._state == "extend" and inputs["pusher_extended"]:
             self._state = "retract"
         elif self._state == "retract" and inputs["pusher_retracted"]:
             self._state = "run"
-        self._prev = inputs
-        running = self._state == "run"
-        return {
-            "conveyor_run": running,
+        self._previous = inputs
+        outputs: dict[str, Value] = {
+            "conveyor_run": self._state == "run",
             "pusher_extend": self._state == "extend",
             "infeed_enable": self.infeed,
             "speed_sp": self.speed,
             "light_green": True,
         }
+        changed = {k: v for k, v in outputs.items() if self._written.get(k) != v}
+        self._written.update(changed)
+        return changed
+
+
+_SCRIPT_INPUTS = ("pe_entry", "pe_tall", "pe_pusher", "pusher_extended", "pusher_retracted")
 
 
 @dataclass

@@ -95,9 +95,14 @@ class Simulator:
         return self.plant.image
 
     def add_controller(self, controller: Controller, period_s: float = 0.01) -> None:
-        """Scan ``controller`` every ``period_s`` of virtual time, first at the current time."""
+        """Scan ``controller`` every ``period_s`` of virtual time, first after the next tick.
+
+        Scans happen at tick boundaries; a period that is not a multiple of the tick keeps
+        its average rate (the next scan is due one period after the previous one was due).
+        """
         period_ns = max(s_to_ns(period_s), self.tick_ns)
-        self._controllers.append(_ScheduledController(controller, period_ns, self.now_ns))
+        first = self.now_ns + self.tick_ns
+        self._controllers.append(_ScheduledController(controller, period_ns, first))
 
     def operate(self, name: str, value: Value) -> None:
         """Stage a write as a person or a scenario would (operator and internal signals too)."""
@@ -109,7 +114,7 @@ class Simulator:
         self.now_ns = 0
         self.ticks = 0
         for scheduled in self._controllers:
-            scheduled.next_ns = 0
+            scheduled.next_ns = self.tick_ns
 
     def step(self) -> None:
         """Advance one tick (steps 1-7 of the tick order; pacing is the caller's)."""
@@ -117,7 +122,8 @@ class Simulator:
         plant = self.plant
         image = plant.image
         image.latch()
-        ctx = plant.context(self.now_ns)
+        ctx = plant.tick
+        ctx.now_ns = self.now_ns
         plant.update(ctx)
         ctx.world.step()
         plant.sense(ctx)

@@ -87,6 +87,7 @@ class Cylinder(Component):
         super().build(world)
         p = self.params
         self.stroke_position = self._next = 0.0
+        self._moving = False
         self.plate = world.add_kinematic_box(
             (p.plate_thickness / 2, p.plate[0] / 2, p.plate[1] / 2),
             self._plate_centre(0.0),
@@ -104,16 +105,24 @@ class Cylinder(Component):
             target = min(p.stroke, s + p.stroke / (p.extend_time * self.time_factor) * dt)
         else:
             target = max(0.0, s - p.stroke / (p.retract_time * self.time_factor) * dt)
+        self._next = target
         plate = self.plate
+        if target == s:
+            if self._moving:  # came to rest at an end: hold the plate there
+                plate.position = self._plate_centre(s)
+                plate.velocity = (0.0, 0.0, 0.0)
+                self._moving = False
+            return
+        self._moving = True
         plate.position = self._plate_centre(s)
         # Move from s to target over this tick; the world re-poses the plate every substep
         # at the commanded velocity, so parts in front are pushed, not teleported.
         plate.velocity = scale(self.axis, (target - s) / dt)
-        self._next = target
 
     def sense(self, ctx: TickContext) -> None:
         s = self.stroke_position = self._next
-        self.plate.position = self._plate_centre(s)
+        if self._moving:
+            self.plate.position = self._plate_centre(s)
         p = self.params
         values = ctx.values
         values[self.retracted.index] = s <= p.switch_tolerance

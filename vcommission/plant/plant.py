@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 __all__ = ["Plant"]
 
 
+def _overrides(component: Component, method: str) -> bool:
+    return getattr(type(component), method) is not getattr(Component, method)
+
+
 class Plant:
     """The runtime side of a :class:`~vcommission.config.model.Model`.
 
@@ -41,9 +45,14 @@ class Plant:
         self.by_name = {c.name: c for c in self.components}
         for component in self.components:
             component.build(self.world)
+        # Per-tick loops call only the components that do something in that phase.
+        self._updaters = [c.update for c in self.components if _overrides(c, "update")]
+        self._sensors = [c.sense for c in self.components if _overrides(c, "sense")]
         self.image.reset()
+        #: The context every tick reuses (the simulator sets ``now_ns``).
+        self.tick = self.context(0)
         # Sense once so outputs (end switches, healthy circuits) are right before tick 0.
-        self.sense(self.context(0))
+        self.sense(self.tick)
         self.image.commit()
 
     def component(self, name: str) -> Component:
@@ -57,14 +66,14 @@ class Plant:
 
     def update(self, ctx: TickContext) -> None:
         """Every component commands its actuators from its inputs (before physics)."""
-        for component in self.components:
-            component.update(ctx)
+        for update in self._updaters:
+            update(ctx)
 
     def sense(self, ctx: TickContext) -> None:
         """Cast all beams once, then every component computes its outputs (after physics)."""
         ctx.world.cast_rays()
-        for component in self.components:
-            component.sense(ctx)
+        for sense in self._sensors:
+            sense(ctx)
 
     def close(self) -> None:
         if self.world is not None:

@@ -13,6 +13,9 @@ from vcommission.signals import SignalType
 
 __all__ = ["Arrival", "Sink", "SinkParams"]
 
+#: Distance kept between the arrival volume and the bin's walls and floor, metres.
+_AABB_CLEARANCE = 0.03
+
 
 @dataclass(frozen=True)
 class SinkParams:
@@ -66,8 +69,11 @@ class Sink(Component):
         }
         x, y, z = self.params.position
         sx, sy, sz = self.params.size
-        self.low = (x - sx / 2, y - sy / 2, z)
-        self.high = (x + sx / 2, y + sy / 2, z + sz)
+        # Keep the query volume clear of the bin's own walls and floor (their bounding boxes
+        # carry a collision margin), so the broadphase answers with parts only.
+        inset = min(_AABB_CLEARANCE, sx / 4, sy / 4, sz / 4)
+        self.low = (x - sx / 2 + inset, y - sy / 2 + inset, z + inset)
+        self.high = (x + sx / 2 - inset, y + sy / 2 - inset, z + sz)
         self._remove_after_ns = (
             None if self.params.remove_after is None else s_to_ns(self.params.remove_after)
         )
@@ -86,6 +92,7 @@ class Sink(Component):
     def sense(self, ctx: TickContext) -> None:
         parts = ctx.parts
         now = ctx.now_ns + ctx.dt_ns
+        arrived_before = len(self.arrivals)
         for body in ctx.world.overlapping(self.low, self.high):
             part = parts.by_body(body)
             if part is None or part.destination is not None:
@@ -100,7 +107,8 @@ class Sink(Component):
             _, part = self._to_remove.pop(0)
             ctx.world.remove_body(part.body)
             parts.retire(part, now, self.name)
-        values = ctx.values
-        values[self.count.index] = len(self.arrivals)
-        for variant, port in self.count_by_variant.items():
-            values[port.index] = self._counts[variant]
+        if len(self.arrivals) != arrived_before:
+            values = ctx.values
+            values[self.count.index] = len(self.arrivals)
+            for variant, port in self.count_by_variant.items():
+                values[port.index] = self._counts[variant]

@@ -20,6 +20,8 @@ Engineering choices that buy speed without losing the physics (see tools/bench/p
   integrator's gravity update cancel exactly.
 * **Collision groups.** The machine frame and driven bodies collide with parts only, never
   with each other, so a belt touching its guide rails costs nothing.
+* **Sleeping parts.** pybullet keeps every body awake by default; parts here may sleep once
+  settled (a pile in a bin), so only what moves costs solver time.
 * **Batched sensing.** Every photo-eye beam of the plant is cast in one ``rayTestBatch`` a
   tick, and region sensors use broadphase AABB queries.
 """
@@ -168,6 +170,8 @@ class World:
         self.client = new_client()
         self.cid: int = self.client._client
         self.kinematic: list[KinematicBody] = []
+        #: Every box body created here: body id -> (half extents, mass).
+        self.boxes: dict[int, tuple[Vec3, float]] = {}
         self._ray_from: list[Vec3] = []
         self._ray_to: list[Vec3] = []
         #: Body hit by each registered ray at the last :meth:`cast_rays` (-1: beam clear).
@@ -214,8 +218,20 @@ class World:
             baseOrientation=list(orientation),
             useMaximalCoordinates=True,
         )
-        c.changeDynamics(body, -1, lateralFriction=friction)
+        if group is CollisionGroup.PART and mass > 0:
+            # pybullet disables sleeping by default; a settled pile of parts in a bin would
+            # then cost a full solve every step. Parts on a belt stay awake anyway: they share
+            # an island with the belt, which never sleeps.
+            c.changeDynamics(
+                body,
+                -1,
+                lateralFriction=friction,
+                activationState=pybullet.ACTIVATION_STATE_ENABLE_SLEEPING,
+            )
+        else:
+            c.changeDynamics(body, -1, lateralFriction=friction)
         self._set_group(body, group)
+        self.boxes[body] = (tuple(half_extents), mass)
         return body
 
     def add_kinematic_box(
@@ -252,6 +268,7 @@ class World:
 
     def remove_body(self, body: int) -> None:
         self.client.removeBody(body)
+        self.boxes.pop(body, None)
 
     def pose(self, body: int) -> tuple[Vec3, Vec3]:
         """Position and orientation (quaternion) of ``body``."""
