@@ -86,6 +86,10 @@ class PartTracker:
         """The live part whose body is ``body``, or None for machine bodies."""
         return self._by_body.get(body)
 
+    def is_part(self, body: int) -> bool:
+        """True if ``body`` is a live part (not a machine body)."""
+        return body in self._by_body
+
     def retire(self, part: Part, now_ns: int, where: str) -> None:
         """Forget the part's body (it was removed from the world); keep its record."""
         part.alive = False

@@ -111,6 +111,5 @@ class PresenceSensor(Component):
         self.high = (c[0] + s[0] / 2, c[1] + s[1] / 2, c[2] + s[2] / 2)
 
     def sense(self, ctx: TickContext) -> None:
-        by_body = ctx.parts.by_body
-        present = any(by_body(b) is not None for b in ctx.world.overlapping(self.low, self.high))
-        ctx.values[self.detected.index] = present
+        is_part = ctx.parts.is_part
+        ctx.values[self.detected.index] = bool(ctx.world.overlapping(self.low, self.high, is_part))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from vcommission.clock import s_to_ns
 from vcommission.errors import ConfigError
 from vcommission.plant.component import Component, TickContext
-from vcommission.plant.parts import Part, PartEvent
+from vcommission.plant.parts import Part, PartEvent, PartTracker
 from vcommission.plant.world import World
 from vcommission.signals import SignalType
 
@@ -89,14 +90,20 @@ class Sink(Component):
         self._to_remove: list[tuple[int, Part]] = []
         self._counts = dict.fromkeys(self.variants, 0)
 
+    @staticmethod
+    def _uncounted(parts: PartTracker) -> Callable[[int], bool]:
+        def uncounted(body: int) -> bool:
+            part = parts.by_body(body)
+            return part is not None and part.destination is None
+
+        return uncounted
+
     def sense(self, ctx: TickContext) -> None:
         parts = ctx.parts
         now = ctx.now_ns + ctx.dt_ns
         arrived_before = len(self.arrivals)
-        for body in ctx.world.overlapping(self.low, self.high):
+        for body in ctx.world.overlapping(self.low, self.high, self._uncounted(parts)):
             part = parts.by_body(body)
-            if part is None or part.destination is not None:
-                continue
             part.destination = self.name
             part.journey.append(PartEvent(now, "arrived", self.name))
             self.arrivals.append(Arrival(now, part.id, part.variant))

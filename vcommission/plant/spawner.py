@@ -77,8 +77,7 @@ class PartSpawner(Component):
         self._spawned = 0
 
     def zone_clear(self, ctx: TickContext) -> bool:
-        by_body = ctx.parts.by_body
-        return not any(by_body(b) for b in ctx.world.overlapping(*self._zone))
+        return not ctx.world.overlapping(*self._zone, ctx.parts.is_part)
 
     def spawn(self, ctx: TickContext, variant: str | None = None) -> Part:
         """Create one part now (a scenario may call this directly); returns it."""

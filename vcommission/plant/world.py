@@ -29,7 +29,7 @@ Engineering choices that buy speed without losing the physics (see tools/bench/p
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import IntFlag
 
@@ -280,10 +280,36 @@ class World:
     def aabb(self, body: int) -> tuple[Vec3, Vec3]:
         return pybullet.getAABB(body, physicsClientId=self.cid)
 
-    def overlapping(self, low: Vec3, high: Vec3) -> list[int]:
-        """Bodies whose bounding boxes overlap the box ``low..high`` (broadphase, cheap)."""
+    def overlapping(
+        self, low: Vec3, high: Vec3, accept: Callable[[int], bool] | None = None
+    ) -> list[int]:
+        """Bodies whose bounding boxes overlap the box ``low..high``.
+
+        The broadphase finds candidates cheaply, but its boxes are enlarged by a margin of
+        about 20 mm; each candidate is confirmed against its exact bounding box, so a part
+        resting just outside a sensing volume is not reported. ``accept`` filters candidates
+        before that (costlier) confirmation, e.g. to parts not yet counted.
+        """
         found = pybullet.getOverlappingObjects(low, high, physicsClientId=self.cid)
-        return [body for body, _link in found] if found else []
+        if not found:
+            return []
+        cid = self.cid
+        get_aabb = pybullet.getAABB
+        bodies = []
+        for body, _link in found:
+            if accept is not None and not accept(body):
+                continue
+            (x0, y0, z0), (x1, y1, z1) = get_aabb(body, physicsClientId=cid)
+            if (
+                x0 <= high[0]
+                and x1 >= low[0]
+                and y0 <= high[1]
+                and y1 >= low[1]
+                and z0 <= high[2]
+                and z1 >= low[2]
+            ):
+                bodies.append(body)
+        return bodies
 
     # -- light beams --------------------------------------------------------------------
 

@@ -1,0 +1,111 @@
+"""Component registry: custom kinds load and run; unknown kinds are located config errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from vcommission.config.model import load_model
+from vcommission.errors import ConfigError, RegistryError
+from vcommission.plant import registry
+from vcommission.plant.component import Component, TickContext
+from vcommission.signals import SignalType
+
+
+@dataclass(frozen=True)
+class CounterParams:
+    step: int = 1
+
+
+class TickCounter(Component):
+    """A custom kind with parameters, an input and an output: counts ticks while enabled."""
+
+    kind = "test_tick_counter"
+    Params = CounterParams
+
+    def __init__(self, name: str, params: CounterParams | None = None, **kwargs: object):
+        super().__init__(name, params, **kwargs)
+        self.enable = self.declare_input("enable", SignalType.BOOL)
+        self.ticks = self.declare_output("ticks", SignalType.DINT)
+
+    def build(self, world) -> None:
+        super().build(world)
+        self.total = 0
+
+    def update(self, ctx: TickContext) -> None:
+        if ctx.values[self.enable.index]:
+            self.total += self.params.step
+
+    def sense(self, ctx: TickContext) -> None:
+        ctx.values[self.ticks.index] = self.total
+
+
+@pytest.fixture(autouse=True)
+def isolated_registry(monkeypatch):
+    # register() mutates a process-wide table; give each test its own copy of it.
+    monkeypatch.setattr(registry, "_registry", dict(registry._registry))
+
+
+def test_registered_class_kind_loads_and_runs(rig):
+    registry.register("test_tick_counter", TickCounter)
+    assert "test_tick_counter" in registry.kinds()
+    r = rig("""
+        components:
+          counter: {kind: test_tick_counter, step: 3}
+        signals:
+          counter_ticks: {port: counter.ticks, direction: from_plant}
+    """)
+    counter = r.plant.component("counter")
+    assert isinstance(counter, TickCounter)
+    assert counter.params == CounterParams(step=3)
+
+    r.sim.run_for(0.1)
+    assert r.plant.image["counter_ticks"] == 0
+    r.sim.operate("counter.enable", True)
+    ticks = 5
+    for _ in range(ticks):
+        r.sim.step()
+    assert r.plant.image["counter_ticks"] == ticks * counter.params.step
+
+
+def test_registered_string_target_is_imported_lazily(rig):
+    registry.register("test_button", "vcommission.plant.panel:PushButton")
+    r = rig("components:\n  pb: {kind: test_button, contact: NC}\n")
+    assert type(r.plant.component("pb")).__name__ == "PushButton"
+    assert r.plant.image["pb.contact"] is True  # NC: closed while released
+
+
+def test_custom_kind_params_are_validated(load):
+    registry.register("test_tick_counter", TickCounter)
+    with pytest.raises(ConfigError, match="stepp"):
+        load("components:\n  counter: {kind: test_tick_counter, stepp: 3}\n")
+
+
+def test_register_twice_needs_override():
+    registry.register("test_tick_counter", TickCounter)
+    with pytest.raises(RegistryError, match="already registered"):
+        registry.register("test_tick_counter", TickCounter)
+    registry.register("test_tick_counter", "vcommission.plant.panel:PushButton", override=True)
+    assert registry.load("test_tick_counter").__name__ == "PushButton"
+
+
+def test_unknown_kind_is_located_config_error_with_suggestion(model_file):
+    path = model_file("""
+        components:
+          belt:
+            kind: belt_conveyer
+            start: [0, 0, 0.5]
+            length: 2.0
+            width: 0.5
+    """)
+    kind_line = next(
+        i for i, text in enumerate(path.read_text().splitlines(), 1) if "belt_conveyer" in text
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_model(path)
+    (issue,) = exc.value.issues
+    assert (issue.file, issue.line) == (str(path), kind_line)
+    assert issue.path == "components.belt.kind"
+    assert "did you mean 'belt_conveyor'" in issue.message
+    assert f"{path}:{kind_line}:" in str(exc.value)
