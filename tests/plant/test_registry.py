@@ -109,3 +109,28 @@ def test_unknown_kind_is_located_config_error_with_suggestion(model_file):
     assert issue.path == "components.belt.kind"
     assert "did you mean 'belt_conveyor'" in issue.message
     assert f"{path}:{kind_line}:" in str(exc.value)
+
+
+def test_third_party_kind_loads_through_the_entry_point_group(tmp_path, monkeypatch, rig):
+    # A real installed-distribution layout: a module and a dist-info with entry_points.txt,
+    # found by importlib.metadata on sys.path exactly as a pip-installed plugin would be.
+    (tmp_path / "vc_plugin_demo.py").write_text(
+        "from vcommission.plant.panel import PushButton\n"
+        "class Foot(PushButton):\n"
+        "    kind = 'foot_switch'\n"
+    )
+    dist = tmp_path / "vc_plugin_demo-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: vc-plugin-demo\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        f"[{registry.ENTRY_POINT_GROUP}]\nfoot_switch = vc_plugin_demo:Foot\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "_entry_points_loaded", False)
+    monkeypatch.setattr(registry, "_registry", dict(registry._registry))
+    assert "foot_switch" in registry.kinds()
+    r = rig("components:\n  pedal: {kind: foot_switch, contact: NC}\n")
+    assert type(r.plant.component("pedal")).__name__ == "Foot"
+    r.sim.operate("pedal.pressed", True)
+    r.sim.step()
+    assert r.plant.image["pedal.contact"] is False
