@@ -61,6 +61,19 @@ def _parser() -> argparse.ArgumentParser:
     io_list.add_argument("--format", choices=("table", "csv", "json"), default="table")
     io_list.add_argument("--all", action="store_true", help="include internal and operator signals")
 
+    serve = commands.add_parser("serve", help="run a model in real time and serve its I/O")
+    serve.add_argument("model", type=Path, metavar="MODEL")
+    serve.add_argument(
+        "--modbus",
+        type=_endpoint(502),
+        default=("127.0.0.1", 502),
+        metavar="HOST:PORT",
+        help="Modbus TCP endpoint (default 127.0.0.1:502; port 0 picks a free one; 'off')",
+    )
+    serve.add_argument("--unit-id", type=int, default=None, help="answer only this unit id")
+    serve.add_argument("--speed", type=_positive_float, default=1.0, metavar="FACTOR")
+    serve.add_argument("--duration", type=_positive_float, default=None, metavar="SECONDS")
+
     demo = commands.add_parser("demo", help="run the bundled model with scripted actuators")
     demo.add_argument("--model", type=Path, default=None, metavar="MODEL")
     demo.add_argument("--duration", type=_positive_float, default=60.0, metavar="SECONDS")
@@ -76,6 +89,31 @@ def _positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
     return value
+
+
+def _endpoint(default_port: int):
+    def parse(text: str) -> tuple[str, int] | None:
+        from vcommission.serve import parse_endpoint
+
+        try:
+            return parse_endpoint(text, default_port)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def _serve(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
+    import asyncio
+
+    from vcommission.serve import ServeOptions, serve
+
+    if args.unit_id is not None and not 0 <= args.unit_id <= 255:
+        err.print(f"--unit-id {args.unit_id} must be 0..255", markup=False)
+        return ExitCode.USAGE
+    options = ServeOptions(args.modbus, args.unit_id, args.speed, args.duration)
+    asyncio.run(serve(args.model, options, out))
+    return ExitCode.OK
 
 
 def _check(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
@@ -189,7 +227,7 @@ def _demo(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     return ExitCode.OK
 
 
-_COMMANDS = {"check": _check, "io-list": _io_list, "demo": _demo}
+_COMMANDS = {"check": _check, "io-list": _io_list, "serve": _serve, "demo": _demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,231 @@
+"""Modbus TCP server: register codec, and real masters (mbpoll, libmodbus) on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.peers import missing_peer, require_tool
+from vcommission.adapters.modbus import ModbusServer, decode_registers, encode_registers
+from vcommission.addressing import WordOrder
+from vcommission.clock import RealTimePacer
+from vcommission.config.model import load_model
+from vcommission.plant.plant import Plant
+from vcommission.signals import SignalType
+from vcommission.simulator import Simulator
+
+ROOT = Path(__file__).resolve().parents[2]
+SORTING_LINE = ROOT / "plant_models" / "sorting_line"
+
+
+@pytest.fixture
+def needs_mbpoll_fixture():
+    require_tool("mbpoll")
+
+
+needs_mbpoll = pytest.mark.usefixtures("needs_mbpoll_fixture")
+
+
+@pytest.mark.parametrize(
+    ("type_", "value", "big"),
+    [
+        (SignalType.INT, -2, [0xFFFE]),
+        (SignalType.UINT, 65535, [0xFFFF]),
+        (SignalType.DINT, 0x12345678, [0x1234, 0x5678]),
+        (SignalType.DINT, -1, [0xFFFF, 0xFFFF]),
+        (SignalType.REAL, 1.5, [0x3FC0, 0x0000]),
+        (SignalType.LREAL, -2.0, [0xC000, 0, 0, 0]),
+    ],
+)
+def test_register_codec_and_word_order(type_, value, big):
+    assert encode_registers(type_, value, WordOrder.BIG) == big
+    assert encode_registers(type_, value, WordOrder.LITTLE) == big[::-1]
+    for order in WordOrder:
+        assert decode_registers(type_, encode_registers(type_, value, order), order) == value
+
+
+@pytest.fixture
+async def served():
+    model = load_model(SORTING_LINE)
+    with Plant(model) as plant:
+        sim = Simulator(plant)
+        async with ModbusServer(model, plant.image, port=0) as server:
+            sim.listeners.append(server.store.on_commit)
+            yield sim, server
+
+
+async def mbpoll(port: int, *args: str) -> tuple[int, str]:
+    """Run mbpoll once against the server (0-based addresses); returns (exit code, output)."""
+    process = await asyncio.create_subprocess_exec(
+        require_tool("mbpoll"),
+        "-m",
+        "tcp",
+        "-p",
+        str(port),
+        "-0",
+        "-1",
+        "-o",
+        "1",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 20)
+    return process.returncode, out.decode()
+
+
+def values_of(output: str) -> list[int]:
+    """The values of mbpoll's ``[n]: value`` lines."""
+    return [int(line.split(":")[1]) for line in output.splitlines() if line.startswith("[")]
+
+
+@needs_mbpoll
+async def test_mbpoll_reads_every_table_at_the_io_list_addresses(served):
+    sim, server = served
+    port = server.port
+    # DI 0..9: stop_pb_nc, estop_ok and pusher_retracted are TRUE at rest.
+    code, out = await mbpoll(port, "-t", "1", "-r", "0", "-c", "10", "127.0.0.1")
+    assert code == 0, out
+    assert values_of(out) == [0, 1, 0, 1, 0, 0, 0, 0, 1, 0]
+    code, out = await mbpoll(port, "-t", "4", "-r", "0", "-c", "1", "127.0.0.1")
+    assert values_of(out) == [400]  # speed_sp power-on value
+    sim.operate("start_pb.pressed", True)
+    sim.image.stage("conveyor_run", True)
+    sim.step()
+    sim.step()
+    code, out = await mbpoll(port, "-t", "1", "-r", "0", "-c", "1", "127.0.0.1")
+    assert values_of(out) == [1]
+    code, out = await mbpoll(port, "-t", "3", "-r", "0", "-c", "1", "127.0.0.1")
+    assert values_of(out) == [sim.image["speed_actual"]] and values_of(out)[0] > 0
+    code, out = await mbpoll(port, "-t", "0", "-r", "0", "-c", "6", "127.0.0.1")
+    assert values_of(out) == [1, 0, 0, 0, 0, 0]
+
+
+@needs_mbpoll
+async def test_mbpoll_writes_are_staged_and_take_effect_at_the_next_tick(served):
+    sim, server = served
+    code, out = await mbpoll(server.port, "-t", "0", "-r", "0", "127.0.0.1", "1", "0", "1")
+    assert code == 0, out
+    code, out = await mbpoll(server.port, "-t", "4", "-r", "0", "127.0.0.1", "750")
+    assert code == 0, out
+    assert sim.image["conveyor_run"] is False and sim.image["speed_sp"] == 400  # staged only
+    sim.step()
+    assert sim.image["conveyor_run"] is True and sim.image["light_green"] is True
+    assert sim.image["pusher_extend"] is False and sim.image["speed_sp"] == 750
+    code, out = await mbpoll(server.port, "-t", "4", "-r", "0", "-c", "1", "127.0.0.1")
+    assert values_of(out) == [750]
+
+
+@needs_mbpoll
+async def test_bad_requests_get_exceptions_and_the_server_keeps_serving(served):
+    sim, server = served
+    code, out = await mbpoll(server.port, "-t", "4", "-r", "1", "-c", "1", "127.0.0.1")
+    assert code != 0 and "Illegal data address" in out
+    code, out = await mbpoll(server.port, "-t", "1", "-r", "8", "-c", "4", "127.0.0.1")
+    assert code != 0 and "Illegal data address" in out  # DI 10, 11 are unmapped
+    code, out = await mbpoll(server.port, "-t", "4", "-r", "0", "127.0.0.1", "5000")
+    assert code != 0 and "Illegal data value" in out  # speed_sp range is 0..1000
+    code, out = await mbpoll(server.port, "-t", "0", "-r", "6", "127.0.0.1", "1")
+    assert code != 0 and "Illegal data address" in out
+    sim.step()
+    assert sim.image["speed_sp"] == 400
+    code, out = await mbpoll(server.port, "-t", "4", "-r", "0", "-c", "1", "127.0.0.1")
+    assert code == 0 and values_of(out) == [400]
+
+
+@needs_mbpoll
+async def test_unit_id_filter(tmp_path):
+    model = load_model(SORTING_LINE)
+    with Plant(model) as plant:
+        async with ModbusServer(model, plant.image, port=0, unit_id=3) as server:
+            code, out = await mbpoll(server.port, "-a", "3", "-t", "4", "-r", "0", "127.0.0.1")
+            assert code == 0 and values_of(out) == [400]
+            code, out = await mbpoll(server.port, "-a", "1", "-t", "4", "-r", "0", "127.0.0.1")
+            assert code != 0
+
+
+@needs_mbpoll
+async def test_writing_run_and_infeed_over_modbus_makes_boxes_reach_pe_entry(served):
+    sim, server = served
+    sim.pacer = RealTimePacer(speed=20.0)  # as `serve --speed 20` paces it
+    plant_task = asyncio.create_task(sim.run_async())
+    try:
+        code, out = await mbpoll(server.port, "-t", "0", "-r", "0", "127.0.0.1", "1")
+        assert code == 0, out
+        code, out = await mbpoll(server.port, "-t", "0", "-r", "5", "127.0.0.1", "1")
+        assert code == 0, out
+        for _ in range(200):  # bounded: about 10 s of wall time at most
+            code, out = await mbpoll(server.port, "-t", "1", "-r", "4", "-c", "1", "127.0.0.1")
+            if values_of(out) == [1]:
+                break
+            await asyncio.sleep(0.05)
+        assert values_of(out) == [1]
+        assert len(sim.plant.parts) >= 1
+    finally:
+        plant_task.cancel()
+
+
+LIBMODBUS_CLIENT = r"""
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <modbus.h>
+int main(int argc, char **argv) {
+    modbus_t *ctx = modbus_new_tcp("127.0.0.1", atoi(argv[1]));
+    if (ctx == NULL || modbus_connect(ctx) == -1) { printf("connect failed\n"); return 2; }
+    uint8_t bits[10]; uint16_t regs[1];
+    if (modbus_read_input_bits(ctx, 0, 10, bits) != 10) return 3;
+    printf("di");
+    for (int i = 0; i < 10; i++) printf(" %d", bits[i]);
+    printf("\n");
+    uint16_t sp[1] = {650};
+    if (modbus_write_registers(ctx, 0, 1, sp) != 1) return 4;
+    if (modbus_write_bit(ctx, 5, 1) != 1) return 5;
+    if (modbus_read_registers(ctx, 0, 1, regs) != 1) return 6;
+    printf("hr %d\n", regs[0]);
+    if (modbus_read_registers(ctx, 7, 1, regs) == -1) printf("hr7 %s\n", modbus_strerror(errno));
+    if (modbus_read_input_registers(ctx, 0, 1, regs) != 1) return 7;
+    printf("ir %d\n", regs[0]);
+    modbus_close(ctx);
+    modbus_free(ctx);
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def libmodbus_client(tmp_path_factory):
+    gcc = require_tool("gcc")
+    flags = subprocess.run(
+        [require_tool("pkg-config"), "--cflags", "--libs", "libmodbus"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if flags.returncode != 0:
+        missing_peer("libmodbus-dev")
+    folder = tmp_path_factory.mktemp("libmodbus")
+    source = folder / "client.c"
+    source.write_text(LIBMODBUS_CLIENT)
+    binary = folder / "client"
+    subprocess.run([gcc, "-O1", "-o", str(binary), str(source), *flags.stdout.split()], check=True)
+    return binary
+
+
+async def test_libmodbus_master_reads_writes_and_sees_illegal_address(served, libmodbus_client):
+    sim, server = served
+    process = await asyncio.create_subprocess_exec(
+        str(libmodbus_client), str(server.port), stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 0, out
+    lines = out.decode().splitlines()
+    assert lines[0] == "di 0 1 0 1 0 0 0 0 1 0"
+    assert lines[1] == "hr 650"  # reads back what it wrote before the next tick
+    assert lines[2] == "hr7 Illegal data address"
+    assert lines[3] == "ir 0"
+    sim.step()
+    assert sim.image["speed_sp"] == 650 and sim.image["infeed_enable"] is True

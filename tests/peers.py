@@ -1,0 +1,29 @@
+"""Independent protocol peers (mbpoll, libmodbus, ...) the tests drive servers with.
+
+A peer that is missing skips its tests on a developer's machine, but fails them under CI
+(``CI`` set), where ``.ci/run`` must have installed it: a skip there would hide a missing
+install step.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+
+def missing_peer(what: str) -> None:
+    """Skip the test (or, under CI, fail it) because the peer ``what`` is not installed."""
+    message = f"{what} is not installed (.ci/run installs it)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def require_tool(name: str) -> str:
+    """Path of the command ``name``; see :func:`missing_peer` when it is not installed."""
+    path = shutil.which(name)
+    if path is None:
+        missing_peer(name)
+    return path

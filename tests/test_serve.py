@@ -1,0 +1,117 @@
+"""``vcommission serve`` as a user runs it: a real process, a real Modbus master, signals."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.peers import require_tool
+from vcommission.serve import parse_endpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("127.0.0.1:5020", ("127.0.0.1", 5020)),
+        (":0", ("127.0.0.1", 0)),
+        ("0.0.0.0", ("0.0.0.0", 502)),
+        ("off", None),
+    ],
+)
+def test_parse_endpoint(text, expected):
+    assert parse_endpoint(text, 502) == expected
+
+
+@pytest.mark.parametrize("text", ["host:port", "h:70000", "h:-1"])
+def test_parse_endpoint_rejects(text):
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        parse_endpoint(text, 502)
+
+
+def _mbpoll(port: int, *args: str) -> list[int]:
+    result = subprocess.run(
+        [require_tool("mbpoll"), "-m", "tcp", "-p", str(port), "-0", "-1", "-o", "1", *args],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return [int(line.split(":")[1]) for line in result.stdout.splitlines() if line.startswith("[")]
+
+
+def test_serve_drives_the_sorting_line_from_mbpoll_and_stops_on_sigterm():
+    require_tool("mbpoll")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vcommission",
+            "serve",
+            "plant_models/sorting_line",
+            "--modbus",
+            "127.0.0.1:0",
+            "--speed",
+            "10",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = process.stdout.readline()
+        assert first.startswith("modbus listening on 127.0.0.1:"), first + process.stderr.read()
+        port = int(first.rsplit(":", 1)[1])
+        _mbpoll(port, "-t", "0", "-r", "0", "127.0.0.1", "1")  # conveyor_run
+        _mbpoll(port, "-t", "0", "-r", "5", "127.0.0.1", "1")  # infeed_enable
+        deadline = time.monotonic() + 20
+        seen = []
+        while time.monotonic() < deadline and 1 not in seen:
+            seen = _mbpoll(port, "-t", "1", "-r", "4", "-c", "1", "127.0.0.1")  # pe_entry
+        assert seen == [1]
+        assert _mbpoll(port, "-t", "3", "-r", "0", "-c", "1", "127.0.0.1") == [400]
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+        assert process.returncode == 0, err
+        assert "stopped at t=" in out
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_serve_reports_a_port_it_cannot_bind():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "vcommission",
+                "serve",
+                "plant_models/sorting_line",
+                "--modbus",
+                f"127.0.0.1:{port}",
+                "--duration",
+                "1",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr

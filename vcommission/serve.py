@@ -1,0 +1,161 @@
+"""``vcommission serve``: run a model in real time and serve its I/O to PLCs.
+
+The plant runs paced against the wall clock (``--speed`` times real time) in one asyncio
+loop beside the protocol servers; the servers only stage writes, the simulator task alone
+steps physics and commits. On a terminal a rich live view shows every PLC-facing tag with its
+value and last change, the connected clients and the overruns; when piped, plain lines.
+Ctrl-C and SIGTERM stop it cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from vcommission.clock import ClockMode, ns_to_s
+from vcommission.config.model import Model, load_model
+from vcommission.plant.plant import Plant
+from vcommission.simulator import Simulator
+
+__all__ = ["ServeOptions", "parse_endpoint", "serve"]
+
+
+def parse_endpoint(text: str, default_port: int) -> tuple[str, int] | None:
+    """``HOST:PORT``, ``HOST`` or ``:PORT`` -> (host, port); ``off`` -> None."""
+    if text == "off":
+        return None
+    host, colon, port = text.rpartition(":")
+    if not colon:
+        host, port = text, str(default_port)
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"bad endpoint {text!r}: write HOST:PORT, e.g. 127.0.0.1:5020")
+    return (host or "127.0.0.1", int(port))
+
+
+@dataclass
+class ServeOptions:
+    """What ``serve`` serves and how."""
+
+    #: Modbus TCP endpoint, None for no Modbus server.
+    modbus: tuple[str, int] | None = ("127.0.0.1", 502)
+    #: Modbus unit id to answer; None answers any.
+    unit_id: int | None = None
+    #: Speed factor against the wall clock.
+    speed: float = 1.0
+    #: Stop after this many seconds of virtual time; None runs until stopped.
+    duration: float | None = None
+
+
+@dataclass
+class _Activity:
+    """What the live view shows besides the tags."""
+
+    clients: int = 0
+    last_change: dict[int, int] = field(default_factory=dict)
+
+    def on_commit(self, now_ns: int, changed: list[int]) -> None:
+        for index in changed:
+            self.last_change[index] = now_ns
+
+    def on_connect(self, connected: bool) -> None:
+        self.clients += 1 if connected else -1
+
+
+def _view(model: Model, sim: Simulator, activity: _Activity, endpoints: list[str]) -> Group:
+    pacer = sim.pacer
+    overruns = len(pacer.overruns) if pacer else 0
+    header = Text(
+        f"{model.name}  t={ns_to_s(sim.now_ns):9.2f} s  speed {pacer.speed if pacer else 1:g}x  "
+        f"clients {activity.clients}  overruns {overruns}  {'  '.join(endpoints)}"
+    )
+    table = Table(box=None, pad_edge=False)
+    for column in ("tag", "dir", "address", "value", "last change"):
+        table.add_column(column)
+    committed = sim.image.committed
+    for row in model.io_rows():
+        index = model.table.index(row.tag)
+        changed = activity.last_change.get(index)
+        table.add_row(
+            row.tag,
+            "in" if row.direction.value == "from_plant" else "out",
+            f"{row.modbus} {row.iec}",
+            str(committed[index]),
+            "" if changed is None else f"{ns_to_s(changed):.2f} s",
+        )
+    return Group(header, table)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    handled = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
+    try:
+        yield
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+
+
+async def serve(model_path: str | Path, options: ServeOptions, console: Console) -> Simulator:
+    """Run the model in real time and serve it until the duration ends or a signal arrives."""
+    model = load_model(model_path)
+    with Plant(model) as plant:
+        sim = Simulator(plant, ClockMode.REALTIME, options.speed)
+        activity = _Activity()
+        sim.listeners.append(activity.on_commit)
+        endpoints: list[str] = []
+        async with contextlib.AsyncExitStack() as stack:
+            if options.modbus is not None:
+                from vcommission.adapters.modbus import ModbusServer
+
+                host, port = options.modbus
+                server = ModbusServer(
+                    model, plant.image, host, port, options.unit_id, on_connect=activity.on_connect
+                )
+                await stack.enter_async_context(server)
+                sim.listeners.append(server.store.on_commit)
+                endpoints.append(f"modbus tcp://{host}:{server.port}")
+                console.print(f"modbus listening on {host}:{server.port}", markup=False)
+            stop = asyncio.Event()
+            with _stop_on_signals(stop):
+                run = asyncio.create_task(sim.run_async(options.duration))
+                stopped = asyncio.create_task(stop.wait())
+                live = (
+                    Live(
+                        _view(model, sim, activity, endpoints), console=console, auto_refresh=False
+                    )
+                    if console.is_terminal
+                    else contextlib.nullcontext()
+                )
+                with live:
+                    while not run.done() and not stop.is_set():
+                        await asyncio.wait({run, stopped}, timeout=0.25)
+                        if isinstance(live, Live):
+                            live.update(_view(model, sim, activity, endpoints), refresh=True)
+                stopped.cancel()
+                if not run.done():
+                    run.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await run
+                else:
+                    run.result()  # surface a simulator failure
+        overruns = len(sim.pacer.overruns) if sim.pacer else 0
+        console.print(
+            f"stopped at t={ns_to_s(sim.now_ns):.2f} s after {sim.ticks} ticks, "
+            f"{overruns} overruns",
+            markup=False,
+        )
+        return sim
