@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+import vcommission.clock
 from vcommission.clock import ClockMode, RealTimePacer, ns_to_s, s_to_ns
 from vcommission.config.model import load_model
+from vcommission.errors import SignalError
 from vcommission.plant.plant import Plant
 from vcommission.simulator import ChangeRecorder, Simulator
 
@@ -164,3 +166,38 @@ def test_run_async_beside_other_tasks(plant):
     asyncio.run(main())
     assert sim.now_ns == s_to_ns(0.3)
     assert len(set(ticks_seen)) > 3  # the other task ran while the plant was paced
+
+
+def test_realtime_pacing_restarts_after_a_reset_and_after_a_pause(plant):
+    sim = Simulator(plant, ClockMode.REALTIME, speed=4.0)
+    sim.run_for(0.2)
+    time.sleep(0.2)  # idle between runs, e.g. a scenario runner doing its bookkeeping
+    started = time.monotonic()
+    sim.run_for(0.2)
+    assert time.monotonic() - started >= 0.05 - 0.01  # paced, not caught up in a burst
+    assert not sim.pacer.overruns
+    sim.reset()
+    started = time.monotonic()
+    sim.run_for(0.2)
+    assert time.monotonic() - started >= 0.05 - 0.01
+    assert not sim.pacer.overruns
+
+
+def test_run_async_in_fast_mode_does_not_read_the_wall_clock(plant, monkeypatch):
+    # The event loop reads its own clock; vcommission reads the wall clock only through
+    # vcommission.clock (the pacer), which must stay untouched in fast mode.
+    class NoClock:
+        def __getattr__(self, name):
+            raise AssertionError(f"wall clock read in fast mode: time.{name}")
+
+    monkeypatch.setattr(vcommission.clock, "time", NoClock())
+    sim = Simulator(plant, ClockMode.FAST)
+    asyncio.run(sim.run_async(1.0))
+    assert sim.now_ns == s_to_ns(1.0)
+
+
+def test_operate_refuses_sensor_signals(plant):
+    sim = Simulator(plant)
+    with pytest.raises(SignalError, match="not writable"):
+        sim.operate("pe_entry", True)
+    sim.operate("belt.reverse", True)  # an unwired input: internal, writable by scenarios

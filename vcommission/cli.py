@@ -11,6 +11,8 @@ import argparse
 import csv
 import io
 import json
+import math
+import os
 import sys
 from collections.abc import Sequence
 from enum import IntEnum
@@ -77,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the bundled model with scripted actuators")
     demo.add_argument("--model", type=Path, default=None, metavar="MODEL")
     demo.add_argument("--duration", type=_positive_float, default=60.0, metavar="SECONDS")
-    demo.add_argument("--seed", type=int, default=None)
+    demo.add_argument("--seed", type=_seed, default=None)
     return parser
 
 
@@ -86,8 +88,18 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return value
 
 
@@ -134,6 +146,10 @@ def _check(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
             failed += 1
             for issue in exc.issues:
                 err.print(str(issue), markup=False, highlight=False)
+            continue
+        except VcommissionError as exc:  # one broken file must not hide the others' results
+            failed += 1
+            err.print(f"{file}: {exc}", markup=False, highlight=False)
             continue
         out.print(
             f"ok {file}: {len(model.components)} components, {len(model.table)} signals, "
@@ -244,6 +260,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.FAILED)
     except VcommissionError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
+        return int(ExitCode.ERROR)
+    except BrokenPipeError:
+        # The reader went away (`io-list | head`): not an error, and no traceback at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.OK)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug in vcommission: say so, with the exit code for errors
+        err.print(f"internal error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
+        err.print("please report this with the command and input that caused it", markup=False)
         return int(ExitCode.ERROR)
 
 

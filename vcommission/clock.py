@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -70,8 +71,8 @@ class RealTimePacer:
     #: Lateness below this is jitter, not an overrun.
     tolerance_ns: int = 1_000_000
     overruns: list[Overrun] = field(default_factory=list)
-    #: Lateness of every paced tick, for the live view and benchmarks.
-    lateness_ns: list[int] = field(default_factory=list)
+    #: Lateness of the most recent paced ticks (bounded), for the live view and benchmarks.
+    lateness_ns: deque[int] = field(default_factory=lambda: deque(maxlen=100_000))
     _anchor_ns: int | None = None
     _virtual_start_ns: int = 0
 

@@ -15,6 +15,7 @@ so a half-computed tick is never visible.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -28,7 +29,20 @@ __all__ = [
     "SignalTable",
     "SignalType",
     "Value",
+    "is_identifier",
 ]
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def is_identifier(name: str) -> bool:
+    """True for an IEC 61131-3 identifier (ASCII letters, digits, underscores; no leading digit).
+
+    Tag names, component names, part variants and lamp names must be identifiers: they become
+    tags a PLC program binds by name and OPC UA browse names.
+    """
+    return bool(_IDENTIFIER.match(name))
+
 
 #: A signal value: ``bool`` for BOOL, ``int`` for integer types, ``float`` for REAL/LREAL.
 Value = bool | int | float
@@ -117,14 +131,17 @@ class Signal:
     direction: Direction
     #: Engineering unit, e.g. ``mm/s``; empty when dimensionless.
     unit: str = ""
-    #: Power-on value.
-    default: Value = False
+    #: Power-on value; None means the type's zero (FALSE, 0, 0.0).
+    default: Value | None = None
     #: Optional inclusive engineering range (min, max); writes outside it are refused.
     range: tuple[float, float] | None = None
     #: One line for the I/O list and OPC UA description.
     description: str = ""
 
     def __post_init__(self) -> None:
+        if self.default is None:
+            zero = False if self.type.is_bool else 0.0 if self.type.is_float else 0
+            object.__setattr__(self, "default", zero)
         object.__setattr__(self, "default", self.coerce(self.default))
 
     def coerce(self, value: object) -> Value:

@@ -1,29 +1,8 @@
-"""The simulator: advances a plant tick by tick in virtual time.
-
-Tick order (one tick = ``physics.tick`` of virtual time, from ``now`` to ``now + tick``):
-
-1. **Latch**: writes staged since the last tick (PLC, operator, scenario) enter the
-   process image's working buffer.
-2. **Update**: every component reads its input ports and commands its actuators (belt
-   speed ramps, cylinder strokes, spawner drops).
-3. **Physics**: ``physics.substeps`` pybullet steps; driven bodies are re-posed before each.
-4. **Sense**: all light beams are cast in one batch; every component computes its output
-   ports from the new physical state.
-5. **Commit**: the working buffer is published as the committed image; the indices that
-   changed are handed to the listeners (protocol adapters publish them).
-6. **Monitors**: called with the tick's end time and the changes (trace recorder, checks).
-7. **Controllers**: in-process PLCs whose scan is due read the committed image and stage
-   their writes, which take effect at step 1 of the next tick, as on a real PLC whose
-   outputs reach the plant one I/O cycle later.
-8. **Pace**: in ``realtime`` mode wait for the wall clock; late ticks are recorded as
-   overruns. ``fast`` and ``lockstep`` never read the wall clock.
-
-Only the simulator touches pybullet and commits the image; everything else stages.
-"""
+"""The simulator: advances a plant tick by tick in virtual time (see :class:`Simulator`)."""
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -33,6 +12,9 @@ from vcommission.plant.plant import Plant
 from vcommission.signals import Direction, ProcessImage, Value
 
 __all__ = ["ChangeRecorder", "Controller", "Simulator"]
+
+#: What a person or scenario may write: everything but the plant's own sensor outputs.
+_OPERABLE = (Direction.TO_PLANT, Direction.OPERATOR, Direction.INTERNAL)
 
 #: Called after each commit with (tick end time in ns, indices that changed).
 Monitor = Callable[[int, list[int]], None]
@@ -70,7 +52,32 @@ class ChangeRecorder:
 
 
 class Simulator:
-    """Steps a :class:`Plant`; see the module docstring for the tick order."""
+    """Steps a :class:`Plant` in virtual time.
+
+    Tick order (one tick = ``physics.tick`` of virtual time, from ``now`` to ``now + tick``):
+
+    1. **Latch**: writes staged since the last tick (PLC, operator, scenario) enter the
+       process image's working buffer.
+    2. **Update**: every component reads its input ports and commands its actuators (belt
+       speed ramps, cylinder strokes, spawner drops).
+    3. **Physics**: ``physics.substeps`` pybullet steps; driven bodies are re-posed before each.
+    4. **Sense**: all light beams are cast in one batch; every component computes its output
+       ports from the new physical state.
+    5. **Commit**: the working buffer is published as the committed image; the indices that
+       changed are handed to the listeners (protocol adapters publish them).
+    6. **Monitors**: called with the tick's end time and the changes (trace recorder, checks).
+    7. **Controllers**: in-process PLCs whose scan is due read the committed image and stage
+       their writes, which take effect at step 1 of the next tick, as on a real PLC whose
+       outputs reach the plant one I/O cycle later.
+    8. **Pace**: in ``realtime`` mode wait for the wall clock; late ticks are recorded as
+       overruns. ``fast`` and ``lockstep`` never read the wall clock.
+
+    Only the simulator touches pybullet and commits the image; everything else stages.
+
+    Modes: ``fast`` steps as fast as it can; ``lockstep`` is the same loop for a driver that
+    calls :meth:`step` itself (a runner, a PLC handshake) and never paces; ``realtime`` paces
+    :meth:`run_for`, :meth:`run_until` and :meth:`run_async` against the wall clock.
+    """
 
     def __init__(
         self,
@@ -87,8 +94,6 @@ class Simulator:
         self.listeners: list[Monitor] = []
         self._controllers: list[_ScheduledController] = []
         self.pacer = RealTimePacer(speed) if mode is ClockMode.REALTIME else None
-        #: Wall-clock seconds spent inside :meth:`step`, for real-time-factor reports.
-        self.busy_s = 0.0
 
     @property
     def image(self) -> ProcessImage:
@@ -105,20 +110,24 @@ class Simulator:
         self._controllers.append(_ScheduledController(controller, period_ns, first))
 
     def operate(self, name: str, value: Value) -> None:
-        """Stage a write as a person or a scenario would (operator and internal signals too)."""
-        self.image.stage(name, value, allowed=tuple(Direction))
+        """Stage a write as a person or a scenario would (operator and internal signals too).
+
+        Sensors (``from_plant``) are the plant's to write; faults on them wrap components.
+        """
+        self.image.stage(name, value, allowed=_OPERABLE)
 
     def reset(self, seed: int | None = None) -> None:
         """Power-on the plant and restart virtual time at 0."""
         self.plant.reset(seed)
         self.now_ns = 0
         self.ticks = 0
+        if self.pacer is not None:
+            self.pacer = RealTimePacer(self.pacer.speed, self.pacer.tolerance_ns)
         for scheduled in self._controllers:
             scheduled.next_ns = self.tick_ns
 
     def step(self) -> None:
         """Advance one tick (steps 1-7 of the tick order; pacing is the caller's)."""
-        started = time.perf_counter() if self.mode is ClockMode.REALTIME else 0.0
         plant = self.plant
         image = plant.image
         image.latch()
@@ -143,8 +152,6 @@ class Simulator:
                 if writes:
                     for name, value in writes.items():
                         image.stage(name, value)
-        if started:
-            self.busy_s += time.perf_counter() - started
 
     def run_for(self, duration_s: float) -> None:
         """Run ``duration_s`` of virtual time (paced in realtime mode)."""
@@ -155,6 +162,8 @@ class Simulator:
         """Step until ``done()`` is true; False if ``timeout_s`` of virtual time passed first."""
         limit = None if timeout_s is None else self.now_ns + s_to_ns(timeout_s)
         pacer = self.pacer
+        if pacer is not None:
+            pacer.start(self.now_ns)  # the wall clock may have moved on since the last run
         while not done():
             if limit is not None and self.now_ns >= limit:
                 return False
@@ -164,9 +173,18 @@ class Simulator:
         return True
 
     async def run_async(self, duration_s: float | None = None) -> None:
-        """Run paced in an event loop beside protocol servers; forever if no duration."""
+        """Run in an event loop beside protocol servers; forever if no duration.
+
+        Paced in ``realtime`` mode (or when a pacer was given); otherwise as fast as possible,
+        yielding to the loop after every tick and never reading the wall clock.
+        """
         end = None if duration_s is None else self.now_ns + s_to_ns(duration_s)
-        pacer = self.pacer or RealTimePacer(1.0)
+        pacer = self.pacer
+        if pacer is not None:
+            pacer.start(self.now_ns)
         while end is None or self.now_ns < end:
-            await pacer.wait_until_async(self.now_ns)
+            if pacer is not None:
+                await pacer.wait_until_async(self.now_ns)
+            else:
+                await asyncio.sleep(0)
             self.step()

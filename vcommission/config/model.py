@@ -22,7 +22,6 @@ and YAML path.
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,13 +29,13 @@ from typing import Any
 import yaml
 
 from vcommission.addressing import ModbusAddress, ModbusTable, WordOrder
-from vcommission.config.yamlload import Document, build, load_document
+from vcommission.config.yamlload import Document, build, load_document, mapping_entries
 from vcommission.errors import ConfigError, RegistryError, SignalError
 from vcommission.plant import registry
 from vcommission.plant.component import Component, Port, PortKind
 from vcommission.plant.parts import PartVariant
 from vcommission.plant.world import PhysicsConfig
-from vcommission.signals import Direction, Signal, SignalTable, SignalType, Value
+from vcommission.signals import Direction, Signal, SignalTable, SignalType, Value, is_identifier
 
 __all__ = [
     "ComponentSpec",
@@ -49,7 +48,6 @@ __all__ = [
 ]
 
 MODEL_FILE = "model.yaml"
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -106,6 +104,15 @@ class ModelFile:
     signals: dict[str, SignalSpec] = field(default_factory=dict)
     #: Modbus options.
     modbus: ModbusOptions = field(default_factory=ModbusOptions)
+
+    def __post_init__(self) -> None:
+        if not is_identifier(self.name):
+            raise ConfigError(f"name {self.name!r} must be an identifier (letters, digits, _)")
+        if self.seed < 0:
+            raise ConfigError(f"seed={self.seed} must be >= 0")
+        bad = [name for name in self.parts if not is_identifier(name)]
+        if bad:
+            raise ConfigError(f"part variant names {bad} must be identifiers (they name tags)")
 
 
 @dataclass(frozen=True)
@@ -249,16 +256,17 @@ class _Checker:
         node = doc.node_at(("components",))
         if not isinstance(node, yaml.MappingNode):
             return
-        for key_node, value_node in node.value:
+        for key_node, value_node in mapping_entries(node):
             name = key_node.value
             path = ("components", name)
-            if not _IDENTIFIER.match(name):
+            if not is_identifier(name):
                 doc.issue(path, f"component name {name!r} must be an identifier")
                 continue
             if not isinstance(value_node, yaml.MappingNode):
                 doc.issue(path, "expected a mapping with 'kind' and parameters")
                 continue
-            kind_nodes = [v for k, v in value_node.value if k.value == "kind"]
+            entries = mapping_entries(value_node)
+            kind_nodes = [v for k, v in entries if k.value == "kind"]
             if not kind_nodes or not isinstance(kind_nodes[0], yaml.ScalarNode):
                 doc.issue(
                     path, f"missing required key 'kind' (one of: {', '.join(registry.kinds())})"
@@ -272,7 +280,7 @@ class _Checker:
                 continue
             params_node = yaml.MappingNode(
                 value_node.tag,
-                [(k, v) for k, v in value_node.value if k.value != "kind"],
+                [(k, v) for k, v in entries if k.value != "kind"],
                 value_node.start_mark,
                 value_node.end_mark,
             )
@@ -316,7 +324,7 @@ class _Checker:
         pending: list[tuple[str, SignalType, Direction]] = []
         for name, spec in self.raw.signals.items():
             path = ("signals", name)
-            if not _IDENTIFIER.match(name):
+            if not is_identifier(name):
                 doc.issue(path, f"tag {name!r} must be an identifier (letters, digits, _)")
             ports = []
             for i, text in enumerate(spec.ports):
@@ -407,6 +415,10 @@ class _Checker:
                 f"{' or '.join(d.value for d in allowed)}, not {direction.value}",
             )
             return None
+        if spec.range is not None and (port.type.is_bool or spec.range[0] > spec.range[1]):
+            problem = "a BOOL has no range" if port.type.is_bool else "write [min, max]"
+            doc.issue((*path, "range"), f"range {list(spec.range)}: {problem}")
+            return None
         default: Value = port.default if spec.default is None else spec.default
         try:
             return Signal(
@@ -439,6 +451,11 @@ class _Checker:
         occupied: dict[tuple[ModbusTable, int], str] = {}
         addresses: dict[str, ModbusAddress] = {}
         for name, (address, type_, path) in explicit.items():
+            if address.span(type_).stop > 65536:
+                self.doc.issue(
+                    path, f"{address} with {type_.value} runs past the last address 65535"
+                )
+                continue
             clash = sorted(
                 {
                     occupied[(address.table, a)]

@@ -16,6 +16,7 @@ import dataclasses
 import difflib
 import enum
 import functools
+import math
 import re
 import types
 import typing
@@ -186,7 +187,7 @@ def _build_dataclass(doc: Document, cls: Any, path: YamlPath, node: Node) -> Any
     hints = _type_hints(cls)
     before = len(doc.issues)
     kwargs: dict[str, Any] = {}
-    for key_node, value_node in _entries(node):
+    for key_node, value_node in mapping_entries(node):
         key = key_node.value
         field = fields.get(key)
         if field is None:
@@ -257,7 +258,7 @@ def _build_scalar(doc: Document, tp: type, path: YamlPath, node: Node) -> Any:
         value = _value(node)
         plain_text = node.tag == _STR and node.style is None
         if tp is float and plain_text and _EXPONENT.fullmatch(node.value):
-            return float(node.value)
+            value = float(node.value)
         is_number = isinstance(value, int | float) and not isinstance(value, bool)
         accepted = {
             bool: isinstance(value, bool),
@@ -266,8 +267,23 @@ def _build_scalar(doc: Document, tp: type, path: YamlPath, node: Node) -> Any:
             str: node.tag == _STR,
         }
         if accepted[tp]:
+            if tp is float:
+                return _finite(doc, path, node, value)
             return tp(value)
     return _wrong(doc, tp, path, node)
+
+
+def _finite(doc: Document, path: YamlPath, node: Node, value: float) -> float | None:
+    """A float that is a real quantity: NaN, infinities and overflowing integers are refused."""
+    try:
+        number = float(value)
+    except OverflowError:
+        doc.issue(path, f"number too large: {node.value[:20]}...", node)
+        return None
+    if not math.isfinite(number):
+        doc.issue(path, f"expected a finite number, got {node.value}", node)
+        return None
+    return number
 
 
 def _build_container(doc: Document, tp: Any, path: YamlPath, node: Node) -> Any:
@@ -279,7 +295,7 @@ def _build_container(doc: Document, tp: Any, path: YamlPath, node: Node) -> Any:
             return _wrong(doc, tp, path, node)
         key_type, value_type = args or (Any, Any)
         result = {}
-        for key_node, value_node in _entries(node):
+        for key_node, value_node in mapping_entries(node):
             sub = (*path, key_node.value)
             result[_build(doc, key_type, sub, key_node)] = _build(doc, value_type, sub, value_node)
         return result if len(doc.issues) == before else None
@@ -306,7 +322,7 @@ def _attempt(
         return make()
     except ConfigError as exc:
         messages = [issue.message for issue in exc.issues]
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         messages = [str(exc) or type(exc).__name__]
     for message in messages:
         doc.issue(path, message, at())
@@ -376,7 +392,7 @@ def _type_hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def _entries(node: MappingNode) -> list[tuple[ScalarNode, Node]]:
+def mapping_entries(node: MappingNode) -> list[tuple[ScalarNode, Node]]:
     """Return a mapping's entries with ``<<`` merges applied, keeping the last of duplicates.
 
     Precedence follows PyYAML: explicit keys beat merged ones, and in ``<<: [*a, *b]`` the
@@ -391,7 +407,7 @@ def _entries(node: MappingNode) -> list[tuple[ScalarNode, Node]]:
             sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
             for source in reversed(sources):
                 if isinstance(source, MappingNode):
-                    merged.update((k.value, (k, v)) for k, v in _entries(source))
+                    merged.update((k.value, (k, v)) for k, v in mapping_entries(source))
         else:
             explicit[key_node.value] = (key_node, value_node)
     return list({**merged, **explicit}.values())
@@ -400,7 +416,7 @@ def _entries(node: MappingNode) -> list[tuple[ScalarNode, Node]]:
 def _child(node: Node, step: str | int) -> tuple[Node | None, Node] | None:
     """Return (key node or None, value node) one step below ``node``, or None if absent."""
     if isinstance(node, MappingNode) and isinstance(step, str):
-        return next(((k, v) for k, v in _entries(node) if k.value == step), None)
+        return next(((k, v) for k, v in mapping_entries(node) if k.value == step), None)
     if isinstance(node, SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
         return None, node.value[step]
     return None
@@ -454,7 +470,7 @@ def _syntax_issue(file: str, exc: yaml.MarkedYAMLError) -> ConfigIssue:
 def _plain(node: Node) -> Any:
     """Convert a node into plain Python values (dict, list, str, int, ...)."""
     if isinstance(node, MappingNode):
-        return {_value(k): _plain(v) for k, v in _entries(node)}
+        return {_value(k): _plain(v) for k, v in mapping_entries(node)}
     if isinstance(node, SequenceNode):
         return [_plain(item) for item in node.value]
     return _value(node)

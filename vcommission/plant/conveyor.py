@@ -19,6 +19,9 @@ from vcommission.signals import SignalType
 
 __all__ = ["BeltConveyor", "BeltConveyorParams", "GuideGap", "Side"]
 
+#: Largest speed an INT in mm/s can carry, m/s.
+_INT_MM_S = 32.767
+
 
 class Side(str, Enum):
     """Side of the belt, looking in the direction of travel."""
@@ -78,6 +81,8 @@ class BeltConveyorParams:
         for name in ("length", "width", "thickness", "max_speed", "acceleration"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name}={getattr(self, name)} must be > 0")
+        if self.max_speed > _INT_MM_S:
+            raise ConfigError(f"max_speed={self.max_speed} must be <= {_INT_MM_S} (INT mm/s)")
         if not 0 <= self.nominal_speed <= self.max_speed:
             raise ConfigError(
                 f"nominal_speed={self.nominal_speed} must be within 0..max_speed={self.max_speed}"

@@ -12,7 +12,7 @@ from enum import Enum
 
 from vcommission.errors import ConfigError
 from vcommission.plant.component import Component, TickContext
-from vcommission.signals import SignalType
+from vcommission.signals import SignalType, is_identifier
 
 __all__ = [
     "Contact",
@@ -100,6 +100,9 @@ class StackLightParams:
     def __post_init__(self) -> None:
         if not self.lamps or len(set(self.lamps)) != len(self.lamps):
             raise ConfigError(f"lamps={list(self.lamps)} must be non-empty and unique")
+        bad = [lamp for lamp in self.lamps if not is_identifier(lamp)]
+        if bad:
+            raise ConfigError(f"lamp names {bad} must be identifiers (they name ports)")
 
 
 class StackLight(Component):

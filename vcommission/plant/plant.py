@@ -41,10 +41,14 @@ class Plant:
             self.world.close()
         self.world = World(self.model.physics)
         self.parts = PartTracker()
-        self.components: list[Component] = self.model.instantiate(self.seed)
-        self.by_name = {c.name: c for c in self.components}
-        for component in self.components:
-            component.build(self.world)
+        try:
+            self.components: list[Component] = self.model.instantiate(self.seed)
+            self.by_name = {c.name: c for c in self.components}
+            for component in self.components:
+                component.build(self.world)
+        except BaseException:
+            self.close()  # do not leak the physics client of a half-built plant
+            raise
         # Per-tick loops call only the components that do something in that phase.
         self._updaters = [c.update for c in self.components if _overrides(c, "update")]
         self._sensors = [c.sense for c in self.components if _overrides(c, "sense")]
