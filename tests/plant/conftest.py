@@ -20,7 +20,7 @@ from vcommission.config.model import Model, load_model
 from vcommission.plant.component import TickContext
 from vcommission.plant.parts import Part
 from vcommission.plant.plant import Plant
-from vcommission.plant.world import CollisionGroup, World
+from vcommission.plant.world import World
 from vcommission.simulator import Simulator
 
 Vec3 = tuple[float, float, float]
@@ -82,15 +82,7 @@ class Rig:
         Same body a spawner makes, but anywhere: tests need parts in front of plates, in
         beams and above bins, not only at a drop point.
         """
-        spec = self.plant.model.variants[variant]
-        x, y, z = bottom
-        body = self.world.add_box(
-            spec.half_extents,
-            (x, y, z + spec.size[2] / 2 + 0.002),
-            mass=spec.mass,
-            group=CollisionGroup.PART,
-            friction=spec.friction,
-        )
+        body = self.world.add_part(self.plant.model.variants[variant], bottom)
         return self.plant.parts.add(variant, body, self.sim.now_ns, where)
 
     def run_until(self, done: Callable[[], bool], timeout_s: float) -> None:

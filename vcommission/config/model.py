@@ -122,7 +122,6 @@ class ComponentSpec:
     name: str
     kind: str
     params: Any
-    line: int
 
 
 @dataclass(frozen=True)
@@ -294,7 +293,7 @@ class _Checker:
                     doc.issue(path, getattr(message, "message", str(message)))
                 continue
             self.components[name] = component
-            self.specs.append(ComponentSpec(name, kind, params, doc.location(path)))
+            self.specs.append(ComponentSpec(name, kind, params))
 
     # -- signals ----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from vcommission.clock import s_to_ns
 from vcommission.errors import ConfigError
 from vcommission.plant.component import Component, TickContext
 from vcommission.plant.parts import Part
-from vcommission.plant.world import CollisionGroup, World
+from vcommission.plant.world import World
 from vcommission.signals import SignalType
 
 __all__ = ["PartSpawner", "PartSpawnerParams"]
@@ -39,9 +39,9 @@ class PartSpawnerParams:
 class PartSpawner(Component):
     """Creates parts at most once per ``interval`` while ``enable`` is TRUE.
 
-    The first part comes as soon as ``enable`` rises (the infeed was waiting), the next ones
-    every ``interval``. Variants are drawn from the component's own seeded stream, so the
-    sequence of variants depends only on the seed.
+    A part comes as soon as ``enable`` is TRUE, at least ``interval`` has passed since the
+    previous one (so the very first comes at once), and the drop zone is clear. Variants are
+    drawn from the component's own seeded stream, so their sequence depends only on the seed.
 
     Ports:
         enable (input BOOL): spawning allowed.
@@ -83,15 +83,7 @@ class PartSpawner(Component):
         """Create one part now (a scenario may call this directly); returns it."""
         if variant is None:
             variant = self._names[int(self.rng.choice(len(self._names), p=self._weights))]
-        spec = self.variants[variant]
-        x, y, z = self.params.position
-        body = ctx.world.add_box(
-            spec.half_extents,
-            (x, y, z + spec.size[2] / 2 + 0.002),
-            mass=spec.mass,
-            group=CollisionGroup.PART,
-            friction=spec.friction,
-        )
+        body = ctx.world.add_part(self.variants[variant], tuple(self.params.position))
         self._last_ns = ctx.now_ns
         self._spawned += 1
         return ctx.parts.add(variant, body, ctx.now_ns, self.name)

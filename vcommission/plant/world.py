@@ -35,6 +35,7 @@ from enum import IntFlag
 
 from vcommission.errors import ConfigError
 from vcommission.plant.bullet import new_client, pybullet
+from vcommission.plant.parts import PartVariant
 
 __all__ = ["CollisionGroup", "KinematicBody", "PhysicsConfig", "World"]
 
@@ -233,6 +234,17 @@ class World:
         self._set_group(body, group)
         self.boxes[body] = (tuple(half_extents), mass)
         return body
+
+    def add_part(self, variant: PartVariant, bottom: Vec3) -> int:
+        """Create a workpiece of ``variant`` whose bottom face centre is just above ``bottom``."""
+        x, y, z = bottom
+        return self.add_box(
+            variant.half_extents,
+            (x, y, z + variant.size[2] / 2 + 0.002),  # 2 mm clear: no initial penetration
+            mass=variant.mass,
+            group=CollisionGroup.PART,
+            friction=variant.friction,
+        )
 
     def add_kinematic_box(
         self,
