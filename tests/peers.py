@@ -1,4 +1,4 @@
-"""Independent protocol peers (mbpoll, libmodbus, ...) the tests drive servers with.
+"""Test helpers: the CLI as a process, and the independent peers (mbpoll, libmodbus, ...).
 
 A peer that is missing skips its tests on a developer's machine, but fails them under CI
 (``CI`` set), where ``.ci/run`` must have installed it: a skip there would hide a missing
@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -27,3 +30,18 @@ def require_tool(name: str) -> str:
     if path is None:
         missing_peer(name)
     return path
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m vcommission ARGS`` as a user would; output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "vcommission", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

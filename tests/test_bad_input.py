@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.peers import run_cli
+
 ROOT = Path(__file__).resolve().parents[1]
 
 HEAD = """\
@@ -26,13 +28,7 @@ def check(tmp_path: Path, text: str | bytes) -> subprocess.CompletedProcess[str]
         path.write_bytes(text)
     else:
         path.write_text(text)
-    return subprocess.run(
-        [sys.executable, "-m", "vcommission", "check", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli("check", str(path))
 
 
 @pytest.mark.parametrize(
@@ -74,13 +70,7 @@ def test_one_broken_model_does_not_hide_the_others(tmp_path):
     (tmp_path / "a" / "model.yaml").write_text("name: a\nseed: -1\n")
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "model.yaml").write_text("name: b\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "vcommission", "check", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("check", str(tmp_path))
     assert result.returncode == 1
     assert f"ok {tmp_path / 'b' / 'model.yaml'}" in result.stdout
     assert "1 of 2 model(s) invalid" in result.stderr
@@ -91,13 +81,7 @@ def test_one_broken_model_does_not_hide_the_others(tmp_path):
     [("demo", "--seed", "-1"), ("demo", "--duration", "inf"), ("demo", "--duration", "nan")],
 )
 def test_bad_arguments_exit_3(args):
-    result = subprocess.run(
-        [sys.executable, "-m", "vcommission", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli(*args)
     assert result.returncode == 3 and "Traceback" not in result.stderr
 
 

@@ -5,27 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.config.test_model import CONTRACT
+from tests.peers import run_cli as run
 
 ROOT = Path(__file__).resolve().parents[1]
 SORTING_LINE = ROOT / "plant_models" / "sorting_line"
-
-
-def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vcommission", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_io_list_csv_prints_the_contract_and_nothing_else():
