@@ -16,7 +16,28 @@ from enum import Enum
 
 from vcommission.signals import Direction, SignalType
 
-__all__ = ["ModbusAddress", "ModbusTable", "WordOrder", "register_count"]
+__all__ = [
+    "ModbusAddress",
+    "ModbusTable",
+    "WordOrder",
+    "opcua_namespace",
+    "opcua_node_id",
+    "register_count",
+]
+
+
+def opcua_namespace(model_name: str) -> str:
+    """Namespace URI of a model's OPC UA nodes."""
+    return f"urn:vcommission:{model_name}"
+
+
+def opcua_node_id(model_name: str, tag: str) -> str:
+    """Node id of a tag's OPC UA variable, namespace by URI so it survives index changes.
+
+    Clients that need an index resolve the URI in the server's NamespaceArray; with the
+    server's own namespaces first it is ``ns=2``.
+    """
+    return f"nsu={opcua_namespace(model_name)};s={tag}"
 
 
 class ModbusTable(str, Enum):
