@@ -70,11 +70,12 @@ def test_serve_drives_the_sorting_line_from_mbpoll_and_stops_on_sigterm():
         first = process.stdout.readline()
         assert first.startswith("modbus listening on 127.0.0.1:"), first + process.stderr.read()
         port = int(first.rsplit(":", 1)[1])
-        _mbpoll(port, "-t", "0", "-r", "0", "127.0.0.1", "1")  # conveyor_run
-        _mbpoll(port, "-t", "0", "-r", "5", "127.0.0.1", "1")  # infeed_enable
         deadline = time.monotonic() + 20
         seen = []
         while time.monotonic() < deadline and 1 not in seen:
+            # Like OpenPLC: every poll writes all coils (conveyor_run and infeed_enable on),
+            # which also keeps the PLC watchdog fed, then reads the inputs.
+            _mbpoll(port, "-t", "0", "-r", "0", "127.0.0.1", "1", "0", "0", "0", "0", "1")
             seen = _mbpoll(port, "-t", "1", "-r", "4", "-c", "1", "127.0.0.1")  # pe_entry
         assert seen == [1]
         assert _mbpoll(port, "-t", "3", "-r", "0", "-c", "1", "127.0.0.1") == [400]
@@ -115,3 +116,46 @@ def test_serve_reports_a_port_it_cannot_bind():
         )
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_serve_watchdog_drops_outputs_when_the_plc_goes_silent():
+    require_tool("mbpoll")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vcommission",
+            "serve",
+            "plant_models/sorting_line",
+            "--modbus",
+            "127.0.0.1:0",
+            "--watchdog",
+            "0.3",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        port = int(process.stdout.readline().rsplit(":", 1)[1])
+        _mbpoll(port, "-t", "0", "-r", "0", "127.0.0.1", "1")  # conveyor_run, then silence
+        time.sleep(0.1)
+        assert _mbpoll(port, "-t", "0", "-r", "0", "-c", "1", "127.0.0.1") == [1]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if _mbpoll(port, "-t", "0", "-r", "0", "-c", "1", "127.0.0.1") == [0]:
+                break
+            time.sleep(0.05)
+        assert _mbpoll(port, "-t", "0", "-r", "0", "-c", "1", "127.0.0.1") == [0]
+        _mbpoll(port, "-t", "0", "-r", "0", "127.0.0.1", "1")  # the PLC is back
+        time.sleep(0.1)
+        assert _mbpoll(port, "-t", "0", "-r", "0", "-c", "1", "127.0.0.1") == [1]
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+        assert process.returncode == 0, err
+        assert "watchdog tripped at t=" in out and "watchdog resumed at t=" in out
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

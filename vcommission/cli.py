@@ -75,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--unit-id", type=int, default=None, help="answer only this unit id")
     serve.add_argument("--speed", type=_positive_float, default=1.0, metavar="FACTOR")
     serve.add_argument("--duration", type=_positive_float, default=None, metavar="SECONDS")
+    serve.add_argument(
+        "--watchdog",
+        type=_non_negative_float,
+        default=None,
+        metavar="SECONDS",
+        help="PLC write timeout before the safe state (default: the model's; 0 disables)",
+    )
 
     demo = commands.add_parser("demo", help="run the bundled model with scripted actuators")
     demo.add_argument("--model", type=Path, default=None, metavar="MODEL")
@@ -91,6 +98,10 @@ def _positive_float(text: str) -> float:
     if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
     return value
+
+
+def _non_negative_float(text: str) -> float:
+    return 0.0 if text in ("0", "0.0") else _positive_float(text)
 
 
 def _seed(text: str) -> int:
@@ -123,7 +134,7 @@ def _serve(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     if args.unit_id is not None and not 0 <= args.unit_id <= 255:
         err.print(f"--unit-id {args.unit_id} must be 0..255", markup=False)
         return ExitCode.USAGE
-    options = ServeOptions(args.modbus, args.unit_id, args.speed, args.duration)
+    options = ServeOptions(args.modbus, args.unit_id, args.speed, args.duration, args.watchdog)
     asyncio.run(serve(args.model, options, out))
     return ExitCode.OK
 
@@ -163,7 +174,7 @@ def _check(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     return ExitCode.OK
 
 
-_IO_COLUMNS = ("tag", "type", "dir", "modbus", "iec", "unit", "description")
+_IO_COLUMNS = ("tag", "type", "dir", "modbus", "iec", "opcua", "unit", "description")
 _PLC_DIRECTION = {"from_plant": "in", "to_plant": "out"}
 
 
@@ -174,6 +185,7 @@ def _io_values(row: IoRow) -> list[str]:
         _PLC_DIRECTION.get(row.direction.value, row.direction.value),
         str(row.modbus) if row.modbus else "",
         row.iec,
+        row.opcua,
         row.unit,
         row.description,
     ]

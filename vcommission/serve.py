@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from vcommission.clock import ClockMode, ns_to_s
 from vcommission.config.model import Model, load_model
 from vcommission.plant.plant import Plant
 from vcommission.simulator import Simulator
+from vcommission.watchdog import CommWatchdog, WatchdogConfig
 
 __all__ = ["ServeOptions", "parse_endpoint", "serve"]
 
@@ -53,6 +55,8 @@ class ServeOptions:
     speed: float = 1.0
     #: Stop after this many seconds of virtual time; None runs until stopped.
     duration: float | None = None
+    #: PLC watchdog timeout in seconds, overriding the model's; 0 disables it.
+    watchdog: float | None = None
 
 
 @dataclass
@@ -70,12 +74,20 @@ class _Activity:
         self.clients += 1 if connected else -1
 
 
-def _view(model: Model, sim: Simulator, activity: _Activity, endpoints: list[str]) -> Group:
+def _view(
+    model: Model,
+    sim: Simulator,
+    activity: _Activity,
+    endpoints: list[str],
+    watchdog: CommWatchdog | None,
+) -> Group:
     pacer = sim.pacer
     overruns = len(pacer.overruns) if pacer else 0
+    state = "off" if watchdog is None else "TRIPPED" if watchdog.tripped else "ok"
     header = Text(
         f"{model.name}  t={ns_to_s(sim.now_ns):9.2f} s  speed {pacer.speed if pacer else 1:g}x  "
-        f"clients {activity.clients}  overruns {overruns}  {'  '.join(endpoints)}"
+        f"clients {activity.clients}  overruns {overruns}  watchdog {state}  "
+        f"{'  '.join(endpoints)}"
     )
     table = Table(box=None, pad_edge=False)
     for column in ("tag", "dir", "address", "value", "last change"):
@@ -116,6 +128,12 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
         sim = Simulator(plant, ClockMode.REALTIME, options.speed)
         activity = _Activity()
         sim.listeners.append(activity.on_commit)
+        config = model.watchdog
+        if options.watchdog is not None:
+            config = WatchdogConfig(options.watchdog, config.safe_state)
+        watchdog = CommWatchdog(plant.image, config) if config.timeout > 0 else None
+        if watchdog is not None:
+            sim.monitors.append(watchdog)
         endpoints: list[str] = []
         async with contextlib.AsyncExitStack() as stack:
             if options.modbus is not None:
@@ -133,10 +151,9 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
             with _stop_on_signals(stop):
                 run = asyncio.create_task(sim.run_async(options.duration))
                 stopped = asyncio.create_task(stop.wait())
+                view = functools.partial(_view, model, sim, activity, endpoints, watchdog)
                 live = (
-                    Live(
-                        _view(model, sim, activity, endpoints), console=console, auto_refresh=False
-                    )
+                    Live(view(), console=console, auto_refresh=False)
                     if console.is_terminal
                     else contextlib.nullcontext()
                 )
@@ -144,7 +161,7 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
                     while not run.done() and not stop.is_set():
                         await asyncio.wait({run, stopped}, timeout=0.25)
                         if isinstance(live, Live):
-                            live.update(_view(model, sim, activity, endpoints), refresh=True)
+                            live.update(view(), refresh=True)
                 stopped.cancel()
                 if not run.done():
                     run.cancel()
@@ -153,6 +170,10 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
                 else:
                     run.result()  # surface a simulator failure
         overruns = len(sim.pacer.overruns) if sim.pacer else 0
+        for event in watchdog.events if watchdog else []:
+            console.print(
+                f"watchdog {event.kind} at t={ns_to_s(event.time_ns):.2f} s", markup=False
+            )
         console.print(
             f"stopped at t={ns_to_s(sim.now_ns):.2f} s after {sim.ticks} ticks, "
             f"{overruns} overruns",

@@ -240,6 +240,9 @@ class ProcessImage:
         self.values: list[Value] = [s.default for s in table.signals]
         self.committed: tuple[Value, ...] = tuple(self.values)
         self._staged: dict[int, Value] = {}
+        #: How many ``to_plant`` writes were staged so far, whichever link they came by: the
+        #: PLC communication watchdog watches this to tell a live PLC from a silent one.
+        self.plc_writes = 0
 
     def __getitem__(self, name: str) -> Value:
         """Committed value of ``name``: what a PLC reading the plant sees now."""
@@ -274,6 +277,8 @@ class ProcessImage:
                 f"{signal.name}: {signal.direction.value} signal is not writable here"
             )
         self._staged[position] = signal.coerce(value)
+        if signal.direction is Direction.TO_PLANT:
+            self.plc_writes += 1
 
     def latch(self) -> None:
         """Apply every staged write to the working buffer (start of a tick)."""

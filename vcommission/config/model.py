@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from vcommission.addressing import ModbusAddress, ModbusTable, WordOrder
+from vcommission.addressing import ModbusAddress, ModbusTable, WordOrder, opcua_node_id
 from vcommission.config.yamlload import Document, build, load_document, mapping_entries
 from vcommission.errors import ConfigError, RegistryError, SignalError
 from vcommission.plant import registry
@@ -36,6 +36,7 @@ from vcommission.plant.component import Component, Port, PortKind
 from vcommission.plant.parts import PartVariant
 from vcommission.plant.world import PhysicsConfig
 from vcommission.signals import Direction, Signal, SignalTable, SignalType, Value, is_identifier
+from vcommission.watchdog import WatchdogConfig
 
 __all__ = [
     "ComponentSpec",
@@ -104,6 +105,8 @@ class ModelFile:
     signals: dict[str, SignalSpec] = field(default_factory=dict)
     #: Modbus options.
     modbus: ModbusOptions = field(default_factory=ModbusOptions)
+    #: What happens when an external PLC stops writing.
+    plc_watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
 
     def __post_init__(self) -> None:
         if not is_identifier(self.name):
@@ -136,6 +139,8 @@ class IoRow:
     unit: str
     description: str
     port: str
+    #: OPC UA node id of the tag's variable.
+    opcua: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,7 @@ class Model:
     #: Tag -> Modbus address, for PLC-facing signals.
     addresses: dict[str, ModbusAddress]
     word_order: WordOrder
+    watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
 
     def instantiate(self, seed: int | None = None) -> list[Component]:
         """Fresh component instances (per-run state is theirs), ports wired to the table."""
@@ -190,6 +196,7 @@ class Model:
                     signal.unit,
                     signal.description,
                     port_of.get(index, ""),
+                    opcua_node_id(self.name, signal.name),
                 )
             )
         return rows
@@ -233,6 +240,7 @@ class _Checker:
     def model(self) -> Model:
         self._components()
         signals, wiring, addresses = self._signals()
+        self._safe_state(signals)
         self.doc.raise_if_issues()
         return Model(
             path=self.doc.file,
@@ -246,6 +254,7 @@ class _Checker:
             wiring=wiring,
             addresses=addresses,
             word_order=self.raw.modbus.word_order,
+            watchdog=self.raw.plc_watchdog,
         )
 
     # -- components -------------------------------------------------------------------------
@@ -294,6 +303,19 @@ class _Checker:
                 continue
             self.components[name] = component
             self.specs.append(ComponentSpec(name, kind, params))
+
+    def _safe_state(self, signals: list[Signal]) -> None:
+        by_name = {s.name: s for s in signals}
+        for name, value in self.raw.plc_watchdog.safe_state.items():
+            path = ("plc_watchdog", "safe_state", name)
+            signal = by_name.get(name)
+            if signal is None or signal.direction is not Direction.TO_PLANT:
+                self.doc.issue(path, f"{name!r} is not a PLC output (to_plant signal)")
+                continue
+            try:
+                signal.coerce(value)
+            except SignalError as exc:
+                self.doc.issue(path, str(exc).removeprefix(f"{name}: "))
 
     # -- signals ----------------------------------------------------------------------------
 
