@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -159,3 +162,80 @@ def test_serve_watchdog_drops_outputs_when_the_plc_goes_silent():
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_live_view_keys_press_panel_buttons_through_a_terminal():
+    """Run serve on a pseudo-terminal as a trainer would, press [1] (start_pb) and [4] (e-stop)."""
+    import pty
+
+    require_tool("mbpoll")
+    with socket_port() as port:
+        pass
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vcommission",
+            "serve",
+            "plant_models/sorting_line",
+            "--modbus",
+            f"127.0.0.1:{port}",
+            "--duration",
+            "20",
+        ],
+        cwd=ROOT,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "COLUMNS": "200", "LINES": "50"},
+    )
+    os.close(slave)
+    try:
+        screen = b""
+        deadline = time.monotonic() + 15
+        while b"[1] start_pb.pressed" not in screen and time.monotonic() < deadline:
+            screen += os.read(master, 65536)
+        assert b"[1] start_pb.pressed" in screen and b"[4] estop.pressed" in screen
+        # Keep reading the screen, or the live view would fill the pty and block the server.
+        threading.Thread(target=_drain, args=(master,), daemon=True).start()
+        assert _mbpoll(port, "-t", "1", "-r", "0", "-c", "4", "127.0.0.1") == [0, 1, 0, 1]
+        os.write(master, b"1")
+        assert _poll_until(port, "0", [1])  # start_pb held down for half a second
+        assert _poll_until(port, "0", [0])  # and released
+        os.write(master, b"4")
+        assert _poll_until(port, "3", [0])  # e-stop pressed: estop_ok FALSE, and it stays
+        time.sleep(0.7)
+        assert _mbpoll(port, "-t", "1", "-r", "3", "-c", "1", "127.0.0.1") == [0]
+        os.write(master, b"q")
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+
+
+def _drain(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        while os.read(fd, 65536):
+            pass
+
+
+def _poll_until(port: int, address: str, expected: list[int], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _mbpoll(port, "-t", "1", "-r", address, "-c", "1", "127.0.0.1") == expected:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@contextlib.contextmanager
+def socket_port():
+    """A free loopback port (closed again before the server binds it)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        yield probe.getsockname()[1]

@@ -3,8 +3,9 @@
 The plant runs paced against the wall clock (``--speed`` times real time) in one asyncio
 loop beside the protocol servers; the servers only stage writes, the simulator task alone
 steps physics and commits. On a terminal a rich live view shows every PLC-facing tag with its
-value and last change, the connected clients and the overruns; when piped, plain lines.
-Ctrl-C and SIGTERM stop it cleanly.
+value and last change, the connected clients, the overruns and the watchdog, and keys 1..9
+operate the panel (push buttons, e-stop, doors); when piped, plain lines. Ctrl-C, SIGTERM
+and ``q`` stop it cleanly.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 import signal
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +25,10 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from vcommission.clock import ClockMode, ns_to_s
+from vcommission.clock import ClockMode, ns_to_s, s_to_ns
 from vcommission.config.model import Model, load_model
 from vcommission.plant.plant import Plant
+from vcommission.signals import Direction
 from vcommission.simulator import Simulator
 from vcommission.watchdog import CommWatchdog, WatchdogConfig
 
@@ -80,6 +84,7 @@ def _view(
     activity: _Activity,
     endpoints: list[str],
     watchdog: CommWatchdog | None,
+    legend: str,
 ) -> Group:
     pacer = sim.pacer
     overruns = len(pacer.overruns) if pacer else 0
@@ -103,7 +108,80 @@ def _view(
             str(committed[index]),
             "" if changed is None else f"{ns_to_s(changed):.2f} s",
         )
-    return Group(header, table)
+    return Group(header, table, Text(legend)) if legend else Group(header, table)
+
+
+#: How long a key in the live view holds a momentary button down, virtual seconds.
+PRESS_S = 0.5
+
+
+class _OperatorKeys:
+    """Keys 1..9 of the live view operate the model's operator inputs, in declaration order.
+
+    Momentary devices (push buttons) are pressed for :data:`PRESS_S`; the others (e-stop,
+    door) toggle. Presses are staged like any operator write: they show at the next tick.
+    """
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        plant = sim.plant
+        self.tags: list[tuple[str, bool]] = []
+        for entry in plant.model.table:
+            if entry.direction is Direction.OPERATOR:
+                component = plant.by_name.get(entry.name.split(".")[0])
+                self.tags.append((entry.name, bool(component and component.momentary)))
+        self.tags = self.tags[:9]
+        self._release: dict[str, int] = {}
+
+    def legend(self) -> str:
+        return "  ".join(f"[{i}] {tag}" for i, (tag, _) in enumerate(self.tags, 1)) + "  [q] quit"
+
+    def key(self, char: str) -> bool:
+        """Handle one key; False for quit."""
+        if char in ("q", "Q"):
+            return False
+        if char.isdigit() and 1 <= int(char) <= len(self.tags):
+            tag, momentary = self.tags[int(char) - 1]
+            if momentary:
+                self.sim.operate(tag, True)
+                self._release[tag] = self.sim.now_ns + s_to_ns(PRESS_S)
+            else:
+                self.sim.operate(tag, not self.sim.image[tag])
+        return True
+
+    def __call__(self, now_ns: int, changed: list[int]) -> None:
+        """Simulator monitor: release momentary buttons when their press time is over."""
+        for tag, due in list(self._release.items()):
+            if now_ns >= due:
+                self.sim.operate(tag, False)
+                del self._release[tag]
+
+
+@contextlib.contextmanager
+def _keyboard(keys: _OperatorKeys, stop: asyncio.Event) -> Iterator[bool]:
+    """Feed single keystrokes from a terminal to ``keys``; yields False when not a terminal."""
+    if not sys.stdin.isatty():
+        yield False
+        return
+    import termios
+    import tty
+
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    loop = asyncio.get_running_loop()
+
+    def on_key() -> None:
+        for char in os.read(fd, 32).decode(errors="ignore"):
+            if not keys.key(char):
+                stop.set()
+
+    tty.setcbreak(fd)
+    loop.add_reader(fd, on_key)
+    try:
+        yield True
+    finally:
+        loop.remove_reader(fd)
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 @contextlib.contextmanager
@@ -148,10 +226,13 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
                 endpoints.append(f"modbus tcp://{host}:{server.port}")
                 console.print(f"modbus listening on {host}:{server.port}", markup=False)
             stop = asyncio.Event()
-            with _stop_on_signals(stop):
+            keys = _OperatorKeys(sim)
+            sim.monitors.append(keys)
+            with _stop_on_signals(stop), _keyboard(keys, stop) as interactive:
+                legend = keys.legend() if interactive else ""
                 run = asyncio.create_task(sim.run_async(options.duration))
                 stopped = asyncio.create_task(stop.wait())
-                view = functools.partial(_view, model, sim, activity, endpoints, watchdog)
+                view = functools.partial(_view, model, sim, activity, endpoints, watchdog, legend)
                 live = (
                     Live(view(), console=console, auto_refresh=False)
                     if console.is_terminal

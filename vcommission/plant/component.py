@@ -94,6 +94,9 @@ class Component:
     Params: ClassVar[type] = NoParams
     #: Kind name used in YAML; set by subclasses.
     kind: ClassVar[str] = ""
+    #: True when the operator input springs back on release (a push button), False when it
+    #: stays where the person left it (an e-stop, a door). HMIs press the first, toggle the second.
+    momentary: ClassVar[bool] = False
 
     def __init__(
         self,

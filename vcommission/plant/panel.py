@@ -51,6 +51,7 @@ class PushButton(Component):
 
     kind = "push_button"
     Params = PushButtonParams
+    momentary = True
 
     def __init__(self, name: str, params: PushButtonParams | None = None, **kwargs: object):
         super().__init__(name, params, **kwargs)
