@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -59,6 +60,8 @@ def test_serve_drives_the_sorting_line_from_mbpoll_and_stops_on_sigterm():
             "vcommission",
             "serve",
             "plant_models/sorting_line",
+            "--opcua",
+            "127.0.0.1:0",
             "--modbus",
             "127.0.0.1:0",
             "--speed",
@@ -73,6 +76,13 @@ def test_serve_drives_the_sorting_line_from_mbpoll_and_stops_on_sigterm():
         first = process.stdout.readline()
         assert first.startswith("modbus listening on 127.0.0.1:"), first + process.stderr.read()
         port = int(first.rsplit(":", 1)[1])
+        second = process.stdout.readline()
+        assert second.startswith("opcua listening on opc.tcp://127.0.0.1:"), second
+        endpoint = second.split(" on ", 1)[1].strip()
+        # A person presses start through OPC UA's Operator folder; the PLC sees it on DI 0.
+        assert asyncio.run(_opcua_press(endpoint, "start_pb.pressed", True)) == 400
+        assert _mbpoll(port, "-t", "1", "-r", "0", "-c", "1", "127.0.0.1") == [1]
+        asyncio.run(_opcua_press(endpoint, "start_pb.pressed", False))
         deadline = time.monotonic() + 20
         seen = []
         while time.monotonic() < deadline and 1 not in seen:
@@ -106,6 +116,8 @@ def test_serve_reports_a_port_it_cannot_bind():
                 "vcommission",
                 "serve",
                 "plant_models/sorting_line",
+                "--opcua",
+                "off",
                 "--modbus",
                 f"127.0.0.1:{port}",
                 "--duration",
@@ -130,6 +142,8 @@ def test_serve_watchdog_drops_outputs_when_the_plc_goes_silent():
             "vcommission",
             "serve",
             "plant_models/sorting_line",
+            "--opcua",
+            "off",
             "--modbus",
             "127.0.0.1:0",
             "--watchdog",
@@ -179,6 +193,8 @@ def test_live_view_keys_press_panel_buttons_through_a_terminal():
             "vcommission",
             "serve",
             "plant_models/sorting_line",
+            "--opcua",
+            "off",
             "--modbus",
             f"127.0.0.1:{port}",
             "--duration",
@@ -214,6 +230,25 @@ def test_live_view_keys_press_panel_buttons_through_a_terminal():
             process.kill()
             process.wait()
         os.close(master)
+
+
+async def _opcua_press(endpoint: str, tag: str, value: bool) -> int:
+    """Write an operator input with an OPC UA client; return speed_sp as read over OPC UA."""
+    from asyncua import Client, ua
+
+    from vcommission.addressing import opcua_node_id
+
+    async with Client(endpoint) as client:
+        # The I/O list gives nsu=<uri>;s=<tag>; asyncua's client wants the namespace index.
+        nodes = {}
+        for name in (tag, "speed_sp"):
+            expanded = ua.NodeId.from_string(opcua_node_id("sorting_line", name))
+            index = await client.get_namespace_index(expanded.NamespaceUri)
+            nodes[name] = client.get_node(ua.NodeId(expanded.Identifier, index))
+        await nodes[tag].write_value(ua.DataValue(ua.Variant(value, ua.VariantType.Boolean)))
+        speed = await nodes["speed_sp"].read_value()
+    await asyncio.sleep(0.05)  # at 10x speed, several ticks: the press is committed
+    return speed
 
 
 def _drain(fd: int) -> None:

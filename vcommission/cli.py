@@ -72,6 +72,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="Modbus TCP endpoint (default 127.0.0.1:502; port 0 picks a free one; 'off')",
     )
+    serve.add_argument(
+        "--opcua",
+        type=_endpoint(4840),
+        default=("127.0.0.1", 4840),
+        metavar="HOST:PORT",
+        help="OPC UA endpoint (default 127.0.0.1:4840; port 0 picks a free one; 'off')",
+    )
     serve.add_argument("--unit-id", type=int, default=None, help="answer only this unit id")
     serve.add_argument("--speed", type=_positive_float, default=1.0, metavar="FACTOR")
     serve.add_argument("--duration", type=_positive_float, default=None, metavar="SECONDS")
@@ -134,7 +141,14 @@ def _serve(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     if args.unit_id is not None and not 0 <= args.unit_id <= 255:
         err.print(f"--unit-id {args.unit_id} must be 0..255", markup=False)
         return ExitCode.USAGE
-    options = ServeOptions(args.modbus, args.unit_id, args.speed, args.duration, args.watchdog)
+    options = ServeOptions(
+        modbus=args.modbus,
+        opcua=args.opcua,
+        unit_id=args.unit_id,
+        speed=args.speed,
+        duration=args.duration,
+        watchdog=args.watchdog,
+    )
     asyncio.run(serve(args.model, options, out))
     return ExitCode.OK
 

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -53,6 +54,8 @@ class ServeOptions:
 
     #: Modbus TCP endpoint, None for no Modbus server.
     modbus: tuple[str, int] | None = ("127.0.0.1", 502)
+    #: OPC UA endpoint, None for no OPC UA server.
+    opcua: tuple[str, int] | None = ("127.0.0.1", 4840)
     #: Modbus unit id to answer; None answers any.
     unit_id: int | None = None
     #: Speed factor against the wall clock.
@@ -69,6 +72,12 @@ class _Activity:
 
     clients: int = 0
     last_change: dict[int, int] = field(default_factory=dict)
+    #: The OPC UA server, whose sessions count as clients (asyncua has no connect event).
+    opcua: Any = None
+
+    @property
+    def all_clients(self) -> int:
+        return self.clients + (self.opcua.connections if self.opcua is not None else 0)
 
     def on_commit(self, now_ns: int, changed: list[int]) -> None:
         for index in changed:
@@ -91,7 +100,7 @@ def _view(
     state = "off" if watchdog is None else "TRIPPED" if watchdog.tripped else "ok"
     header = Text(
         f"{model.name}  t={ns_to_s(sim.now_ns):9.2f} s  speed {pacer.speed if pacer else 1:g}x  "
-        f"clients {activity.clients}  overruns {overruns}  watchdog {state}  "
+        f"clients {activity.all_clients}  overruns {overruns}  watchdog {state}  "
         f"{'  '.join(endpoints)}"
     )
     table = Table(box=None, pad_edge=False)
@@ -225,6 +234,16 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
                 sim.listeners.append(server.store.on_commit)
                 endpoints.append(f"modbus tcp://{host}:{server.port}")
                 console.print(f"modbus listening on {host}:{server.port}", markup=False)
+            if options.opcua is not None:
+                from vcommission.adapters.opcua import OpcUaServer
+
+                host, port = options.opcua
+                ua_server = OpcUaServer(model, plant.image, host, port, realtime=True)
+                await stack.enter_async_context(ua_server)
+                sim.listeners.append(ua_server.on_commit)
+                activity.opcua = ua_server
+                endpoints.append(ua_server.endpoint)
+                console.print(f"opcua listening on {ua_server.endpoint}", markup=False)
             stop = asyncio.Event()
             keys = _OperatorKeys(sim)
             sim.monitors.append(keys)

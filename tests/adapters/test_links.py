@@ -2,7 +2,8 @@
 
 A link is how a PLC (or HMI) reaches the plant: reads see committed values, writes take
 effect at the next tick. Pressing a button is a person's act: over a link with an operator
-channel it goes through the link, otherwise (Modbus has none) straight to the plant.
+channel (memory, OPC UA's Operator folder) it goes through the link; Modbus has none, so
+there the press goes straight to the plant.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from tests.peers import require_tool
 from vcommission.adapters.memory import MemoryLink
 from vcommission.adapters.modbus import ModbusServer
+from vcommission.addressing import opcua_node_id
 from vcommission.config.model import load_model
 from vcommission.plant.plant import Plant
 from vcommission.simulator import Simulator
@@ -84,7 +86,37 @@ class ModbusRig:
         self.sim.operate(tag, value)  # no operator channel on Modbus: the person is at the panel
 
 
-@pytest.fixture(params=["memory", "modbus"])
+class OpcUaRig:
+    """Reads and writes through an asyncua client; the operator channel is the Operator folder."""
+
+    def __init__(self, sim: Simulator, client) -> None:
+        self.sim = sim
+        self.client = client
+        self.nodes: dict[str, object] = {}
+
+    async def _node(self, tag: str):
+        from asyncua import ua
+
+        if tag not in self.nodes:
+            expanded = ua.NodeId.from_string(opcua_node_id(self.sim.plant.model.name, tag))
+            index = await self.client.get_namespace_index(expanded.NamespaceUri)
+            self.nodes[tag] = self.client.get_node(ua.NodeId(expanded.Identifier, index))
+        return self.nodes[tag]
+
+    async def read(self, tag: str):
+        return await (await self._node(tag)).read_value()
+
+    async def write(self, tag: str, value) -> None:
+        from asyncua import ua
+
+        variant = ua.VariantType.Boolean if isinstance(value, bool) else ua.VariantType.Int16
+        await (await self._node(tag)).write_value(ua.DataValue(ua.Variant(value, variant)))
+
+    async def press(self, tag: str, value: bool) -> None:
+        await self.write(tag, value)
+
+
+@pytest.fixture(params=["memory", "modbus", "opcua"])
 async def link(request):
     model = load_model(SORTING_LINE)
     with Plant(model) as plant:
@@ -92,9 +124,19 @@ async def link(request):
         if request.param == "memory":
             yield sim, MemoryRig(sim)
             return
-        async with ModbusServer(model, plant.image, port=0) as server:
-            sim.listeners.append(server.store.on_commit)
-            yield sim, ModbusRig(sim, server.port)
+        if request.param == "modbus":
+            async with ModbusServer(model, plant.image, port=0) as server:
+                sim.listeners.append(server.store.on_commit)
+                yield sim, ModbusRig(sim, server.port)
+            return
+        from asyncua import Client
+
+        from vcommission.adapters.opcua import OpcUaServer
+
+        async with OpcUaServer(model, plant.image, port=0) as server:
+            sim.listeners.append(server.on_commit)
+            async with Client(server.endpoint, timeout=10) as client:
+                yield sim, OpcUaRig(sim, client)
 
 
 async def test_press_start_run_the_line_and_see_boxes_detected(link):

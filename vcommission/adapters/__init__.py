@@ -1,7 +1,8 @@
 """Protocol adapters at the edge: each serves a plant's process image over one protocol.
 
-Only :mod:`vcommission.adapters.modbus` imports pymodbus; importing this package imports
-neither protocol library, so the core stays free of them.
+Only :mod:`vcommission.adapters.modbus` imports pymodbus and only
+:mod:`vcommission.adapters.opcua` imports asyncua; importing this package imports neither, so
+the core stays free of them. :mod:`vcommission.adapters.memory` is the in-process link.
 """
 
 from __future__ import annotations
