@@ -27,6 +27,9 @@ import sys
 import time
 from pathlib import Path
 
+# Measure this checkout, whatever an editable install elsewhere points at.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 from vcommission.clock import s_to_ns
 from vcommission.config.model import load_model
 from vcommission.demo import BUNDLED_MODEL, SortingScript
