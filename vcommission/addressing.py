@@ -19,6 +19,7 @@ from vcommission.signals import Direction, SignalType
 __all__ = [
     "ModbusAddress",
     "ModbusTable",
+    "Scaling",
     "WordOrder",
     "opcua_namespace",
     "opcua_node_id",
@@ -100,6 +101,34 @@ class WordOrder(str, Enum):
     BIG = "big"
     #: Least significant word first ("word swapped").
     LITTLE = "little"
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Integer scaling of a number on the wire: ``raw = value * scale + offset``.
+
+    Lets a REAL (or a finer INT) travel as an integer register, as many PLCs expect
+    (e.g. a temperature in 0.1 degC steps: ``scale: 10``).
+    """
+
+    scale: float
+    offset: float = 0.0
+    #: Integer type of the raw value on the wire.
+    raw: SignalType = SignalType.INT
+
+    def __post_init__(self) -> None:
+        if self.scale == 0:
+            raise ValueError("scale must not be 0")
+        if not self.raw.is_integer:
+            raise ValueError(f"raw type {self.raw.value} must be an integer type")
+
+    def to_raw(self, value: float) -> int:
+        """Raw register value, saturated at the raw type's limits (a sensor past its span)."""
+        low, high = self.raw.limits  # type: ignore[misc]
+        return max(low, min(high, round(value * self.scale + self.offset)))
+
+    def from_raw(self, raw: int) -> float:
+        return (raw - self.offset) / self.scale
 
 
 def register_count(type_: SignalType) -> int:

@@ -13,6 +13,7 @@ from vcommission.adapters.modbus import ModbusServer, decode_registers, encode_r
 from vcommission.addressing import WordOrder
 from vcommission.clock import RealTimePacer
 from vcommission.config.model import load_model
+from vcommission.errors import ConfigError
 from vcommission.plant.plant import Plant
 from vcommission.signals import SignalType
 from vcommission.simulator import Simulator
@@ -229,3 +230,80 @@ async def test_libmodbus_master_reads_writes_and_sees_illegal_address(served, li
     assert lines[3] == "ir 0"
     sim.step()
     assert sim.image["speed_sp"] == 650 and sim.image["infeed_enable"] is True
+
+
+EXTRA_COMPONENTS = """\
+  belt2: {kind: belt_conveyor, start: [0.0, 3.0, 0.8], length: 1.0, width: 0.3}
+  ram:
+    kind: cylinder
+    origin: [0.0, 5.0, 0.5]
+    direction: [1.0, 0.0, 0.0]
+    stroke: 0.3
+    extend_time: 0.3
+    retract_time: 0.3
+"""
+EXTRA_SIGNALS = """\
+  pusher_mm: {port: pusher.position, modbus: IR 1, scale: 10}
+  spawned: {port: infeed.count, modbus: IR 2}
+  ram_mm: {port: ram.position, modbus: IR 4}
+  belt2_sp: {port: belt2.speed_setpoint, modbus: HR 1, scale: 10, raw_type: UINT,
+             range: [0, 1000]}
+"""
+
+
+@pytest.fixture
+async def wide_types(tmp_path):
+    text = (SORTING_LINE / "model.yaml").read_text()
+    text = text.replace("\nsignals:\n", "\n" + EXTRA_COMPONENTS + "\nsignals:\n") + EXTRA_SIGNALS
+    (tmp_path / "model.yaml").write_text(text)
+    model = load_model(tmp_path)
+    with Plant(model) as plant:
+        sim = Simulator(plant)
+        async with ModbusServer(model, plant.image, port=0) as server:
+            sim.listeners.append(server.store.on_commit)
+            yield sim, server, model
+
+
+def numbers_of(output: str) -> list[float]:
+    return [float(line.split(":")[1]) for line in output.splitlines() if line.startswith("[")]
+
+
+@needs_mbpoll
+async def test_32_bit_values_float_and_integer_scaling_on_the_wire(wide_types):
+    sim, server, model = wide_types
+    rows = {row.tag: row for row in model.io_rows()}
+    assert (str(rows["spawned"].modbus), rows["spawned"].iec) == ("IR 2", "%ID2")
+    assert (str(rows["pusher_mm"].modbus), rows["pusher_mm"].iec) == ("IR 1", "%IW1")
+    sim.image.stage("pusher_extend", True)
+    sim.image.stage("infeed_enable", True)
+    sim.operate("ram.extend", True)
+    sim.run_for(0.2)
+    position = sim.image["pusher_mm"]
+    assert 0 < position < 550
+    port = server.port
+    code, out = await mbpoll(port, "-t", "3", "-r", "1", "-c", "1", "127.0.0.1")
+    assert values_of(out) == [round(position * 10)]  # 0.1 mm steps as an INT
+    code, out = await mbpoll(port, "-t", "3:int", "-B", "-r", "2", "-c", "1", "127.0.0.1")
+    assert values_of(out) == [1]  # a DINT over IR 2-3, big-endian words
+    code, out = await mbpoll(port, "-t", "3:float", "-B", "-r", "4", "-c", "1", "127.0.0.1")
+    assert numbers_of(out)[0] == pytest.approx(sim.image["ram_mm"], rel=1e-6)
+    code, out = await mbpoll(port, "-t", "4", "-r", "1", "127.0.0.1", "3000")
+    assert code == 0, out
+    sim.step()
+    assert sim.image["belt2_sp"] == 300  # raw 3000 / scale 10
+    code, out = await mbpoll(port, "-t", "4", "-r", "1", "-c", "1", "127.0.0.1")
+    assert values_of(out) == [3000]
+    code, out = await mbpoll(port, "-t", "4", "-r", "1", "127.0.0.1", "65535")
+    assert code != 0 and "Illegal data value" in out  # 6553.5 mm/s is outside 0..1000
+
+
+def test_scaling_is_checked_where_it_is_written(tmp_path):
+    text = (SORTING_LINE / "model.yaml").read_text()
+    text += "  extra: {port: infeed.count, direction: internal, scale: 10}\n"
+    text = text.replace("modbus: HR 0,", "modbus: HR 0, scale: 0,")
+    (tmp_path / "model.yaml").write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_model(tmp_path)
+    messages = [f"{i.path}: {i.message}" for i in info.value.issues]
+    assert "signals.speed_sp.scale: scale must not be 0" in messages
+    assert "signals.extra.scale: only PLC-facing numbers can be scaled" in messages

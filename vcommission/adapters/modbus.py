@@ -70,7 +70,13 @@ from pymodbus.pdu.register_message import (
     WriteSingleRegisterRequest,
 )
 
-from vcommission.addressing import ModbusAddress, ModbusTable, WordOrder, register_count
+from vcommission.addressing import (
+    ModbusAddress,
+    ModbusTable,
+    Scaling,
+    WordOrder,
+    register_count,
+)
 from vcommission.errors import SignalError, VcommissionError
 from vcommission.signals import ProcessImage, SignalType, Value
 
@@ -125,9 +131,11 @@ class _Slot:
     """Where one signal sits in a table."""
 
     signal: int
+    #: Type on the wire: the signal's own, or its scaling's raw integer type.
     type: SignalType
     start: int
     size: int
+    scaling: Scaling | None = None
 
 
 class ProcessImageStore:
@@ -139,8 +147,14 @@ class ProcessImageStore:
         addresses: dict[str, ModbusAddress],
         word_order: WordOrder = WordOrder.BIG,
         unit_id: int | None = None,
+        scaling: dict[str, Scaling] | None = None,
     ) -> None:
         self.image = image
+        scaling = scaling or {}
+
+        def wire_type(name: str) -> SignalType:
+            return scaling[name].raw if name in scaling else image.table[name].type
+
         self.word_order = word_order
         #: Answer only this unit id; None answers any (a plant is one device).
         self.unit_id = unit_id
@@ -149,15 +163,15 @@ class ProcessImageStore:
         self._by_signal: dict[int, tuple[ModbusTable, _Slot]] = {}
         for table in ModbusTable:
             entries = [(a, name) for name, a in addresses.items() if a.table is table]
-            end = max(
-                (a.address + register_count(image.table[n].type) for a, n in entries), default=0
-            )
+            end = max((a.address + register_count(wire_type(n)) for a, n in entries), default=0)
             self._cells[table] = [False if table.is_bit else 0] * end
             self._slots[table] = [None] * end
             for address, name in entries:
                 signal = image.table.index(name)
-                type_ = image.table[name].type
-                slot = _Slot(signal, type_, address.address, register_count(type_))
+                type_ = wire_type(name)
+                slot = _Slot(
+                    signal, type_, address.address, register_count(type_), scaling.get(name)
+                )
                 for offset in range(slot.size):
                     self._slots[table][address.address + offset] = slot
                 self._by_signal[signal] = (table, slot)
@@ -189,6 +203,8 @@ class ProcessImageStore:
             if slot.type is SignalType.BOOL:
                 cells[slot.start] = bool(value)
             else:
+                if slot.scaling is not None:
+                    value = slot.scaling.to_raw(value)
                 cells[slot.start : slot.start + slot.size] = encode_registers(
                     slot.type, value, self.word_order
                 )
@@ -241,6 +257,10 @@ class ProcessImageStore:
                     if slot.type is SignalType.BOOL
                     else decode_registers(slot.type, words, self.word_order)
                 )
+                if slot.scaling is not None:
+                    value = slot.scaling.from_raw(value)
+                    if self.image.table.signals[slot.signal].type.is_integer:
+                        value = round(value)
                 staged[slot.signal] = self.image.table.signals[slot.signal].coerce(value)
         except (SignalError, struct.error) as exc:
             log.info("refused Modbus write at %s %d: %s", table.short, address, exc)
@@ -266,7 +286,9 @@ class ModbusServer:
         unit_id: int | None = None,
         on_connect: Callable[[bool], None] | None = None,
     ) -> None:
-        self.store = ProcessImageStore(image, model.addresses, model.word_order, unit_id)
+        self.store = ProcessImageStore(
+            image, model.addresses, model.word_order, unit_id, model.scaling
+        )
         self.host = host
         self.port = port
         #: Called with True when a client connects and False when it goes.

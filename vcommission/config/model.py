@@ -28,7 +28,13 @@ from typing import Any
 
 import yaml
 
-from vcommission.addressing import ModbusAddress, ModbusTable, WordOrder, opcua_node_id
+from vcommission.addressing import (
+    ModbusAddress,
+    ModbusTable,
+    Scaling,
+    WordOrder,
+    opcua_node_id,
+)
 from vcommission.config.yamlload import Document, build, load_document, mapping_entries
 from vcommission.errors import ConfigError, RegistryError, SignalError
 from vcommission.plant import registry
@@ -71,6 +77,12 @@ class SignalSpec:
     range: tuple[float, float] | None = None
     #: One line for the I/O list.
     description: str = ""
+    #: Modbus integer scaling of a number: ``raw = value * scale + offset`` on the wire.
+    scale: float | None = None
+    #: Offset of the scaling (only with ``scale``).
+    offset: float = 0.0
+    #: Integer type of the scaled raw value on the wire (only with ``scale``).
+    raw_type: SignalType = SignalType.INT
 
     @property
     def ports(self) -> list[str]:
@@ -161,6 +173,8 @@ class Model:
     #: Tag -> Modbus address, for PLC-facing signals.
     addresses: dict[str, ModbusAddress]
     word_order: WordOrder
+    #: Tag -> integer scaling on the Modbus wire, for the tags that have one.
+    scaling: dict[str, Scaling] = field(default_factory=dict)
     watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
 
     def instantiate(self, seed: int | None = None) -> list[Component]:
@@ -175,6 +189,11 @@ class Model:
                 port.index = self.wiring[port.path]
             instances.append(component)
         return instances
+
+    def wire_type(self, signal: Signal) -> SignalType:
+        """The type a signal has on the Modbus wire: its own, or its scaling's raw type."""
+        scaling = self.scaling.get(signal.name)
+        return scaling.raw if scaling else signal.type
 
     def io_rows(self, *, include_internal: bool = False) -> list[IoRow]:
         """The I/O list in table order: PLC-facing signals, optionally the rest too."""
@@ -192,7 +211,7 @@ class Model:
                     signal.type,
                     signal.direction,
                     address,
-                    address.iec(signal.type) if address else "",
+                    address.iec(self.wire_type(signal)) if address else "",
                     signal.unit,
                     signal.description,
                     port_of.get(index, ""),
@@ -236,6 +255,7 @@ class _Checker:
         self.raw = raw
         self.specs: list[ComponentSpec] = []
         self.components: dict[str, Component] = {}
+        self.scaling: dict[str, Scaling] = {}
 
     def model(self) -> Model:
         self._components()
@@ -254,6 +274,7 @@ class _Checker:
             wiring=wiring,
             addresses=addresses,
             word_order=self.raw.modbus.word_order,
+            scaling=self.scaling,
             watchdog=self.raw.plc_watchdog,
         )
 
@@ -366,12 +387,14 @@ class _Checker:
             for port in ports:
                 wiring[port.path] = len(signals)
             signals.append(signal)
-            if signal.direction in (Direction.TO_PLANT, Direction.FROM_PLANT):
+            plc_facing = signal.direction in (Direction.TO_PLANT, Direction.FROM_PLANT)
+            wire_type = self._scaling(name, signal, spec, path, plc_facing)
+            if plc_facing:
                 if spec.modbus is not None:
                     self._check_table(signal, spec.modbus, (*path, "modbus"))
-                    explicit[name] = (spec.modbus, signal.type, (*path, "modbus"))
+                    explicit[name] = (spec.modbus, wire_type, (*path, "modbus"))
                 else:
-                    pending.append((name, signal.type, signal.direction))
+                    pending.append((name, wire_type, signal.direction))
             elif spec.modbus is not None:
                 doc.issue(
                     (*path, "modbus"), f"{signal.direction.value} signals have no Modbus address"
@@ -454,6 +477,24 @@ class _Checker:
         except SignalError as exc:
             doc.issue((*path, "default"), str(exc).removeprefix(f"{name}: "))
             return None
+
+    def _scaling(
+        self, name: str, signal: Signal, spec: SignalSpec, path: tuple, plc_facing: bool
+    ) -> SignalType:
+        """Record the tag's wire scaling, if any; return the type it has on the wire."""
+        if spec.scale is None:
+            if spec.offset != 0.0:
+                self.doc.issue((*path, "offset"), "offset needs scale")
+            return signal.type
+        if not plc_facing or signal.type.is_bool:
+            self.doc.issue((*path, "scale"), "only PLC-facing numbers can be scaled")
+            return signal.type
+        try:
+            self.scaling[name] = Scaling(spec.scale, spec.offset, spec.raw_type)
+        except ValueError as exc:
+            self.doc.issue((*path, "scale"), str(exc))
+            return signal.type
+        return spec.raw_type
 
     def _check_table(self, signal: Signal, address: ModbusAddress, path: tuple) -> None:
         expected = ModbusTable.for_signal(signal.type, signal.direction)
