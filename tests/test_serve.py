@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.peers import require_tool
+from tests.peers import require_tool, run_cli
 from vcommission.serve import parse_endpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -274,3 +274,23 @@ def socket_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         yield probe.getsockname()[1]
+
+
+def test_serve_in_client_mode_runs_without_a_plc_and_stops_cleanly():
+    with socket_port() as port:
+        pass  # nothing listens there: the PLC is not up yet
+    result = run_cli(
+        "serve",
+        "plant_models/sorting_line",
+        "--modbus",
+        "off",
+        "--opcua",
+        "off",
+        "--modbus-client",
+        f"127.0.0.1:{port}",
+        "--duration",
+        "0.5",
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"modbus client polling 127.0.0.1:{port}" in result.stdout
+    assert "stopped at t=0.50 s" in result.stdout

@@ -79,6 +79,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="OPC UA endpoint (default 127.0.0.1:4840; port 0 picks a free one; 'off')",
     )
+    serve.add_argument(
+        "--modbus-client",
+        type=_endpoint(502),
+        default=None,
+        metavar="HOST:PORT",
+        help="client mode: poll this PLC's Modbus server (Factory I/O's 'Modbus client')",
+    )
+    serve.add_argument(
+        "--client-map",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="YAML map of tags to the PLC server's addresses (default: see README)",
+    )
     serve.add_argument("--unit-id", type=int, default=None, help="answer only this unit id")
     serve.add_argument("--speed", type=_positive_float, default=1.0, metavar="FACTOR")
     serve.add_argument("--duration", type=_positive_float, default=None, metavar="SECONDS")
@@ -148,6 +162,8 @@ def _serve(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
         speed=args.speed,
         duration=args.duration,
         watchdog=args.watchdog,
+        modbus_client=args.modbus_client,
+        client_map=args.client_map,
     )
     asyncio.run(serve(args.model, options, out))
     return ExitCode.OK

@@ -64,6 +64,10 @@ class ServeOptions:
     duration: float | None = None
     #: PLC watchdog timeout in seconds, overriding the model's; 0 disables it.
     watchdog: float | None = None
+    #: Client mode: the PLC's own Modbus server to poll, None for none.
+    modbus_client: tuple[str, int] | None = None
+    #: Client map file; None uses :meth:`ClientMap.default`.
+    client_map: Path | None = None
 
 
 @dataclass
@@ -234,6 +238,19 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
                 sim.listeners.append(server.store.on_commit)
                 endpoints.append(f"modbus tcp://{host}:{server.port}")
                 console.print(f"modbus listening on {host}:{server.port}", markup=False)
+            if options.modbus_client is not None:
+                from vcommission.adapters.modbus import ClientMap, ModbusClientLink, load_client_map
+
+                mapping = (
+                    load_client_map(options.client_map, model)
+                    if options.client_map
+                    else ClientMap.default(model)
+                )
+                host, port = options.modbus_client
+                poller = ModbusClientLink(model, plant.image, host, port, mapping)
+                await stack.enter_async_context(poller)
+                endpoints.append(f"modbus client -> {host}:{port}")
+                console.print(f"modbus client polling {host}:{port}", markup=False)
             if options.opcua is not None:
                 from vcommission.adapters.opcua import OpcUaServer
 
