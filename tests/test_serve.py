@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.peers import require_tool, run_cli
+from tests.peers import missing_peer, require_tool, run_cli
 from vcommission.serve import parse_endpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -294,3 +294,55 @@ def test_serve_in_client_mode_runs_without_a_plc_and_stops_cleanly():
     assert result.returncode == 0, result.stderr
     assert f"modbus client polling 127.0.0.1:{port}" in result.stdout
     assert "stopped at t=0.50 s" in result.stdout
+
+
+def test_node_opcua_drives_the_served_line_until_boxes_reach_pe_entry(tmp_path):
+    node = require_tool("node")
+    node_dir = ROOT / "tests" / "adapters" / "node"
+    if not (node_dir / "node_modules" / "node-opcua").is_dir():
+        missing_peer("node-opcua")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vcommission",
+            "serve",
+            "plant_models/sorting_line",
+            "--modbus",
+            "off",
+            "--opcua",
+            "127.0.0.1:0",
+            "--speed",
+            "5",
+            # An HMI writes once; at 5x a 1 s watchdog would drop the outputs before the box
+            # arrives. The watchdog has its own tests.
+            "--watchdog",
+            "0",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("opcua listening on opc.tcp://127.0.0.1:"), line
+        endpoint = line.split(" on ", 1)[1].strip()
+        driver = subprocess.run(
+            [node, "drive.js", endpoint, "sorting_line", "20000"],
+            cwd=node_dir,
+            env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert driver.returncode == 0, driver.stdout[-2000:] + driver.stderr[-2000:]
+        assert '{"written":["Good","Good"]}' in driver.stdout
+        assert '{"pe_entry":true}' in driver.stdout
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
