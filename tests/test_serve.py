@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,24 @@ def test_parse_endpoint_rejects(text):
         parse_endpoint(text, 502)
 
 
+@contextlib.contextmanager
+def serving(*args: str) -> Iterator[subprocess.Popen[str]]:
+    """``vcommission serve plant_models/sorting_line ARGS`` as a process, killed if still up."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vcommission", "serve", "plant_models/sorting_line", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def _mbpoll(port: int, *args: str) -> list[int]:
     result = subprocess.run(
         [require_tool("mbpoll"), "-m", "tcp", "-p", str(port), "-0", "-1", "-o", "1", *args],
@@ -53,26 +72,14 @@ def _mbpoll(port: int, *args: str) -> list[int]:
 
 def test_serve_drives_the_sorting_line_from_mbpoll_and_stops_on_sigterm():
     require_tool("mbpoll")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "vcommission",
-            "serve",
-            "plant_models/sorting_line",
-            "--opcua",
-            "127.0.0.1:0",
-            "--modbus",
-            "127.0.0.1:0",
-            "--speed",
-            "10",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with serving(
+        "--opcua",
+        "127.0.0.1:0",
+        "--modbus",
+        "127.0.0.1:0",
+        "--speed",
+        "10",
+    ) as process:
         first = process.stdout.readline()
         assert first.startswith("modbus listening on 127.0.0.1:"), first + process.stderr.read()
         port = int(first.rsplit(":", 1)[1])
@@ -96,10 +103,6 @@ def test_serve_drives_the_sorting_line_from_mbpoll_and_stops_on_sigterm():
         out, err = process.communicate(timeout=10)
         assert process.returncode == 0, err
         assert "stopped at t=" in out
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_serve_reports_a_port_it_cannot_bind():
@@ -135,26 +138,14 @@ def test_serve_reports_a_port_it_cannot_bind():
 
 def test_serve_watchdog_drops_outputs_when_the_plc_goes_silent():
     require_tool("mbpoll")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "vcommission",
-            "serve",
-            "plant_models/sorting_line",
-            "--opcua",
-            "off",
-            "--modbus",
-            "127.0.0.1:0",
-            "--watchdog",
-            "0.3",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with serving(
+        "--opcua",
+        "off",
+        "--modbus",
+        "127.0.0.1:0",
+        "--watchdog",
+        "0.3",
+    ) as process:
         port = int(process.stdout.readline().rsplit(":", 1)[1])
         _mbpoll(port, "-t", "0", "-r", "0", "127.0.0.1", "1")  # conveyor_run, then silence
         time.sleep(0.1)
@@ -172,10 +163,6 @@ def test_serve_watchdog_drops_outputs_when_the_plc_goes_silent():
         out, err = process.communicate(timeout=10)
         assert process.returncode == 0, err
         assert "watchdog tripped at t=" in out and "watchdog resumed at t=" in out
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_live_view_keys_press_panel_buttons_through_a_terminal():
@@ -301,30 +288,18 @@ def test_node_opcua_drives_the_served_line_until_boxes_reach_pe_entry(tmp_path):
     node_dir = ROOT / "tests" / "adapters" / "node"
     if not (node_dir / "node_modules" / "node-opcua").is_dir():
         missing_peer("node-opcua")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "vcommission",
-            "serve",
-            "plant_models/sorting_line",
-            "--modbus",
-            "off",
-            "--opcua",
-            "127.0.0.1:0",
-            "--speed",
-            "5",
-            # An HMI writes once; at 5x a 1 s watchdog would drop the outputs before the box
-            # arrives. The watchdog has its own tests.
-            "--watchdog",
-            "0",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with serving(
+        "--modbus",
+        "off",
+        "--opcua",
+        "127.0.0.1:0",
+        "--speed",
+        "5",
+        # An HMI writes once; at 5x a 1 s watchdog would drop the outputs before the box
+        # arrives. The watchdog has its own tests.
+        "--watchdog",
+        "0",
+    ) as process:
         line = process.stdout.readline()
         assert line.startswith("opcua listening on opc.tcp://127.0.0.1:"), line
         endpoint = line.split(" on ", 1)[1].strip()
@@ -342,7 +317,3 @@ def test_node_opcua_drives_the_served_line_until_boxes_reach_pe_entry(tmp_path):
         assert '{"pe_entry":true}' in driver.stdout
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()

@@ -8,12 +8,11 @@ there the press goes straight to the plant.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 
-from tests.peers import require_tool
+from tests.adapters.test_modbus import mbpoll, values_of
 from vcommission.adapters.memory import MemoryLink
 from vcommission.adapters.modbus import ModbusServer
 from vcommission.addressing import opcua_node_id
@@ -53,27 +52,9 @@ class ModbusRig:
         args = ["-t", self.FLAGS[address.table.value], "-r", str(address.address)]
         if not values:
             args += ["-c", "1"]
-        process = await asyncio.create_subprocess_exec(
-            require_tool("mbpoll"),
-            "-m",
-            "tcp",
-            "-p",
-            str(self.port),
-            "-0",
-            "-1",
-            "-o",
-            "1",
-            *args,
-            "127.0.0.1",
-            *values,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        out, _ = await asyncio.wait_for(process.communicate(), 20)
-        assert process.returncode == 0, out
-        return [
-            int(line.split(":")[1]) for line in out.decode().splitlines() if line.startswith("[")
-        ]
+        code, out = await mbpoll(self.port, *args, "127.0.0.1", *values)
+        assert code == 0, out
+        return values_of(out)
 
     async def read(self, tag: str):
         (value,) = await self._mbpoll(tag)
