@@ -18,7 +18,8 @@ is given and an ``EURange`` property where the signal has a range.
   *staged*: they take effect at the next tick, and a read answers the committed value until
   then. A write request with a value a signal refuses is answered ``BadOutOfRange`` (a value
   of the wrong OPC UA type ``BadTypeMismatch``) and stages nothing of that request; a write to
-  a read-only node is answered ``BadUserAccessDenied`` by asyncua's access-level check.
+  a sensor or internal variable is answered ``BadNotWritable`` for that item (asyncua itself
+  would say ``BadUserAccessDenied``, i.e. "not for you", for any read-only node).
 * Security: no security by default (meant for 127.0.0.1); :class:`OpcUaSecurity` adds
   Basic256Sha256 Sign / SignAndEncrypt endpoints with a generated self-signed certificate and
   username/password users. With users configured, anonymous sessions may browse, read and
@@ -442,6 +443,7 @@ class OpcUaServer:
         self.namespace_index = await server.register_namespace(opcua_namespace(self.model.name))
         await self._build(server)
         server.subscribe_server_callback(CallbackType.PreWrite, self._check_writes)
+        self._answer_read_only(server)
         try:
             await server.start()
         except OSError as exc:
@@ -579,6 +581,39 @@ class OpcUaServer:
                 server.set_attribute_value_setter(node.nodeid, self._stage)  # type: ignore[arg-type]
 
     # -- client writes -----------------------------------------------------------------------
+
+    def _answer_read_only(self, server: Server) -> None:
+        """Answer writes to sensor and internal variables ``BadNotWritable``, item by item.
+
+        asyncua answers every write to a node without CurrentWrite ``BadUserAccessDenied``,
+        which tells a client it lacks rights; a sensor is not writable for anybody, which OPC
+        UA says with ``BadNotWritable``. The other items of the request go on to asyncua.
+        """
+        idx = self.namespace_index
+        read_only = {
+            ua.NodeId(signal.name, idx)
+            for signal in self.model.table
+            if signal.direction in (Direction.FROM_PLANT, Direction.INTERNAL)
+        }
+        # asyncua 2.1 internal: InternalSession.write calls iserver.attribute_service.write.
+        service = server.iserver.attribute_service
+        forward = service.write
+
+        async def write(params: ua.WriteParameters, user: Any = None) -> list[ua.StatusCode]:
+            refused = [
+                item.AttributeId == ua.AttributeIds.Value and item.NodeId in read_only
+                for item in params.NodesToWrite
+            ]
+            if not any(refused):
+                return await forward(params, user=user)
+            rest = [item for item, no in zip(params.NodesToWrite, refused, strict=True) if not no]
+            answers = iter(
+                await forward(ua.WriteParameters(NodesToWrite=rest), user=user) if rest else []
+            )
+            not_writable = ua.StatusCode(ua.StatusCodes.BadNotWritable)
+            return [not_writable if no else next(answers) for no in refused]
+
+        service.write = write
 
     def _refusal(self, variable: _Variable, data: ua.DataValue) -> int | None:
         """The status code refusing a write of ``data``, or None when the signal takes it."""
