@@ -637,3 +637,29 @@ async def test_with_users_anonymous_may_read_but_only_users_write(tmp_path):
             await intruder.connect()
         with contextlib.suppress(Exception):
             await intruder.disconnect()
+
+
+async def test_every_io_list_node_id_reads_and_every_output_writes_as_listed(served, client):
+    sim, _ = served
+    model = sim.plant.model
+    rows = model.io_rows(include_internal=True)
+    assert len(rows) == len(model.table)
+    nodes = {}
+    for row in rows:
+        expanded = ua.NodeId.from_string(row.opcua)  # exactly the id io-list prints
+        index = await client.get_namespace_index(expanded.NamespaceUri)
+        nodes[row.tag] = client.get_node(ua.NodeId(expanded.Identifier, index))
+        value = await nodes[row.tag].read_value()
+        assert value == pytest.approx(sim.image[row.tag]), row.tag
+    writes = {
+        row.tag: (not sim.image[row.tag]) if row.type.value == "BOOL" else 7
+        for row in rows
+        if row.direction.value in ("to_plant", "operator")
+    }
+    for tag, value in writes.items():
+        variant = ua.VariantType.Boolean if isinstance(value, bool) else ua.VariantType.Int16
+        await write(nodes[tag], value, variant)
+    sim.step()
+    for tag, value in writes.items():
+        assert sim.image[tag] == value, tag
+        assert await nodes[tag].read_value() == value, tag
