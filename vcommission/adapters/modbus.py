@@ -139,6 +139,35 @@ def decode_registers(type_: SignalType, words: Sequence[int], word_order: WordOr
     return struct.unpack(">" + _STRUCT[type_], raw)[0]
 
 
+def to_wire(
+    type_: SignalType, scaling: Scaling | None, value: Value, word_order: WordOrder
+) -> list[int | bool]:
+    """Table cells carrying a signal's value: one bit, or registers after optional scaling."""
+    if type_.is_bool:
+        return [bool(value)]
+    if scaling is not None:
+        value = scaling.to_raw(value)
+    return encode_registers(type_, value, word_order)  # type: ignore[return-value]
+
+
+def from_wire(
+    type_: SignalType,
+    scaling: Scaling | None,
+    cells: Sequence[int | bool],
+    word_order: WordOrder,
+    signal_type: SignalType,
+) -> Value:
+    """Inverse of :func:`to_wire`; a scaled value is rounded when the signal is an integer."""
+    if type_.is_bool:
+        return bool(cells[0])
+    value = decode_registers(type_, [int(c) for c in cells], word_order)
+    if scaling is not None:
+        value = scaling.from_raw(value)
+        if signal_type.is_integer:
+            value = round(value)
+    return value
+
+
 @dataclass(frozen=True)
 class _Slot:
     """Where one signal sits in a table."""
@@ -211,16 +240,9 @@ class ProcessImageStore:
             if entry is None:
                 continue
             table, slot = entry
-            value = values[signal]
-            cells = self._cells[table]
-            if slot.type is SignalType.BOOL:
-                cells[slot.start] = bool(value)
-            else:
-                if slot.scaling is not None:
-                    value = slot.scaling.to_raw(value)
-                cells[slot.start : slot.start + slot.size] = encode_registers(
-                    slot.type, value, self.word_order
-                )
+            self._cells[table][slot.start : slot.start + slot.size] = to_wire(
+                slot.type, slot.scaling, values[signal], self.word_order
+            )
 
     def on_commit(self, now_ns: int, changed: list[int]) -> None:
         """Simulator listener: re-encode the signals that changed in this tick."""
@@ -264,17 +286,10 @@ class ProcessImageStore:
         touched = {id(s): s for s in slots[address : address + count] if s is not None}
         try:
             for slot in touched.values():
+                signal = self.image.table.signals[slot.signal]
                 words = cells[slot.start : slot.start + slot.size]
-                value = (
-                    bool(words[0])
-                    if slot.type is SignalType.BOOL
-                    else decode_registers(slot.type, words, self.word_order)
-                )
-                if slot.scaling is not None:
-                    value = slot.scaling.from_raw(value)
-                    if self.image.table.signals[slot.signal].type.is_integer:
-                        value = round(value)
-                staged[slot.signal] = self.image.table.signals[slot.signal].coerce(value)
+                value = from_wire(slot.type, slot.scaling, words, self.word_order, signal.type)
+                staged[slot.signal] = signal.coerce(value)
         except (SignalError, struct.error) as exc:
             log.info("refused Modbus write at %s %d: %s", table.short, address, exc)
             return ExcCodes.ILLEGAL_VALUE
@@ -680,8 +695,7 @@ class ModbusClientLink:
         self._client: AsyncModbusTcpClient | None = None
 
     def _wire(self, tag: str) -> tuple[SignalType, Scaling | None]:
-        scaling = self.model.scaling.get(tag)
-        return (scaling.raw if scaling else self.model.table[tag].type), scaling
+        return self.model.wire_type(self.model.table[tag]), self.model.scaling.get(tag)
 
     async def _read(self, client: AsyncModbusTcpClient, block: ClientBlock) -> None:
         sizes = [register_count(self._wire(tag)[0]) for tag in block.tags]
@@ -701,15 +715,8 @@ class ModbusClientLink:
             type_, scaling = self._wire(tag)
             chunk = words[offset : offset + size]
             offset += size
-            value = (
-                bool(chunk[0])
-                if type_.is_bool
-                else decode_registers(type_, chunk, self.model.word_order)
-            )
-            if scaling is not None:
-                value = scaling.from_raw(value)
-                if self.model.table[tag].type.is_integer:
-                    value = round(value)
+            order, signal_type = self.model.word_order, self.model.table[tag].type
+            value = from_wire(type_, scaling, chunk, order, signal_type)
             try:
                 self.image.stage(tag, value)
             except SignalError as exc:
@@ -719,13 +726,7 @@ class ModbusClientLink:
         values: list[Any] = []
         for tag in block.tags:
             type_, scaling = self._wire(tag)
-            value = self.image[tag]
-            if type_.is_bool:
-                values.append(bool(value))
-                continue
-            if scaling is not None:
-                value = scaling.to_raw(value)
-            values.extend(encode_registers(type_, value, self.model.word_order))
+            values.extend(to_wire(type_, scaling, self.image[tag], self.model.word_order))
         unit, at = self.mapping.unit_id, block.at
         if at.table is ModbusTable.COIL:
             response = await client.write_coils(at.address, values, device_id=unit)
