@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,14 +42,16 @@ def test_parse_endpoint_rejects(text):
 
 
 @contextlib.contextmanager
-def serving(*args: str) -> Iterator[subprocess.Popen[str]]:
-    """``vcommission serve plant_models/sorting_line ARGS`` as a process, killed if still up."""
+def serving(*args: str, **popen: Any) -> Iterator[subprocess.Popen[str]]:
+    """``vcommission serve plant_models/sorting_line ARGS`` as a process, killed if still up.
+
+    Output is piped as text unless ``popen`` says otherwise (a pseudo-terminal, say).
+    """
+    options = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **popen}
     process = subprocess.Popen(
         [sys.executable, "-m", "vcommission", "serve", "plant_models/sorting_line", *args],
         cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        **options,
     )
     try:
         yield process
@@ -112,26 +115,10 @@ def test_serve_reports_a_port_it_cannot_bind():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "vcommission",
-                "serve",
-                "plant_models/sorting_line",
-                "--opcua",
-                "off",
-                "--modbus",
-                f"127.0.0.1:{port}",
-                "--duration",
-                "1",
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        result = run_cli(
+            "serve", "plant_models/sorting_line", "--opcua", "off",
+            "--modbus", f"127.0.0.1:{port}", "--duration", "1",
+        )  # fmt: skip
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
 
@@ -173,49 +160,32 @@ def test_live_view_keys_press_panel_buttons_through_a_terminal():
     with socket_port() as port:
         pass
     master, slave = pty.openpty()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "vcommission",
-            "serve",
-            "plant_models/sorting_line",
-            "--opcua",
-            "off",
-            "--modbus",
-            f"127.0.0.1:{port}",
-            "--duration",
-            "20",
-        ],
-        cwd=ROOT,
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env={**os.environ, "COLUMNS": "200", "LINES": "50"},
-    )
-    os.close(slave)
+    terminal = {"stdin": slave, "stdout": slave, "stderr": slave, "text": False}
+    env = {**os.environ, "COLUMNS": "200", "LINES": "50"}
     try:
-        screen = b""
-        deadline = time.monotonic() + 15
-        while b"[1] start_pb.pressed" not in screen and time.monotonic() < deadline:
-            screen += os.read(master, 65536)
-        assert b"[1] start_pb.pressed" in screen and b"[4] estop.pressed" in screen
-        # Keep reading the screen, or the live view would fill the pty and block the server.
-        threading.Thread(target=_drain, args=(master,), daemon=True).start()
-        assert _mbpoll(port, "-t", "1", "-r", "0", "-c", "4", "127.0.0.1") == [0, 1, 0, 1]
-        os.write(master, b"1")
-        assert _poll_until(port, "0", [1])  # start_pb held down for half a second
-        assert _poll_until(port, "0", [0])  # and released
-        os.write(master, b"4")
-        assert _poll_until(port, "3", [0])  # e-stop pressed: estop_ok FALSE, and it stays
-        time.sleep(0.7)
-        assert _mbpoll(port, "-t", "1", "-r", "3", "-c", "1", "127.0.0.1") == [0]
-        os.write(master, b"q")
-        assert process.wait(timeout=10) == 0
+        with serving(
+            "--opcua", "off", "--modbus", f"127.0.0.1:{port}", "--duration", "20",
+            env=env, **terminal,
+        ) as process:  # fmt: skip
+            os.close(slave)
+            screen = b""
+            deadline = time.monotonic() + 15
+            while b"[1] start_pb.pressed" not in screen and time.monotonic() < deadline:
+                screen += os.read(master, 65536)
+            assert b"[1] start_pb.pressed" in screen and b"[4] estop.pressed" in screen
+            # Keep reading the screen, or the live view would fill the pty and block the server.
+            threading.Thread(target=_drain, args=(master,), daemon=True).start()
+            assert _mbpoll(port, "-t", "1", "-r", "0", "-c", "4", "127.0.0.1") == [0, 1, 0, 1]
+            os.write(master, b"1")
+            assert _poll_until(port, "0", [1])  # start_pb held down for half a second
+            assert _poll_until(port, "0", [0])  # and released
+            os.write(master, b"4")
+            assert _poll_until(port, "3", [0])  # e-stop pressed: estop_ok FALSE, and it stays
+            time.sleep(0.7)
+            assert _mbpoll(port, "-t", "1", "-r", "3", "-c", "1", "127.0.0.1") == [0]
+            os.write(master, b"q")
+            assert process.wait(timeout=10) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
         os.close(master)
 
 
