@@ -12,8 +12,11 @@ __all__ = [
     "ConfigError",
     "ConfigIssue",
     "PlantError",
+    "PlcCompileError",
+    "PlcFault",
     "RegistryError",
     "SignalError",
+    "SourceIssue",
     "VcommissionError",
 ]
 
@@ -62,3 +65,45 @@ class RegistryError(VcommissionError):
 
 class PlantError(VcommissionError):
     """Raised when a plant cannot be built or stepped (a harness fault, not a PLC failure)."""
+
+
+@dataclass(frozen=True)
+class SourceIssue:
+    """One problem found in a PLC source file, with its location."""
+
+    #: Path of the file, as the user gave it.
+    file: str
+    #: 1-based line (0 when the problem concerns the whole file).
+    line: int
+    #: 1-based column (0 when unknown).
+    col: int
+    #: What is wrong, in a sentence the user can act on.
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}"
+            if self.col:
+                where += f":{self.col}"
+        return f"{where}: {self.message}"
+
+
+class PlcCompileError(VcommissionError):
+    """Raised when a PLC program cannot be compiled; carries every issue found, not the first."""
+
+    def __init__(self, issues: list[SourceIssue]) -> None:
+        self.issues = sorted(issues, key=lambda i: (i.file, i.line, i.col))
+        super().__init__("\n".join(str(issue) for issue in self.issues))
+
+
+class PlcFault(VcommissionError):
+    """Raised when a running PLC program hits a runtime fault; the PLC stops (as in STOP mode)."""
+
+    def __init__(self, message: str, file: str = "", line: int = 0, time_ns: int = 0) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.time_ns = time_ns
+        where = f"{file}:{line}: " if line else (f"{file}: " if file else "")
+        super().__init__(f"{where}{message}")
