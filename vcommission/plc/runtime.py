@@ -428,6 +428,12 @@ class SoftPlc:
             target = getattr(target, py_attr(part))
         return target
 
+    def set_variable(self, path: str, value: object) -> None:
+        """Force ``Instance.var`` or a global ``var`` (tests, a watch table's "modify")."""
+        head, _, last = path.rpartition(".")
+        owner = self.variable(head) if head else self._namespace["_G"]
+        setattr(owner, py_attr(last), value)
+
     # -- in-process: the simulator's controller protocol
 
     def _bind_image(self, image: ProcessImage) -> None:
