@@ -1,8 +1,10 @@
 """The ``vcommission`` command line: a thin layer over the library.
 
-Subcommands: ``check`` (validate models), ``io-list`` (the I/O list of a model) and ``demo``
-(the main job: the bundled model run with scripted actuators). Output goes through rich on
-a terminal and is plain when piped; exit codes are :class:`ExitCode`.
+Subcommands: ``check`` (validate models and ST programs), ``io-list`` (the I/O list of a
+model), ``serve`` (a model's I/O over Modbus/OPC UA in real time), ``plc`` (the built-in soft
+PLC over the wire) and ``demo`` (the main job: the bundled model driven by the bundled ST
+program). Output goes through rich on a terminal and is plain when piped; exit codes are
+:class:`ExitCode`.
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ import sys
 from collections.abc import Sequence
 from enum import IntEnum
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.table import Table
 
 from vcommission.config.model import IoRow, find_models, load_model
-from vcommission.errors import ConfigError, VcommissionError
+from vcommission.errors import ConfigError, PlcCompileError, VcommissionError
 
 __all__ = ["ExitCode", "main"]
 
@@ -55,8 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vcommission", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    check = commands.add_parser("check", help="validate models (files or folders)")
+    check = commands.add_parser(
+        "check", help="validate models (files or folders) and ST programs (.st files)"
+    )
     check.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    check.add_argument(
+        "--model", type=Path, default=None, metavar="MODEL", help="bind .st programs' I/O to it"
+    )
 
     io_list = commands.add_parser("io-list", help="print a model's I/O list with addresses")
     io_list.add_argument("model", type=Path, metavar="MODEL")
@@ -104,11 +111,47 @@ def _parser() -> argparse.ArgumentParser:
         help="PLC write timeout before the safe state (default: the model's; 0 disables)",
     )
 
-    demo = commands.add_parser("demo", help="run the bundled model with scripted actuators")
+    plc = commands.add_parser(
+        "plc", help="run an ST program as a soft PLC polling a plant's server in real time"
+    )
+    plc.add_argument("program", type=Path, metavar="PROGRAM.st")
+    plc.add_argument(
+        "--modbus", type=_endpoint(502), default=None, metavar="HOST:PORT", help="plant's server"
+    )
+    plc.add_argument(
+        "--opcua", default=None, metavar="URL", help="plant's OPC UA server (needs --model)"
+    )
+    plc.add_argument(
+        "--model", type=Path, default=None, metavar="MODEL", help="check and bind I/O against it"
+    )
+    plc.add_argument("--speed", type=_positive_float, default=1.0, metavar="FACTOR")
+    plc.add_argument("--duration", type=_positive_float, default=None, metavar="SECONDS")
+    plc.add_argument("--unit-id", type=int, default=1)
+    _coverage_option(plc)
+
+    demo = commands.add_parser(
+        "demo", help="run the bundled model driven by the bundled ST program, in virtual time"
+    )
     demo.add_argument("--model", type=Path, default=None, metavar="MODEL")
+    demo.add_argument(
+        "--plc", type=Path, default=None, metavar="PROGRAM.st", help="default: the bundled one"
+    )
     demo.add_argument("--duration", type=_positive_float, default=60.0, metavar="SECONDS")
     demo.add_argument("--seed", type=_seed, default=None)
+    _coverage_option(demo)
     return parser
+
+
+def _coverage_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--coverage",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="write the ST program's statement and branch coverage: FILE.json as JSON, "
+        "any other name as an annotated listing (repeatable)",
+    )
 
 
 def _positive_float(text: str) -> float:
@@ -169,13 +212,26 @@ def _serve(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     return ExitCode.OK
 
 
+def _is_program(path: Path) -> bool:
+    return path.suffix.lower() == ".st"
+
+
 def _check(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     files: list[Path] = []
+    programs: list[Path] = []
     for path in args.paths:
         if not path.exists():
             err.print(f"{path}: no such file or folder", markup=False)
             return ExitCode.USAGE
-        files.extend(find_models(path))
+        if _is_program(path):
+            programs.append(path)
+        else:
+            files.extend(find_models(path))
+    if programs:
+        if files:
+            err.print("check models and ST programs in separate runs", markup=False)
+            return ExitCode.USAGE
+        return _check_programs(programs, args.model, out, err)
     if not files:
         err.print(f"no model.yaml found under {', '.join(map(str, args.paths))}", markup=False)
         return ExitCode.NO_INPUT
@@ -202,6 +258,106 @@ def _check(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
         err.print(f"{failed} of {len(files)} model(s) invalid", markup=False)
         return ExitCode.FAILED
     return ExitCode.OK
+
+
+def _check_programs(
+    programs: list[Path], model_path: Path | None, out: Console, err: Console
+) -> ExitCode:
+    from vcommission.plc import compile_program
+
+    model = load_model(model_path) if model_path is not None else None
+    failed = 0
+    for file in programs:
+        try:
+            program = compile_program(file, model)
+        except PlcCompileError as exc:
+            failed += 1
+            for issue in exc.issues:
+                err.print(str(issue), markup=False, highlight=False)
+            continue
+        tasks = ", ".join(
+            f"{t.name} every {t.interval_ns / 1e6:g} ms: {', '.join(t.instances)}"
+            for t in program.tasks
+        )
+        bound = f", {len(program.io)} I/O bound to {model.name}" if model else ""
+        out.print(f"ok {file}: {tasks}{bound}", markup=False, highlight=False)
+    if failed:
+        err.print(f"{failed} of {len(programs)} program(s) invalid", markup=False)
+        return ExitCode.FAILED
+    return ExitCode.OK
+
+
+def _write_coverage(paths: list[Path], coverage: object, out: Console) -> None:
+    from vcommission.fileio import write_atomic
+    from vcommission.plc import Coverage
+
+    assert isinstance(coverage, Coverage)
+    for path in paths:
+        if path.suffix.lower() == ".json":
+            write_atomic(path, json.dumps(coverage.to_json(), indent=2) + "\n")
+        else:
+            write_atomic(path, coverage.listing())
+        out.print(f"coverage written to {path}", markup=False, highlight=False)
+
+
+def _plc(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
+    import asyncio
+
+    from vcommission.plc import SoftPlc, compile_program
+
+    if (args.modbus is None) == (args.opcua is None):
+        err.print("give exactly one of --modbus HOST:PORT or --opcua URL", markup=False)
+        return ExitCode.USAGE
+    if args.opcua is not None and args.model is None:
+        err.print("--opcua needs --model (to find each tag's node)", markup=False)
+        return ExitCode.USAGE
+    model = load_model(args.model) if args.model is not None else None
+    program = compile_program(args.program, model)
+    if args.modbus is not None:
+        from vcommission.adapters.modbus import ModbusPlcIo
+        from vcommission.addressing import WordOrder
+
+        host, port = args.modbus
+        order = model.word_order if model else WordOrder.BIG
+        io_link: object = ModbusPlcIo(host, port, program.io, order, unit_id=args.unit_id)
+        where = f"modbus {host}:{port}"
+    else:
+        from vcommission.adapters.opcua import OpcUaPlcIo
+
+        assert model is not None
+        io_link = OpcUaPlcIo(args.opcua, model.name, program.io)
+        where = args.opcua
+    plc = SoftPlc(program)
+    tasks = ", ".join(f"{t.name} {t.interval_ns / 1e6:g} ms" for t in program.tasks)
+    out.print(
+        f"plc {args.program}: {len(program.io)} I/O via {where}; tasks {tasks}",
+        markup=False,
+        highlight=False,
+    )
+    stats = asyncio.run(_run_plc(plc, io_link, args.duration, args.speed))
+    _write_coverage(args.coverage, plc.coverage(), out)
+    longest = stats.longest_s * 1e3
+    out.print(
+        f"stopped after {stats.cycles} cycles: {stats.overruns} overruns, longest cycle "
+        f"{longest:.2f} ms, {stats.io_errors} I/O errors",
+        markup=False,
+        highlight=False,
+    )
+    if stats.fault is not None:
+        err.print(f"PLC fault: {stats.fault}", markup=False, highlight=False)
+        return ExitCode.FAILED
+    return ExitCode.OK
+
+
+async def _run_plc(plc: Any, io_link: Any, duration: float | None, speed: float) -> Any:
+    import asyncio
+
+    from vcommission.plc.remote import run_remote
+    from vcommission.serve import stop_on_signals
+
+    stop = asyncio.Event()
+    with stop_on_signals(stop):
+        return await run_remote(plc, io_link, duration_s=duration, speed=speed, stop=stop)
 
 
 _IO_COLUMNS = ("tag", "type", "dir", "modbus", "iec", "opcua", "unit", "description")
@@ -259,7 +415,7 @@ def _demo(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
 
     model_path = args.model or BUNDLED_MODEL
     out.print(f"checking {model_path}", markup=False, highlight=False)
-    summary = run_demo(model_path, args.duration, args.seed)
+    summary = run_demo(model_path, args.duration, args.seed, args.plc)
     spawned = ", ".join(f"{n} {v}" for v, n in sorted(summary.spawned.items())) or "none"
     out.print(
         f"ran {summary.model} for {summary.virtual_s:.1f} s virtual in {summary.wall_s:.2f} s "
@@ -273,6 +429,18 @@ def _demo(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
         out.print(f"{bin_name}: {detail}", markup=False, highlight=False)
     edges = ", ".join(f"{name} {n}" for name, n in summary.edges.items())
     out.print(f"sensor edges: {edges}", markup=False, highlight=False)
+    if summary.coverage is not None:
+        cov = summary.coverage
+        out.print(
+            f"{summary.program}: statements {cov.statement_percent:.0f}% covered, branches "
+            f"{cov.branch_percent:.0f}%",
+            markup=False,
+            highlight=False,
+        )
+        _write_coverage(args.coverage, cov, out)
+    if summary.fault is not None:
+        err.print(f"FAILED: PLC fault: {summary.fault}", markup=False, highlight=False)
+        return ExitCode.FAILED
     in_bins = sum(sum(c.values()) for c in summary.bins.values())
     if summary.missorted or not in_bins:
         err.print(
@@ -285,7 +453,13 @@ def _demo(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     return ExitCode.OK
 
 
-_COMMANDS = {"check": _check, "io-list": _io_list, "serve": _serve, "demo": _demo}
+_COMMANDS = {
+    "check": _check,
+    "io-list": _io_list,
+    "serve": _serve,
+    "plc": _plc,
+    "demo": _demo,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -296,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     err = Console(stderr=True, soft_wrap=True)
     try:
         return int(_COMMANDS[args.command](args, out, err))
-    except ConfigError as exc:
+    except (ConfigError, PlcCompileError) as exc:
         for issue in exc.issues:
             err.print(str(issue), markup=False, highlight=False)
         return int(ExitCode.FAILED)

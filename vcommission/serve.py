@@ -198,7 +198,7 @@ def _keyboard(keys: _OperatorKeys, stop: asyncio.Event) -> Iterator[bool]:
 
 
 @contextlib.contextmanager
-def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
     loop = asyncio.get_running_loop()
     handled = []
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -264,7 +264,7 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
             stop = asyncio.Event()
             keys = _OperatorKeys(sim)
             sim.monitors.append(keys)
-            with _stop_on_signals(stop), _keyboard(keys, stop) as interactive:
+            with stop_on_signals(stop), _keyboard(keys, stop) as interactive:
                 legend = keys.legend() if interactive else ""
                 run = asyncio.create_task(sim.run_async(options.duration))
                 stopped = asyncio.create_task(stop.wait())

@@ -54,13 +54,13 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from asyncua import Server, ua
+from asyncua import Client, Server, ua
 from asyncua.common.callback import CallbackType, ServerItemCallback
 from asyncua.crypto.cert_gen import setup_self_signed_certificate
 from asyncua.crypto.permission_rules import USER_TYPES, PermissionRuleset, User, UserRole
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from vcommission.addressing import opcua_namespace
+from vcommission.addressing import opcua_namespace, opcua_node_id
 from vcommission.errors import ConfigError, SignalError, VcommissionError
 from vcommission.signals import Direction, ProcessImage, Signal, SignalType, Value
 
@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from vcommission.config.model import Model
 
 __all__ = [
+    "OpcUaPlcIo",
     "OpcUaSecurity",
     "OpcUaServer",
     "SecurityPolicy",
@@ -710,3 +711,127 @@ class OpcUaServer:
                         await callback(handle, data)
                     except Exception:
                         log.exception("OPC UA notification for %s failed", variable.signal.name)
+
+
+class OpcUaPlcIo:
+    """A soft PLC's I/O over OPC UA: one batched read and one batched write per cycle.
+
+    Every point must name a plant tag (compile the program with the model): the node of
+    each is ``nsu=urn:vcommission:<model>;s=<tag>``. Nodes carry engineering values, so a
+    located variable on a scaled signal is converted to and from its raw wire value here.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        model_name: str,
+        points: list[Any],
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 2.0,
+    ) -> None:
+        missing = [p.name for p in points if p.tag is None]
+        if missing:
+            raise VcommissionError(
+                f"OPC UA I/O needs the model to find the nodes of {', '.join(missing)}"
+            )
+        self.url = url
+        self.username = username
+        self.password = password
+        self.timeout = timeout
+        self._inputs = [p for p in points if not p.output]
+        self._outputs = [p for p in points if p.output]
+        self._ids = {id(p): opcua_node_id(model_name, p.tag) for p in points}
+        self._client: Client | None = None
+        self._nodes: dict[int, Any] = {}
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    async def connect(self) -> None:
+        self.close()
+        client = Client(self.url, timeout=self.timeout)
+        if self.username:
+            client.set_user(self.username)
+            client.set_password(self.password or "")
+        try:
+            await client.connect()
+        except (OSError, TimeoutError, ua.UaError) as exc:
+            raise ConnectionError(f"cannot connect to {self.url}: {exc}") from None
+        self._client = client
+        # The I/O list spells nodes nsu=<uri>;s=<tag>; a session addresses them by index.
+        indices: dict[str, int] = {}
+        self._nodes = {}
+        for key, text in self._ids.items():
+            expanded = ua.NodeId.from_string(text)
+            uri = expanded.NamespaceUri
+            if uri not in indices:
+                try:
+                    indices[uri] = await client.get_namespace_index(uri)
+                except (ValueError, ua.UaError) as exc:
+                    self.close()
+                    raise ConnectionError(f"{self.url} does not serve {uri}: {exc}") from None
+            self._nodes[key] = client.get_node(ua.NodeId(expanded.Identifier, indices[uri]))
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            # asyncua's disconnect is a coroutine; closing the transport is enough here.
+            with contextlib.suppress(Exception):
+                client.uaclient.protocol.transport.close()  # type: ignore[union-attr]
+
+    async def read_inputs(self) -> list[tuple[Any, Value]]:
+        client = self._require()
+        try:
+            values = await client.read_values([self._nodes[id(p)] for p in self._inputs])
+        except (OSError, TimeoutError, ua.UaError) as exc:
+            raise ConnectionError(f"OPC UA read: {exc}") from None
+        result: list[tuple[Any, Value]] = []
+        for point, value in zip(self._inputs, values, strict=True):
+            if point.scaling is not None:
+                value = point.scaling.to_raw(value)
+            result.append((point, value))
+        return result
+
+    async def write_outputs(self, values: list[tuple[Any, Value]]) -> None:
+        client = self._require()
+        nodes, data = [], []
+        for point, value in values:
+            signal_type = SignalType(point.signal_type)
+            if point.scaling is not None:
+                value = point.scaling.from_raw(value)
+            elif point.st_type != point.signal_type:  # a WORD variable on an INT tag
+                value = decode_bits(signal_type, int(value))
+            variant = ua.Variant(_plain(signal_type, value), _VARIANT_TYPES[signal_type])
+            nodes.append(self._nodes[id(point)])
+            data.append(ua.DataValue(variant))
+        try:
+            results = await client.uaclient.write_attributes(
+                [n.nodeid for n in nodes], data, ua.AttributeIds.Value
+            )
+        except (OSError, TimeoutError, ua.UaError) as exc:
+            raise ConnectionError(f"OPC UA write: {exc}") from None
+        for node, status in zip(nodes, results, strict=True):
+            if not status.is_good():
+                raise ConnectionError(f"OPC UA write {node.nodeid.to_string()}: {status.name}")
+
+    def _require(self) -> Client:
+        if self._client is None:
+            raise ConnectionError("not connected")
+        return self._client
+
+
+def decode_bits(signal_type: SignalType, value: int) -> int:
+    """The low bits of ``value`` read as an integer of ``signal_type``."""
+    bits = signal_type.bits
+    value &= (1 << bits) - 1
+    low, _ = signal_type.limits  # type: ignore[misc]
+    return value - (1 << bits) if low < 0 and value >= 1 << (bits - 1) else value
+
+
+def _plain(signal_type: SignalType, value: Value) -> Value:
+    if signal_type is SignalType.BOOL:
+        return bool(value)
+    return float(value) if signal_type.is_float else int(value)

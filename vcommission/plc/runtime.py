@@ -68,6 +68,8 @@ class IoPoint:
     tag: str | None = None
     #: Wire scaling of that signal (a located variable sees the raw register value).
     scaling: Scaling | None = None
+    #: Type of that signal (its engineering value), when a model is known.
+    signal_type: str | None = None
 
     @property
     def registers(self) -> int:
@@ -165,8 +167,13 @@ def _bind(
         if point.output:
             where = (point.table, point.address)
             if where in written:
-                issues.append(_issue(file, var, f"{where[0].short} {where[1]} is already "
-                                                 f"written by {written[where]}"))  # fmt: skip
+                issues.append(
+                    _issue(
+                        file,
+                        var,
+                        f"{where[0].short} {where[1]} is already written by {written[where]}",
+                    )
+                )
                 continue
             written[where] = var.name
         points.append(point)
@@ -200,9 +207,20 @@ def _located(
         issues.append(_issue(file, var, f"{var.location}: byte addresses have no Modbus mapping"))
         return None
     st_type = var.type.name if isinstance(var.type, ElementaryType) else str(var.type)
+    if st_type not in SignalType.__members__:
+        issues.append(
+            _issue(
+                file,
+                var,
+                f"{st_type} has no Modbus encoding here; use one of "
+                f"{', '.join(SignalType.__members__)}",
+            )
+        )
+        return None
     if model is None:
-        return IoPoint(owner, var.name, py_attr(var.name), st_type, not is_input, table, address,
-                       var.location)  # fmt: skip
+        return IoPoint(
+            owner, var.name, py_attr(var.name), st_type, not is_input, table, address, var.location
+        )
     signal = by_address.get((table, address))
     iec = ModbusAddress(table, address)
     if signal is None:
@@ -237,6 +255,7 @@ def _located(
         var.location,
         signal.name,
         model.scaling.get(signal.name),
+        signal.type.value,
     )
 
 
@@ -257,13 +276,17 @@ def _named(
     st_type = var.type.name if isinstance(var.type, ElementaryType) else str(var.type)
     expected = signal.type.value.upper()
     if st_type != expected:
-        issues.append(_issue(file, var, f"mistyped: tag {signal.name} is {expected}, "
-                                        f"declared {st_type}"))  # fmt: skip
+        issues.append(
+            _issue(file, var, f"mistyped: tag {signal.name} is {expected}, declared {st_type}")
+        )
         return None
     address = model.addresses.get(signal.name)
     output = signal.direction is Direction.TO_PLANT
-    table = address.table if address else (
-        ModbusTable.HOLDING_REGISTER if output else ModbusTable.INPUT_REGISTER)  # fmt: skip
+    table = (
+        address.table
+        if address
+        else (ModbusTable.HOLDING_REGISTER if output else ModbusTable.INPUT_REGISTER)
+    )
     return IoPoint(
         "",
         var.name,
@@ -275,6 +298,7 @@ def _named(
         None,
         signal.name,
         None,
+        signal.type.value,
     )
 
 
