@@ -130,10 +130,7 @@ def compile_source(
     library, issues = parse(source, file)
     unit, check_issues = compile_library(library, coverage=coverage)
     issues += check_issues
-    io: list[IoPoint] = []
-    if unit is not None or not check_issues:
-        candidates = unit.io_candidates if unit is not None else []
-        io = _bind(candidates, model, file, issues)
+    io = _bind(unit.io_candidates, model, file, issues) if unit is not None else []
     if issues or unit is None:
         raise PlcCompileError(issues)
     code = compile(unit.python, f"<st:{file}>", "exec")
