@@ -82,6 +82,14 @@ def test_start_runs_the_line_within_100_ms_and_sorts_every_box(line):
     bins = line.bins()
     assert bins["bin_tall"]["tall"] >= 5 and bins["bin_small"]["small"] >= 5  # R3
     assert set(bins["bin_tall"]) == {"tall"} and set(bins["bin_small"]) == {"small"}
+    # R5: at the maximum infeed rate every box reaches its bin within 20 s of its spawn.
+    end = line.sim.now_ns
+    for part in line.plant.parts.parts:
+        arrived = next((e.time_ns for e in part.journey if e.event == "arrived"), None)
+        if arrived is None:
+            assert end - part.spawned_ns < 20_000 * MS, f"box {part.id} is still travelling"
+        else:
+            assert arrived - part.spawned_ns <= 20_000 * MS, (part.id, arrived, part.spawned_ns)
 
 
 def test_pusher_never_extends_while_the_belt_runs(line):
@@ -145,3 +153,40 @@ def test_same_seed_gives_the_same_trace_and_coverage(model, program):
     assert traces[0] == traces[1]
     assert coverages[0] == coverages[1]
     assert coverages[0]["statements"]["covered"] > 0
+
+
+def test_pusher_fault_when_the_extended_switch_never_comes(program):
+    """R8, on the PLC alone: a tall box at the pusher, an extend command, no end switch."""
+    plc = SoftPlc(program)
+    inputs = {"stop_pb_nc": True, "estop_ok": True, "pusher_retracted": True}
+    scan = 0
+
+    def run(seconds: float, **changes: bool) -> None:
+        nonlocal scan
+        inputs.update(changes)
+        for _ in range(round(seconds / 0.01)):
+            scan += 1
+            for name, value in inputs.items():
+                plc.set_variable(f"SortingInst.{name}", value)
+            assert plc.run_cycle(scan * 10 * MS), plc.fault
+
+    def out(name: str):
+        return plc.variable(f"SortingInst.{name}")
+
+    run(0.1)
+    run(0.1, start_pb=True)
+    run(0.1, start_pb=False)
+    assert out("conveyor_run") is True
+    # A tall box passes the scan station, then reaches the pusher beam.
+    run(0.2, pe_entry=True)
+    run(0.2, pe_tall=True)
+    run(0.2, pe_tall=False, pe_entry=False)
+    run(0.5, pe_pusher=True)
+    assert out("pusher_extend") is True and out("conveyor_run") is False
+    run(0.5, pusher_retracted=False)  # the plate leaves home but never reaches the end
+    assert out("pusher_extend") is True and out("light_red") is False
+    run(1.6)  # 2.1 s after the extend command
+    assert out("pusher_extend") is False
+    assert (
+        out("light_red") is True and out("conveyor_run") is False and out("infeed_enable") is False
+    )
