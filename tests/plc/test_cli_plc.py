@@ -11,7 +11,7 @@ from tests.peers import run_cli
 MODEL = "plant_models/sorting_line"
 PROGRAM = f"{MODEL}/plc/sorting.st"
 
-# One syntax error (line 5, the missing ';'), one type error (line 11) and one unbound address (line 15).
+# A syntax error (line 5: no ';'), a type error (line 11), an unbound address (line 15).
 THREE_ERRORS = """\
 FUNCTION_BLOCK FB_Broken
 VAR_INPUT go : BOOL; END_VAR

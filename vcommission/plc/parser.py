@@ -9,12 +9,17 @@ element is still parsed and checked, so one run reports all errors it can.
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
+from copy import copy
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import lark
 from lark import Token, Transformer, v_args
+from lark.parsers.lalr_parser_state import ParserState
 
 from vcommission.errors import SourceIssue
 from vcommission.plc import nodes as n
@@ -52,23 +57,19 @@ def parse(source: str, file: str = "<string>") -> tuple[n.Library, list[SourceIs
     library = n.Library(file=file, source=source)
     issues: list[SourceIssue] = []
     builder = _Builder(file, issues)
-    for start, end in _elements(source, file, issues):
+    for span in _elements(source, file, issues):
         # Blank everything but this element, so tokens keep their true line and column.
-        before = source[:start]
-        padded = re.sub(r"[^\n]", " ", before) + source[start:end]
+        before = source[: span.start]
+        padded = re.sub(r"[^\n]", " ", before) + source[span.start : span.end]
         try:
             tree = _parser().parse(padded)
         except lark.exceptions.UnexpectedInput as error:
-            issues.append(SourceIssue(file, error.line, error.column, _syntax_message(error)))
+            issue = _syntax_issue(error, source, span, file)
+            if issue is not None:
+                issues.append(issue)
+            _stand_in(source, span, library)
             continue
-        try:
-            elements = builder.transform(tree).children
-        except lark.exceptions.VisitError as error:
-            if not isinstance(error.orig_exc, _BuildError):
-                raise
-            issues.append(error.orig_exc.issue)
-            continue
-        for element in elements:
+        for element in builder.transform(tree).children:
             if isinstance(element, n.TypeDecl):
                 library.types.append(element)
             elif isinstance(element, list):
@@ -82,15 +83,69 @@ def parse(source: str, file: str = "<string>") -> tuple[n.Library, list[SourceIs
     return library, issues
 
 
-def _elements(source: str, file: str, issues: list[SourceIssue]) -> list[tuple[int, int]]:
-    """Character spans of the top-level elements; text between them is reported."""
+def _stand_in(source: str, span: _Span, library: n.Library) -> None:
+    """Keep an empty PROGRAM for one that failed to parse.
+
+    Without it the checker would add "no PROGRAM to run", an error that only repeats the
+    syntax error. Nothing refers to a program's variables, so an empty one adds no others.
+    """
+    match = re.match(r"PROGRAM\s+([A-Za-z_][A-Za-z0-9_]*)", source[span.start : span.end], re.I)
+    if match:
+        line, col = _line_col(source, span.start)
+        library.pous.append(n.Pou(line, col, "PROGRAM", match.group(1), None, [], [], line))
+
+
+# ---- cutting a file into library elements ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Span:
+    """Where one library element is in the source."""
+
+    start: int
+    end: int
+    #: What follows an element that is not closed: ``"the end of the file"``, a keyword, or
+    #: ``""`` when an unterminated comment swallowed the rest (reported already).
+    cut_by: str | None = None
+
+
+#: Element keywords that cannot occur inside another element but a CONFIGURATION.
+_RESYNC = {"TYPE", "FUNCTION", "FUNCTION_BLOCK", "PROGRAM", "CONFIGURATION"}
+
+
+def _elements(source: str, file: str, issues: list[SourceIssue]) -> list[_Span]:
+    """Spans of the top-level elements; text between them is reported.
+
+    An element whose END_ keyword is missing ends where the next element begins, so the
+    elements after it are still parsed and checked.
+    """
     masked = _OPAQUE.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), source)
-    spans: list[tuple[int, int]] = []
+    limit = len(source)
+    opened = _UNCLOSED.search(masked)
+    if opened is not None:
+        limit = opened.start()
+        line, col = _line_col(source, limit)
+        closer = "*)" if opened.group() == "(*" else "*/"
+        issues.append(
+            SourceIssue(
+                file,
+                line,
+                col,
+                f"comment {opened.group()!r} is never closed with "
+                f"{closer!r}: the rest of the file is ignored",
+            )
+        )
+        masked = masked[:limit]
+    spans: list[_Span] = []
     position = 0
     closing: str | None = None
     start = 0
     for match in _WORD.finditer(masked):
         word = match.group().upper()
+        if closing is not None and closing != "END_CONFIGURATION" and word in _RESYNC:
+            line, _ = _line_col(source, match.start())
+            spans.append(_Span(start, match.start(), f"{word} at line {line}"))
+            closing, position = None, match.start()
         if closing is None:
             if word in _ELEMENT_END:
                 gap = masked[position : match.start()]
@@ -99,79 +154,350 @@ def _elements(source: str, file: str, issues: list[SourceIssue]) -> list[tuple[i
                 closing, start = _ELEMENT_END[word], match.start()
             continue
         if word == closing:
-            spans.append((start, match.end()))
+            spans.append(_Span(start, match.end()))
             closing, position = None, match.end()
     if closing is not None:
-        spans.append((start, len(source)))  # unterminated: the parser reports where it ends
-        position = len(source)
+        spans.append(_Span(start, limit, "" if opened else "the end of the file"))
+        position = limit
     tail = masked[position:]
     if tail.strip():
         _stray(source, file, position + len(tail) - len(tail.lstrip()), issues)
     return spans
 
 
-def _stray(source: str, file: str, offset: int, issues: list[SourceIssue]) -> None:
+_UNCLOSED = re.compile(r"\(\*|/\*")
+
+
+def _line_col(source: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
     line = source.count("\n", 0, offset) + 1
-    col = offset - (source.rfind("\n", 0, offset) + 1) + 1
+    return line, offset - (source.rfind("\n", 0, offset) + 1) + 1
+
+
+def _stray(source: str, file: str, offset: int, issues: list[SourceIssue]) -> None:
+    line, col = _line_col(source, offset)
     word = source[offset:].split(None, 1)[0][:30]
+    guess = _guess(word, _ELEMENT_END)
+    hint = f" (did you mean {guess}?)" if guess else ""
     issues.append(
         SourceIssue(
             file,
             line,
             col,
-            f"unexpected {word!r} outside any declaration: expected TYPE, FUNCTION, "
+            f"unexpected {word!r} outside any declaration{hint}: expected TYPE, FUNCTION, "
             "FUNCTION_BLOCK, PROGRAM, CONFIGURATION or VAR_GLOBAL",
         )
     )
 
 
-def _syntax_message(error: lark.exceptions.UnexpectedInput) -> str:
-    if isinstance(error, lark.exceptions.UnexpectedCharacters):
-        return f"syntax error: unexpected character {error.char!r}"
-    if isinstance(error, lark.exceptions.UnexpectedEOF):
-        return "syntax error: unexpected end of file (a block is not closed)"
-    token = error.token  # type: ignore[attr-defined]
-    expected = sorted(_describe(t) for t in error.expected)  # type: ignore[attr-defined]
-    found = "end of input" if token.type == "$END" else repr(str(token))
-    hint = ", ".join(expected[:8]) + (", ..." if len(expected) > 8 else "")
-    return f"syntax error: unexpected {found}; expected {hint}"
+# ---- syntax error messages ------------------------------------------------------------------
 
-
+#: Readable names of the terminals that are not plain words or punctuation.
 _TERMINAL_TEXT = {
-    "SEMICOLON": "';'",
-    "COLON": "':'",
-    "COMMA": "','",
-    "LPAR": "'('",
-    "RPAR": "')'",
-    "LSQB": "'['",
-    "RSQB": "']'",
-    "DOT": "'.'",
     "IDENT": "a name",
-    "INTEGER": "an integer",
+    "INTEGER": "a number",
     "REAL": "a number",
     "STRING": "a string",
     "HASH_LITERAL": "a typed literal",
-    "ADD_OP": "'+' or '-'",
-    "MUL_OP": "'*' or '/'",
-    "VAR_KIND": "VAR...",
-    "__ANON_0": "':='",
+    "LOCATION": "an address like %IX0.0",
+    "VAR_KIND": "VAR",
+    "QUALIFIER": "CONSTANT",
+    "ADD_OP": "'+'",
+    "MUL_OP": "'*'",
+    "AND": "AND",
+    "$END": "the end of the file",
 }
+#: Terminals that can continue any expression: listed only when nothing else would do.
+_CONTINUATIONS = {
+    "ADD_OP",
+    "MUL_OP",
+    "MOD",
+    "POW",
+    "AND",
+    "OR",
+    "XOR",
+    "EQ",
+    "NE",
+    "LT",
+    "GT",
+    "LE",
+    "GE",
+    "DOT",
+    "LSQB",
+    "CIRCUMFLEX",
+    "LPAR",
+}
+#: Tokens that open a block, and the one that closes it.
+_OPENERS = {
+    "IF": "END_IF",
+    "CASE": "END_CASE",
+    "FOR": "END_FOR",
+    "WHILE": "END_WHILE",
+    "REPEAT": "END_REPEAT",
+    "VAR_KIND": "END_VAR",
+    "STRUCT": "END_STRUCT",
+    "TYPE": "END_TYPE",
+    "FUNCTION": "END_FUNCTION",
+    "FUNCTION_BLOCK": "END_FUNCTION_BLOCK",
+    "PROGRAM": "END_PROGRAM",
+    "CONFIGURATION": "END_CONFIGURATION",
+    "RESOURCE": "END_RESOURCE",
+    "LPAR": ")",
+    "LSQB": "]",
+}
+_CLOSERS = {closer: opener for opener, closer in _OPENERS.items()}
+_MAX_EXPECTED = 6
+#: Sets of terminals named as one thing when most of them are expected.
+_GROUPS = [
+    (
+        {
+            "IF",
+            "CASE",
+            "FOR",
+            "WHILE",
+            "REPEAT",
+            "EXIT",
+            "CONTINUE",
+            "RETURN",
+            "SEMICOLON",
+            "IDENT",
+        },
+        "a statement",
+    ),
+    (
+        {
+            "INTEGER",
+            "REAL",
+            "STRING",
+            "HASH_LITERAL",
+            "TRUE",
+            "FALSE",
+            "NOT",
+            "ADD_OP",
+            "LPAR",
+            "IDENT",
+        },
+        "an expression",
+    ),
+    ({"ARRAY", "__ANON_1", "WSTRING"}, "a type"),
+]
+
+
+def _syntax_issue(
+    error: lark.exceptions.UnexpectedInput, source: str, span: _Span, file: str
+) -> SourceIssue | None:
+    """The issue for one syntax error, located where the user has to change the text."""
+    line, col = error.line, error.column
+    state = error.interactive_parser.parser_state if error.interactive_parser else error.state
+    if not isinstance(state, ParserState):  # not raised by the LALR parser: no context
+        return SourceIssue(file, line, col, f"syntax error: {error}")
+    accepts = _accepts(state)
+    if isinstance(error, lark.exceptions.UnexpectedCharacters):
+        char = error.char
+        if char in "'\"":
+            return SourceIssue(
+                file,
+                line,
+                col,
+                f"syntax error: the string that starts with {char} here is not closed on its line",
+            )
+        expected = _expected_text(accepts)
+        return SourceIssue(
+            file, line, col, f"syntax error: unexpected character {char!r}; expected {expected}"
+        )
+    if not isinstance(error, lark.exceptions.UnexpectedToken):
+        return SourceIssue(file, line, col, f"syntax error: {error}")
+    token = error.token
+    stack = state.value_stack
+    previous = stack[-1] if stack else None
+    opened = _open_blocks(stack)
+    if token.type == "$END":
+        if span.cut_by == "":
+            return None  # an unterminated comment ate the end: reported once, by _elements
+        if opened:
+            block = opened[-1]
+            name = _word(block)
+            if block.type in _ELEMENT_END:
+                name += f" {stack[[id(v) for v in stack].index(id(block)) + 1]}"
+            return SourceIssue(
+                file,
+                block.line,
+                block.column,
+                f"syntax error: {name} is not closed: expected {_describe(_closer(block))} "
+                f"before {span.cut_by or 'the end of the file'}",
+            )
+        line, col = _line_col(source, span.end)
+    found = _found(token)
+    # A misspelt keyword is read as a name; the error comes on the token after it.
+    if isinstance(previous, Token) and previous.type == "IDENT":
+        guess = _guess(str(previous), _keywords())
+        if guess:
+            return SourceIssue(
+                file,
+                previous.line,
+                previous.column,
+                f"syntax error: unknown word {str(previous)!r} (did you mean {guess}?)",
+            )
+    # An END_... that closes an outer block while an inner one is still open.
+    if token.type in _CLOSERS and opened and _closer(opened[-1]) in accepts:
+        block = opened[-1]
+        return SourceIssue(
+            file,
+            line,
+            col,
+            f"syntax error: {found} found while the {_word(block)} at line {block.line} is "
+            f"still open: expected {_describe(_closer(block))}",
+        )
+    end = _end_of(previous)
+    if (
+        token.type == "EQ"
+        and isinstance(previous, Token)
+        and previous.type == "COLON"
+        and (opened and opened[-1].type == "VAR_KIND")
+    ):
+        block = opened[-1]
+        return SourceIssue(
+            file,
+            previous.line,
+            previous.column,
+            f"syntax error: ':=' is a statement, but the VAR block at line {block.line} is "
+            "still open: expected END_VAR before the first statement",
+        )
+    if "SEMICOLON" in accepts and end is not None and token.line > end[0]:
+        return SourceIssue(
+            file, end[0], end[1], f"syntax error: missing ';' at the end of line {end[0]}"
+        )
+    message = f"syntax error: unexpected {found}; expected {_expected_text(accepts)}"
+    if accepts == {"RPAR"} and opened and opened[-1].type == "LPAR":
+        message += f" to close the '(' at line {opened[-1].line}, column {opened[-1].column}"
+    return SourceIssue(file, line, col, message)
+
+
+def _accepts(state: ParserState) -> set[str]:
+    """The terminals that would let the parser go on from ``state``.
+
+    Lark's ``expected`` is the whole LALR state's lookahead set, which holds terminals
+    only other contexts accept; feeding each one to a copy of the parser finds the true set.
+    """
+    quiet = copy(state.parse_conf)
+    quiet.callbacks = {}
+    accepts: set[str] = set()
+    for terminal in state.parse_conf.parse_table.states[state.position]:
+        if not terminal.isupper():
+            continue
+        probe = state.copy(deepcopy_values=False)
+        probe.parse_conf = quiet
+        try:
+            probe.feed_token(Token(terminal, ""), terminal == "$END")
+        except lark.exceptions.UnexpectedToken:
+            continue
+        accepts.add(terminal)
+    return accepts
+
+
+def _open_blocks(stack: list[object]) -> list[Token]:
+    """The opening tokens still waiting for their closer, outermost first."""
+    opened: list[Token] = []
+    for item in stack:
+        if not isinstance(item, Token):
+            continue
+        if item.type in _OPENERS:
+            opened.append(item)
+        elif opened and _closer(opened[-1]) == item.type:
+            opened.pop()
+    return opened
+
+
+def _closer(token: Token) -> str:
+    """Terminal name of the token that closes ``token``'s block."""
+    return {")": "RPAR", "]": "RSQB"}.get(_OPENERS[token.type], _OPENERS[token.type])
+
+
+def _word(token: Token) -> str:
+    if token.type == "VAR_KIND":
+        return f"{str(token).upper()} block"
+    return repr(str(token)) if token.type in ("LPAR", "LSQB") else str(token).upper()
+
+
+def _end_of(item: object) -> tuple[int, int] | None:
+    """Line and column just after a token or reduced subtree on the parser's stack."""
+    if isinstance(item, Token):
+        return item.end_line, item.end_column
+    meta = getattr(item, "meta", None)
+    if meta is not None and not meta.empty:
+        return meta.end_line, meta.end_column
+    return None
+
+
+def _found(token: Token) -> str:
+    if token.type == "IDENT":
+        return f"name {str(token)!r}"
+    if token.type in ("INTEGER", "REAL", "HASH_LITERAL"):
+        return f"literal {str(token)!r}"
+    return repr(str(token))
+
+
+def _expected_text(terminals: set[str]) -> str:
+    """``"';' or ':='"``: what the parser would accept, the most telling first."""
+    terminals = set(terminals)
+    groups: list[str] = []
+    for members, name in _GROUPS:
+        if len(terminals & members) >= 3:
+            terminals -= members
+            groups.append(name)
+    main = {t for t in terminals if t not in _CONTINUATIONS}
+    words = sorted({_describe(t) for t in (main or terminals)}, key=_rank)
+    words += groups
+    if not words:
+        return "nothing more"
+    if len(words) > _MAX_EXPECTED:
+        words = [*words[: _MAX_EXPECTED - 1], "..."]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _rank(text: str) -> tuple[int, str]:
+    # Punctuation first (the usual slip), then words, then the catch-alls.
+    return (0 if text.startswith("'") else 2 if text.startswith(("a ", "an ", "the ")) else 1, text)
 
 
 def _describe(terminal: str) -> str:
     if terminal in _TERMINAL_TEXT:
         return _TERMINAL_TEXT[terminal]
     pattern = _terminal_patterns().get(terminal)
-    return repr(pattern) if pattern else terminal
+    if pattern is None:
+        return terminal
+    return pattern.upper() if pattern[:1].isalpha() else repr(pattern)
 
 
 @cache
 def _terminal_patterns() -> dict[str, str]:
-    return {
-        t.name: t.pattern.value
-        for t in _parser().terminals
-        if t.pattern.type == "str" and len(t.pattern.value) <= 20
+    return {t.name: t.pattern.value for t in _parser().terminals if t.pattern.type == "str"}
+
+
+@cache
+def _keywords() -> frozenset[str]:
+    words = {p.upper() for p in _terminal_patterns().values() if p[:1].isalpha()}
+    words |= {
+        "VAR",
+        "VAR_INPUT",
+        "VAR_OUTPUT",
+        "VAR_IN_OUT",
+        "VAR_GLOBAL",
+        "VAR_EXTERNAL",
+        "VAR_TEMP",
+        "CONSTANT",
+        "RETAIN",
     }
+    return frozenset(words)
+
+
+def _guess(word: str, keywords: Iterable[str]) -> str | None:
+    """The keyword ``word`` is most likely a misspelling of, if any."""
+    upper = word.upper()
+    if upper in keywords or len(upper) < 3:
+        return None
+    close = difflib.get_close_matches(upper, list(keywords), n=1, cutoff=0.8)
+    return close[0] if close else None
 
 
 # ---- literals ------------------------------------------------------------------------------
@@ -222,10 +548,29 @@ def _string(text: str) -> str:
     return "".join(out)
 
 
-class _BuildError(Exception):
-    def __init__(self, issue: SourceIssue) -> None:
-        super().__init__(str(issue))
-        self.issue = issue
+def _literal_reason(prefix: str, body: str, error: ValueError) -> str:
+    """Why ``prefix#body`` is no literal, in words (not Python's ``int()`` message)."""
+    if prefix in _TIME_TYPES:
+        return f"{body!r} is not a duration; write e.g. T#1s500ms, T#2.5s or T#100ms"
+    if prefix in {"2", "8", "16"} or "#" in body:
+        base, digits = (prefix, body) if prefix in {"2", "8", "16"} else body.split("#", 1)
+        if base not in {"2", "8", "16"}:
+            return f"base {base} is not 2, 8 or 16"
+        for digit in digits.replace("_", ""):
+            if not digit.isalnum() or int(digit, 36) >= int(base):
+                return f"{digit!r} is not a base-{base} digit"
+    return str(error)
+
+
+def _stand_in_literal(line: int, col: int, prefix: str) -> n.Literal:
+    """A literal of the right kind for one that could not be read, so no error follows."""
+    if prefix in _TIME_TYPES:
+        return n.Literal(line, col, 0, "time", "TIME")
+    if prefix == "BOOL":
+        return n.Literal(line, col, False, "bool", "BOOL")
+    if prefix in {"REAL", "LREAL"}:
+        return n.Literal(line, col, 0.0, "real", prefix)
+    return n.Literal(line, col, 0, "int")
 
 
 @v_args(meta=True)
@@ -238,7 +583,9 @@ class _Builder(Transformer):
         self.issues = issues
 
     def _fail(self, line: int, col: int, message: str) -> None:
-        raise _BuildError(SourceIssue(self.file, line, col, message))
+        # Recorded, not raised: the element is still built (with a stand-in for the bad
+        # part) and checked, so one bad literal hides no other error.
+        self.issues.append(SourceIssue(self.file, line, col, message))
 
     # -- declarations
 
@@ -550,13 +897,24 @@ class _Builder(Transformer):
         return n.Literal(meta.line, meta.column, False, "bool")
 
     def string(self, meta, children):
-        return n.Literal(meta.line, meta.column, _string(str(children[0])), "string")
+        try:
+            text = _string(str(children[0]))
+        except ValueError:
+            text = ""
+            self._fail(
+                meta.line,
+                meta.column,
+                "bad '$' escape in a string: write $$, $', "
+                "$L, $N, $R, $T, $P or $ and two hex digits",
+            )
+        return n.Literal(meta.line, meta.column, text, "string")
 
     def hash_literal(self, meta, children):
         text = str(children[0])
         prefix, body = text.split("#", 1)
         upper = prefix.upper()
         line, col = meta.line, meta.column
+        reason = ""
         try:
             if upper in {"2", "8", "16"}:
                 return n.Literal(line, col, _integer(text), "int")
@@ -572,9 +930,11 @@ class _Builder(Transformer):
             ):
                 sign = -1 if body.startswith("-") else 1
                 return n.Literal(line, col, sign * _integer(body.lstrip("+-")), "int", upper)
-        except (ValueError, KeyError):
-            self._fail(line, col, f"bad literal {text!r}")
-        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", body):
+        except ValueError as error:
+            reason = _literal_reason(upper, body, error)
+        except KeyError:
+            reason = "a BOOL is TRUE, FALSE, 1 or 0"
+        if not reason and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", body):
             return n.EnumLiteral(line, col, prefix, body)
-        self._fail(line, col, f"bad literal {text!r}")
-        return None
+        self._fail(line, col, f"bad literal {text!r}" + (f": {reason}" if reason else ""))
+        return _stand_in_literal(line, col, upper)

@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING
 
 from vcommission.addressing import ModbusAddress, ModbusTable, Scaling, register_count
 from vcommission.errors import PlcCompileError, PlcFault, SourceIssue
-from vcommission.plc.compiler import CompiledUnit, TaskSpec, Var, compile_library, py_attr
+from vcommission.plc.compiler import (
+    NO_PROGRAM,
+    CompiledUnit,
+    TaskSpec,
+    Var,
+    compile_library,
+    py_attr,
+)
 from vcommission.plc.parser import parse
 from vcommission.plc.stdlib import PlcClock, namespace
 from vcommission.plc.types import ElementaryType
@@ -43,6 +50,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_LOOP_BUDGET = 1_000_000
 
 _LOCATION = re.compile(r"^%([IQM])([XBWDL]?)(\d+)(?:\.(\d+))?$")
+_SIZE_BITS = {"": 1, "X": 1, "B": 8, "W": 16, "D": 32, "L": 64}
 
 
 @dataclass(frozen=True)
@@ -129,6 +137,9 @@ def compile_source(
     """Like :func:`compile_program`, from text."""
     library, issues = parse(source, file)
     unit, check_issues = compile_library(library, coverage=coverage)
+    if issues:
+        # A program lost to a syntax error is not missing: say only what is wrong.
+        check_issues = [i for i in check_issues if i.message != NO_PROGRAM]
     issues += check_issues
     io = _bind(unit.io_candidates, model, file, issues) if unit is not None else []
     if issues or unit is None:
@@ -204,6 +215,9 @@ def _located(
         issues.append(_issue(file, var, f"{var.location}: byte addresses have no Modbus mapping"))
         return None
     st_type = var.type.name if isinstance(var.type, ElementaryType) else str(var.type)
+    type_bits = var.type.bits if isinstance(var.type, ElementaryType) else 0
+    if type_bits != _SIZE_BITS[size]:
+        return None  # the checker has reported that the type does not fit the address
     if st_type not in SignalType.__members__:
         issues.append(
             _issue(
