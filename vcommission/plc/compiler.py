@@ -8,8 +8,10 @@ module has a class per PROGRAM, FUNCTION_BLOCK and STRUCT, a function per FUNCTI
 
 Translation choices, each for speed or fidelity:
 
-- Integer ``+ - *`` stay unwrapped until a value is stored, compared, divided or passed
-  on: wrapping once at the end is exact because two's-complement arithmetic is modular.
+- Integer ``+ - *`` and bitwise ``AND OR XOR`` stay unwrapped until a value is stored,
+  compared, divided or passed on: wrapping once at the end is exact because
+  two's-complement arithmetic is modular. REAL results round to single precision at
+  every operation, as the PLC computes them.
 - Each statement and each branch bumps a counter (statement and branch coverage).
 - Every loop iteration spends one unit of the scan's loop budget, so an endless loop
   stops the PLC with its line instead of hanging the harness.
@@ -18,6 +20,7 @@ Translation choices, each for speed or fidelity:
 from __future__ import annotations
 
 import keyword
+import math
 import operator
 import re
 from collections.abc import Callable
@@ -26,12 +29,13 @@ from dataclasses import dataclass, field
 from vcommission.errors import SourceIssue
 from vcommission.plc import nodes as n
 from vcommission.plc.nodes import key
-from vcommission.plc.stdlib import STANDARD_FBS, _fdiv, _idiv, _imod
+from vcommission.plc.stdlib import STANDARD_FBS, _f32, _fdiv, _idiv, _imod
 from vcommission.plc.types import (
     BOOL,
     DINT,
     ELEMENTARY,
     LREAL,
+    REAL,
     TIME,
     ArrayType,
     DataType,
@@ -45,6 +49,9 @@ from vcommission.plc.types import (
 )
 
 __all__ = ["CompiledUnit", "Var", "compile_library"]
+
+#: The error of a source with nothing to run.
+NO_PROGRAM = "no PROGRAM to run"
 
 #: Default task interval when a source has no CONFIGURATION (and TASK without INTERVAL).
 DEFAULT_INTERVAL_NS = 10_000_000
@@ -164,6 +171,12 @@ def _wrap_code(code: str, t: DataType) -> str:
         half = 1 << (t.bits - 1)
         return f"(((({code}) + {half}) & {mask}) - {half})"
     return f"(({code}) & {mask})"
+
+
+def _real_code(code: str, t: DataType) -> str:
+    # REAL arithmetic rounds every result to single precision, not just the stored one:
+    # (2**24 + 1.0) + 1.0 is 2**24 in REAL, but 2**24 + 2 in double then rounded once.
+    return f"_f32({code})" if t is REAL else code
 
 
 def wrap_value(value: int, t: DataType) -> int:
@@ -300,8 +313,7 @@ class Compiler:
                 candidates.append((instance, var))
                 if var.retain:
                     retained.append((instance, py_attr(var.name)))
-        if self.issues:
-            return None
+        # Built even with errors, so the I/O binding can be checked (and reported) too.
         return CompiledUnit(
             file=self.file,
             python="\n".join(self.lines) + "\n",
@@ -763,7 +775,7 @@ class Compiler:
             self.error(configs[1], "only one CONFIGURATION per PLC")
         if not configs:
             if not programs:
-                self.error(None, "no PROGRAM to run")
+                self.error(None, NO_PROGRAM)
             for k, pou in programs.items():
                 instances[pou.name] = k
             default = TaskSpec("default", DEFAULT_INTERVAL_NS, 0, list(instances))
@@ -834,6 +846,8 @@ class Compiler:
     def _count_branch(self, line: int, label: str, depth: int) -> None:
         if self.coverage:
             self.emit(depth, f"_b[{len(self.branches)}] += 1", line)
+        else:
+            self.emit(depth, "pass", line)  # an arm may have no statements of its own
         self.branches.append((line, label))
 
     def statement(self, s: n.Statement, scope: _Scope, depth: int) -> None:
@@ -1235,7 +1249,9 @@ class Compiler:
     def _typed_literal(self, value: _E, target: DataType, e: n.Expr) -> _E:
         code = self.convert_for_store(value, target, e, "typed literal")
         const = value.const
-        if target.is_real:
+        if target is REAL:
+            const = _f32(float(const))  # type: ignore[arg-type]
+        elif target.is_real:
             const = float(const)  # type: ignore[arg-type]
         return _E(code, target, const)
 
@@ -1396,8 +1412,9 @@ class Compiler:
             self.error(e, f"{op} needs BOOL or bit strings, not {left.type} and {right.type}")
             return _E("0", _ERROR)
         py = {"AND": "&", "OR": "|", "XOR": "^"}[op]
-        a, b = self.coerce(left, t, e), self.coerce(right, t, e)
-        return self._maybe_fold(f"({a} {py} {b})", t, left, right, py)
+        # Bitwise operators are exact on unwrapped two's complement values, like + - *.
+        a, b = self.coerce(left, t, e, modular=True), self.coerce(right, t, e, modular=True)
+        return self._maybe_fold(f"({a} {py} {b})", t, left, right, py, raw=True)
 
     def _compare(self, e: n.Binary, left: _E, right: _E) -> _E:
         py = _COMPARE[e.op]
@@ -1435,13 +1452,16 @@ class Compiler:
             return _E("0", _ERROR)
         if op == "**":
             t = lt if lt.is_real and not isinstance(lt, _LiteralType) else LREAL
-            code = f"_expt({self._wrapped(left)}, {self._wrapped(right)})"
+            if isinstance(lt, _LiteralType) and isinstance(rt, _LiteralType):
+                t = ANY_REAL  # like any literal expression, it takes the type it is used as
+            code = _real_code(f"_expt({self._wrapped(left)}, {self._wrapped(right)})", t)
             if left.const is not _NO and right.const is not _NO:
                 try:
                     const = float(left.const) ** right.const  # type: ignore[arg-type,operator]
                 except (ZeroDivisionError, OverflowError):
                     const = _NO
                 if isinstance(const, float):
+                    const = _f32(const) if t is REAL else const
                     return _E(repr(const), t, const)
             return _E(code, t)
         t = self._unify(e, left, right)
@@ -1450,9 +1470,12 @@ class Compiler:
         if op == "MOD" and not t.is_integer:
             self.error(e, f"MOD needs integers, not {lt} and {rt}")
             return _E("0", _ERROR)
-        a, b = self.coerce(left, t, e), self.coerce(right, t, e)
         if op in ("+", "-", "*"):
-            return self._maybe_fold(f"({a} {op} {b})", t, left, right, op, raw=t.is_integer)
+            a, b = self.coerce(left, t, e, modular=True), self.coerce(right, t, e, modular=True)
+            return self._maybe_fold(
+                _real_code(f"({a} {op} {b})", t), t, left, right, op, raw=t.is_integer
+            )
+        a, b = self.coerce(left, t, e), self.coerce(right, t, e)
         if op in ("/", "MOD") and right.const is not _NO and right.const == 0:
             self.error(e.right, "division by zero")
             return _E("0", _ERROR)
@@ -1460,7 +1483,7 @@ class Compiler:
             return self._maybe_fold(f"_imod({a}, {b})", t, left, right, "MOD")
         if t.is_integer:
             return self._maybe_fold(f"_idiv({a}, {b})", t, left, right, "/", raw=True)
-        return self._maybe_fold(f"_fdiv({a}, {b})", t, left, right, "/")
+        return self._maybe_fold(_real_code(f"_fdiv({a}, {b})", t), t, left, right, "/")
 
     def _time_arithmetic(self, e: n.Binary, left: _E, right: _E) -> _E:
         op, lt, rt = e.op, left.type, right.type
@@ -1504,6 +1527,8 @@ class Compiler:
             t = ANY_REAL if isinstance(const, float) else ANY_INT
         elif t.is_integer or t.is_time:
             const = wrap_value(int(const), t)
+        elif t is REAL:
+            const = _f32(float(const))  # type: ignore[arg-type]
         return _E(_literal_code(const), t, const)
 
     def _unify(self, e: n.Node, left: _E, right: _E) -> DataType | None:
@@ -1532,19 +1557,30 @@ class Compiler:
             return None
         return t
 
-    def coerce(self, value: _E, t: DataType, where: n.Node) -> str:
-        """Code for ``value`` as an operand of type ``t`` (already checked compatible)."""
+    def coerce(self, value: _E, t: DataType, where: n.Node, *, modular: bool = False) -> str:
+        """Code for ``value`` as an operand of type ``t`` (already checked compatible).
+
+        ``modular``: the operator (``+ - *``, bitwise) is exact on unwrapped two's
+        complement values of ``t``, so a raw operand of that very type may stay raw. Any
+        other use (compare, divide, MIN, ...) sees the wrapped value, as the PLC would.
+        """
         if isinstance(t, _LiteralType):
             return value.code
         if isinstance(value.type, _LiteralType):
             return self._literal_as(value, t, where)
-        code = self._wrapped(value) if (value.raw and value.type is not t) else value.code
         if t.is_real and value.type.is_integer:
             return f"float({self._wrapped(value)})"
-        return code
+        if value.raw and modular and value.type is t:
+            return value.code
+        return self._wrapped(value)
 
     def _literal_as(self, value: _E, t: DataType, where: n.Node) -> str:
         const = value.const
+        if t is REAL:  # a literal used as a REAL is a REAL: 0.1 means REAL#0.1 there
+            single = _f32(float(const))  # type: ignore[arg-type]
+            if math.isinf(single) and not math.isinf(float(const)):  # type: ignore[arg-type]
+                self.error(where, f"constant {const} does not fit REAL (about 3.4E38 at most)")
+            return repr(single)
         if t.is_real:
             return repr(float(const))  # type: ignore[arg-type]
         if isinstance(t, ElementaryType) and t.is_integer:
@@ -1563,8 +1599,7 @@ class Compiler:
             return value.code
         if isinstance(vt, _LiteralType):
             if t.is_numeric and not (vt is ANY_REAL and t.is_integer):
-                code = self._literal_as(value, t, where)
-                return f"_f32({code})" if t is ELEMENTARY["REAL"] else code
+                return self._literal_as(value, t, where)
             self.error(where, f"{what}: {vt} {value.code} cannot become {t}")
             return value.code
         if vt is t or implicitly_converts(vt, t) or _same_array(vt, t):
@@ -1776,10 +1811,24 @@ def _concrete(t: DataType, args: list[_E]) -> DataType:
     return t
 
 
+def _literal_result(t: DataType, args: list[_E], fn: Callable[..., object]) -> _E | None:
+    """A call on literals only, folded to a literal: ``x := ABS(-5)`` fits an INT ``x``."""
+    if not isinstance(t, _LiteralType) or any(a.const is _NO for a in args):
+        return None
+    try:
+        const = fn(*(a.const for a in args))
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return None  # left to run time, which faults with the line
+    literal_type = ANY_REAL if isinstance(const, float) else ANY_INT
+    return _E(_literal_code(const), literal_type, const)
+
+
 def _fn_abs(c: Compiler, e: n.Call, args: list[_E]) -> _E:
     t = _numeric_args(c, e, args)
     if t is None:
         return _E("0", _ERROR)
+    if (folded := _literal_result(t, args, abs)) is not None:
+        return folded
     t = _concrete(t, args)
     return _E(f"abs({c.coerce(args[0], t, e)})", t, raw=t.is_integer)
 
@@ -1790,6 +1839,9 @@ def _fn_real(name: str) -> Callable[[Compiler, n.Call, list[_E]], _E]:
         if not t.is_numeric:
             c.error(e, f"{name} needs a number, not {t}")
             return _E("0", _ERROR)
+        folded = _literal_result(t, args, getattr(math, _REAL_FUNCTIONS[name]))
+        if folded is not None:
+            return _E(folded.code, ANY_REAL, folded.const)
         result = t if (t.is_real and not isinstance(t, _LiteralType)) else LREAL
         code = f"_math.{_REAL_FUNCTIONS[name]}({c.coerce(args[0], LREAL, e)})"
         return _E(f"_f32({code})" if result is ELEMENTARY["REAL"] else code, result)
@@ -1806,6 +1858,8 @@ def _fn_minmax(name: str) -> Callable[[Compiler, n.Call, list[_E]], _E]:
         t = _numeric_args(c, e, args)
         if t is None:
             return _E("0", _ERROR)
+        if (folded := _literal_result(t, args, {"min": min, "max": max}[name])) is not None:
+            return folded
         t = _concrete(t, args)
         codes = ", ".join(c.coerce(a, t, e) for a in args)
         return _E(f"{name}({codes})", t)
@@ -1817,6 +1871,8 @@ def _fn_limit(c: Compiler, e: n.Call, args: list[_E]) -> _E:
     t = _numeric_args(c, e, args)
     if t is None:
         return _E("0", _ERROR)
+    if (folded := _literal_result(t, args, lambda lo, x, hi: min(max(x, lo), hi))) is not None:
+        return folded
     t = _concrete(t, args)
     low, value, high = (c.coerce(a, t, e) for a in args)
     return _E(f"min(max({value}, {low}), {high})", t)
@@ -1837,6 +1893,10 @@ def _fn_sel(c: Compiler, e: n.Call, args: list[_E]) -> _E:
     t = _same_kind(c, e, args[1:])
     if t is None:
         return _E("0", _ERROR)
+    if args[0].const is not _NO:
+        chosen = args[2] if args[0].const else args[1]
+        if isinstance(chosen.type, _LiteralType):
+            return chosen
     a, b = (c.coerce(x, t, e) for x in args[1:])
     return _E(f"({b} if {args[0].code} else {a})", t)
 
@@ -1848,6 +1908,11 @@ def _fn_mux(c: Compiler, e: n.Call, args: list[_E]) -> _E:
     t = _same_kind(c, e, args[1:])
     if t is None:
         return _E("0", _ERROR)
+    k = args[0].const
+    if k is not _NO and 0 <= k < len(args) - 1:  # type: ignore[operator]
+        chosen = args[1 + k]  # type: ignore[operator]
+        if isinstance(chosen.type, _LiteralType):
+            return chosen
     codes = ", ".join(c.coerce(x, t, e) for x in args[1:])
     return _E(f"_mux({c._wrapped(args[0])}, {codes})", t)
 
@@ -1886,7 +1951,13 @@ def _string_fn(
                 c.error(e, f"{name} needs {need} here, not {a.type}")
                 return _E("''", _ERROR)
             codes.append(c._wrapped(a))
-        t = StringType() if result == "s" else ELEMENTARY["INT"]
+        if result == "s":
+            # As long as its string arguments together: a longer result (INSERT,
+            # REPLACE) is then cut to the length of the variable it is stored in.
+            strings = [a.type for k, a in zip(kinds, args, strict=True) if k == "s"]
+            t: DataType = StringType(sum(st.length for st in strings))  # type: ignore[attr-defined]
+        else:
+            t = ELEMENTARY["INT"]
         return _E(code(codes), t)
 
     return (len(kinds), len(kinds)), translate
@@ -1897,7 +1968,9 @@ def _fn_concat(c: Compiler, e: n.Call, args: list[_E]) -> _E:
         if not isinstance(a.type, StringType):
             c.error(e, f"CONCAT needs strings, not {a.type}")
             return _E("''", _ERROR)
-    return _E("(" + " + ".join(a.code for a in args) + ")", StringType())
+    # Its type is as long as all parts: storing cuts it to the variable's length.
+    length = sum(a.type.length for a in args)  # type: ignore[attr-defined]
+    return _E("(" + " + ".join(a.code for a in args) + ")", StringType(length))
 
 
 #: Formal parameter names of standard functions, in order (IEC 61131-3 tables 22-37).
@@ -2000,7 +2073,7 @@ def _hint(source: DataType, target: DataType) -> str:
 def compile_library(
     library: n.Library, *, coverage: bool = True
 ) -> tuple[CompiledUnit | None, list[SourceIssue]]:
-    """Check and translate ``library``; the unit is None when there were errors."""
+    """Check and translate ``library``; the unit's code is usable only when no issues."""
     compiler = Compiler(library, coverage=coverage)
     unit = compiler.compile()
     return unit, compiler.issues

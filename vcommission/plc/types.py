@@ -121,6 +121,7 @@ def _elementary() -> dict[str, ElementaryType]:
 ELEMENTARY: dict[str, ElementaryType] = _elementary()
 BOOL = ELEMENTARY["BOOL"]
 TIME = ELEMENTARY["TIME"]
+REAL = ELEMENTARY["REAL"]
 LREAL = ELEMENTARY["LREAL"]
 DINT = ELEMENTARY["DINT"]
 
