@@ -214,8 +214,8 @@ def _budget_exceeded() -> None:
 # ---- standard function blocks (IEC 61131-3 3rd edition, 6.6.3.5) ------------------------------
 
 
-class TON:
-    """On-delay timer: Q goes TRUE once IN has been TRUE for PT."""
+class _Timer:
+    """Members and power-on state shared by TON, TOF and TP."""
 
     __slots__ = ("_clock", "_start", "et", "in_", "pt", "q")
 
@@ -226,6 +226,12 @@ class TON:
         self.q = False
         self.et = 0
         self._start: int | None = None
+
+
+class TON(_Timer):
+    """On-delay timer: Q goes TRUE once IN has been TRUE for PT."""
+
+    __slots__ = ()
 
     def __call__(self) -> None:
         if not self.in_:
@@ -240,18 +246,10 @@ class TON:
             self.q, self.et = False, elapsed
 
 
-class TOF:
+class TOF(_Timer):
     """Off-delay timer: Q follows IN up at once and drops PT after IN falls."""
 
-    __slots__ = ("_clock", "_start", "et", "in_", "pt", "q")
-
-    def __init__(self, clock: PlcClock) -> None:
-        self._clock = clock
-        self.in_ = False
-        self.pt = 0
-        self.q = False
-        self.et = 0
-        self._start: int | None = None
+    __slots__ = ()
 
     def __call__(self) -> None:
         if self.in_:
@@ -268,18 +266,10 @@ class TOF:
             self.et = elapsed
 
 
-class TP:
+class TP(_Timer):
     """Pulse timer: a rising IN starts a pulse of exactly PT that IN cannot cut short."""
 
-    __slots__ = ("_clock", "_start", "et", "in_", "pt", "q")
-
-    def __init__(self, clock: PlcClock) -> None:
-        self._clock = clock
-        self.in_ = False
-        self.pt = 0
-        self.q = False
-        self.et = 0
-        self._start: int | None = None
+    __slots__ = ()
 
     def __call__(self) -> None:
         now = self._clock.now
