@@ -876,3 +876,26 @@ def test_no_configuration_runs_every_program_every_10ms() -> None:
     prog = compile_source(main("n: INT;", "n := n + 1;"))
     assert [(t.interval_ns, t.instances) for t in prog.tasks] == [(10_000_000, ["Main"])]
     assert prog.scan_period_ns == 10_000_000
+
+
+def test_warm_restart_keeps_retain_variables_and_cold_restart_clears_them() -> None:
+    source = """
+VAR_GLOBAL RETAIN total : DINT; END_VAR
+VAR_GLOBAL scratch : DINT; END_VAR
+PROGRAM Main
+VAR RETAIN kept : INT; END_VAR
+VAR lost : INT := 7; END_VAR
+kept := kept + 1; lost := lost + 1; total := total + 10; scratch := scratch + 1;
+END_PROGRAM
+"""
+    plc = SoftPlc(compile_source(source))
+    for k in range(1, 4):
+        assert plc.run_cycle(k * 10_000_000)
+    assert (plc.variable("Main.kept"), plc.variable("Main.lost")) == (3, 10)
+    plc.restart(warm=True)
+    assert plc.variable("Main.kept") == 3 and plc.variable("total") == 30
+    assert plc.variable("Main.lost") == 7 and plc.variable("scratch") == 0
+    assert plc.run_cycle(10_000_000)
+    assert plc.variable("Main.kept") == 4 and plc.variable("total") == 40
+    plc.restart()
+    assert plc.variable("Main.kept") == 0 and plc.variable("total") == 0
