@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from vcommission.errors import PlantError
 from vcommission.plant.component import Component, TickContext
 from vcommission.plant.parts import PartTracker
 from vcommission.plant.world import World
@@ -12,7 +15,10 @@ from vcommission.signals import ProcessImage
 if TYPE_CHECKING:
     from vcommission.config.model import Model
 
-__all__ = ["Plant"]
+__all__ = ["PhaseWrapper", "Plant"]
+
+#: ``wrapper(original, ctx)``: runs instead of a component's phase and may call the original.
+PhaseWrapper = Callable[[Callable[[TickContext], None], TickContext], None]
 
 
 def _overrides(component: Component, method: str) -> bool:
@@ -49,15 +55,59 @@ class Plant:
         except BaseException:
             self.close()  # do not leak the physics client of a half-built plant
             raise
-        # Per-tick loops call only the components that do something in that phase.
-        self._updaters = [c.update for c in self.components if _overrides(c, "update")]
-        self._sensors = [c.sense for c in self.components if _overrides(c, "sense")]
+        #: (component name, phase) -> wrappers, innermost first (see :meth:`wrap`).
+        self._wrappers: dict[tuple[str, str], list[PhaseWrapper]] = {}
+        self._schedule()
         self.image.reset()
         #: The context every tick reuses (the simulator sets ``now_ns``).
         self.tick = self.context(0)
         # Sense once so outputs (end switches, healthy circuits) are right before tick 0.
         self.sense(self.tick)
         self.image.commit()
+
+    def _schedule(self) -> None:
+        # Per-tick loops call only the components that do something in that phase.
+        self._updaters = [
+            self._phase(c, "update")
+            for c in self.components
+            if _overrides(c, "update") or (c.name, "update") in self._wrappers
+        ]
+        self._sensors = [
+            self._phase(c, "sense")
+            for c in self.components
+            if _overrides(c, "sense") or (c.name, "sense") in self._wrappers
+        ]
+
+    def _phase(self, component: Component, phase: str) -> Callable[[TickContext], None]:
+        call: Callable[[TickContext], None] = getattr(component, phase)
+        for wrapper in self._wrappers.get((component.name, phase), []):
+            call = functools.partial(wrapper, call)
+        return call
+
+    def wrap(self, name: str, phase: str, wrapper: PhaseWrapper) -> Callable[[], None]:
+        """Route a component's ``update`` or ``sense`` through ``wrapper(original, ctx)``.
+
+        This is how faults attach without touching component code: a stuck sensor wraps
+        ``sense`` and overwrites the output it computed; a slow actuator wraps ``update``.
+        Wrappers nest (the latest outermost) and last until :meth:`reset` or the returned
+        undo is called.
+        """
+        if phase not in ("update", "sense"):
+            raise PlantError(f"phase must be 'update' or 'sense', not {phase!r}")
+        if name not in self.by_name:
+            raise PlantError(f"no component {name!r}")
+        self._wrappers.setdefault((name, phase), []).append(wrapper)
+        self._schedule()
+
+        def undo() -> None:
+            wrappers = self._wrappers.get((name, phase), [])
+            if wrapper in wrappers:
+                wrappers.remove(wrapper)
+                if not wrappers:
+                    del self._wrappers[(name, phase)]
+                self._schedule()
+
+        return undo
 
     def component(self, name: str) -> Component:
         return self.by_name[name]

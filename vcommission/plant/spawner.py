@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vcommission.clock import s_to_ns
-from vcommission.errors import ConfigError
+from vcommission.errors import ConfigError, PlantError
 from vcommission.plant.component import Component, TickContext
 from vcommission.plant.parts import Part
 from vcommission.plant.world import World
@@ -75,6 +75,18 @@ class PartSpawner(Component):
         super().build(world)
         self._last_ns: int | None = None
         self._spawned = 0
+        #: Parts a scenario asked for: [variant, how many more, interval ns, next due ns].
+        self._requests: list[list] = []
+
+    def request(self, variant: str, count: int, interval_ns: int, now_ns: int) -> None:
+        """Drop ``count`` parts of ``variant`` ``interval_ns`` apart, whatever ``enable`` says.
+
+        As a person putting boxes on the belt would: each waits for a clear drop zone.
+        """
+        if variant not in self.variants:
+            known = ", ".join(sorted(self.variants))
+            raise PlantError(f"{self.name}: unknown part variant {variant!r} ({known})")
+        self._requests.append([variant, count, interval_ns, now_ns])
 
     def zone_clear(self, ctx: TickContext) -> bool:
         return not ctx.world.overlapping(*self._zone, ctx.parts.is_part)
@@ -89,6 +101,8 @@ class PartSpawner(Component):
         return ctx.parts.add(variant, body, ctx.now_ns, self.name)
 
     def update(self, ctx: TickContext) -> None:
+        if self._requests:
+            self._serve_request(ctx)
         if not ctx.values[self.enable.index]:
             return
         if self._last_ns is not None and ctx.now_ns - self._last_ns < self._interval_ns:
@@ -96,6 +110,17 @@ class PartSpawner(Component):
         if self.params.wait_until_clear and not self.zone_clear(ctx):
             return
         self.spawn(ctx)
+
+    def _serve_request(self, ctx: TickContext) -> None:
+        request = self._requests[0]
+        variant, _, interval_ns, due_ns = request
+        if ctx.now_ns < due_ns or not self.zone_clear(ctx):
+            return
+        self.spawn(ctx, variant)
+        request[1] -= 1
+        request[3] = ctx.now_ns + interval_ns
+        if request[1] == 0:
+            self._requests.pop(0)
 
     def sense(self, ctx: TickContext) -> None:
         ctx.values[self.count.index] = self._spawned

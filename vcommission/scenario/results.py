@@ -1,0 +1,88 @@
+"""Verdicts: what a check or a scenario found, with measured figures and evidence.
+
+A violated check is a **failed** verdict (the PLC program is wrong); a harness problem (a
+crash, a model that will not load, a server that will not start) is an **error**. Results
+are plain data: they pickle across worker processes and turn into JSON as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+__all__ = ["CheckResult", "Evidence", "ScenarioResult", "Verdict"]
+
+
+class Verdict(str, Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+
+    @staticmethod
+    def worst(verdicts: list[Verdict]) -> Verdict:
+        """Error beats failed beats passed (an empty list passes)."""
+        if Verdict.ERROR in verdicts:
+            return Verdict.ERROR
+        return Verdict.FAILED if Verdict.FAILED in verdicts else Verdict.PASSED
+
+
+@dataclass
+class Evidence:
+    """Why a check failed: when, which tags, and the trace around that moment."""
+
+    #: Virtual time of the violation, seconds.
+    time_s: float
+    tags: list[str]
+    #: (time s, tag, value) rows: each tag's value at the window's start, then its changes.
+    window: list[tuple[float, str, Any]] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [f"  t={t:9.3f} s  {tag} = {_shown(value)}" for t, tag, value in self.window]
+
+
+def _shown(value: Any) -> str:
+    return str(value).upper() if isinstance(value, bool) else str(value)
+
+
+@dataclass
+class CheckResult:
+    """One check's verdict."""
+
+    name: str
+    #: ``interlock``, ``reaction``, ... or ``wait``/``plc``/``end`` for the runner's own.
+    kind: str
+    verdict: Verdict
+    message: str
+    requirement: str | None = None
+    #: Measured figures: ``max_s``, ``count``, ``per_minute``, ...
+    figures: dict[str, float] = field(default_factory=dict)
+    evidence: Evidence | None = None
+
+
+@dataclass
+class ScenarioResult:
+    """One scenario run (one matrix case)."""
+
+    #: Scenario name, with its matrix case: ``jam at exit [seed=2]``.
+    name: str
+    file: str
+    verdict: Verdict
+    requirements: list[str] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    #: The harness error, when the verdict is ``error``.
+    error: str | None = None
+    seed: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    virtual_s: float = 0.0
+    wall_s: float = 0.0
+    trace_file: str | None = None
+    #: Statement and branch coverage of the ST program in this run, percent.
+    coverage: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def failed_checks(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.verdict is not Verdict.PASSED]

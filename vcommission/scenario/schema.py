@@ -1,0 +1,549 @@
+"""The scenario file format: dataclasses the strict YAML loader fills, validated on creation.
+
+A scenario names a model and a PLC, then lists **steps** (what happens, in order) and
+**checks** (what must hold). Every action, condition and check is a mapping with exactly one
+keyword, so a typo is an unknown key with a suggestion, never a silently ignored line::
+
+    name: start within 100 ms
+    requirements: [R1]
+    model: ../../plant_models/sorting_line
+    duration: 5
+    steps:
+      - hold: 0.5
+      - pulse: {tag: start_pb.pressed, for: 0.2}
+    checks:
+      - reaction:
+          trigger: {rising: start_pb}
+          expect: {all: [{tag: conveyor_run}, {tag: infeed_enable}]}
+          within: 0.1
+
+Conditions are data, never code: no text a user writes is evaluated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from vcommission.errors import ConfigError
+
+__all__ = [
+    "COMPARATORS",
+    "CheckSpec",
+    "ClockChoice",
+    "ConditionSpec",
+    "CycleTimeSpec",
+    "ExternalPlc",
+    "FaultKind",
+    "FaultSpec",
+    "FinalStateSpec",
+    "InterlockSpec",
+    "NoCollisionSpec",
+    "NoMissortSpec",
+    "PlcSpec",
+    "PulseSpec",
+    "ReactionSpec",
+    "ScenarioFile",
+    "SequenceSpec",
+    "SetSpec",
+    "SpawnSpec",
+    "Step",
+    "ThroughputSpec",
+    "WaitSpec",
+]
+
+#: Comparison keys of a condition, in the order they are tried.
+COMPARATORS = ("eq", "ne", "lt", "le", "gt", "ge")
+
+Scalar = bool | int | float | str
+
+
+def _seconds(name: str, value: float | None, *, zero_ok: bool = False) -> None:
+    if value is None:
+        return
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
+        bound = ">= 0" if zero_ok else "> 0"
+        raise ConfigError(f"{name}={value} must be a finite number of seconds {bound}")
+
+
+def _exactly_one(what: str, values: dict[str, object]) -> str:
+    given = [key for key, value in values.items() if value is not None]
+    if len(given) != 1:
+        choices = ", ".join(values)
+        found = ", ".join(given) or "none"
+        raise ConfigError(f"{what} needs exactly one of: {choices} (found: {found})")
+    return given[0]
+
+
+# ---- conditions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConditionSpec:
+    """A condition on signals, evaluated after every tick.
+
+    Exactly one form: a comparison (``tag`` with one of ``eq ne lt le gt ge``; a BOOL
+    ``tag`` alone means TRUE), an edge (``rising``, ``falling``, ``changed``: TRUE in the tick
+    the tag changed so), or a combination (``all``, ``any``, ``not``). ``for`` makes any
+    form hold only once it has been true for at least that many seconds without a break.
+    """
+
+    tag: str | None = None
+    eq: Scalar | None = None
+    ne: Scalar | None = None
+    lt: float | None = None
+    le: float | None = None
+    gt: float | None = None
+    ge: float | None = None
+    rising: str | None = None
+    falling: str | None = None
+    changed: str | None = None
+    all: list[ConditionSpec] | None = None
+    any: list[ConditionSpec] | None = None
+    not_: ConditionSpec | None = field(default=None, metadata={"yaml": "not"})
+    for_: float | None = field(default=None, metadata={"yaml": "for"})
+
+    def __post_init__(self) -> None:
+        comparisons = [c for c in COMPARATORS if getattr(self, c) is not None]
+        if len(comparisons) > 1:
+            raise ConfigError(f"one comparison per condition, found {', '.join(comparisons)}")
+        if comparisons and self.tag is None:
+            raise ConfigError(f"{comparisons[0]} compares a tag: add 'tag'")
+        _exactly_one(
+            "a condition",
+            {
+                "tag": self.tag,
+                "rising": self.rising,
+                "falling": self.falling,
+                "changed": self.changed,
+                "all": self.all,
+                "any": self.any,
+                "not": self.not_,
+            },
+        )
+        for name in ("all", "any"):
+            items = getattr(self, name)
+            if items is not None and not items:
+                raise ConfigError(f"{name} needs at least one condition")
+        _seconds("for", self.for_)
+
+    @property
+    def comparison(self) -> tuple[str, Scalar] | None:
+        """(operator, value) of a comparison, or None."""
+        for name in COMPARATORS:
+            value = getattr(self, name)
+            if value is not None:
+                return name, value
+        return None
+
+
+# ---- steps -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SetSpec:
+    """Write a value to an operator, internal or PLC-output tag and leave it there."""
+
+    tag: str
+    value: Scalar
+
+
+@dataclass(frozen=True)
+class PulseSpec:
+    """Write ``value`` for ``for`` seconds, then the tag's previous value (press a button)."""
+
+    tag: str
+    for_: float = field(default=0.2, metadata={"yaml": "for"})
+    value: Scalar = True
+
+    def __post_init__(self) -> None:
+        _seconds("for", self.for_)
+
+
+@dataclass(frozen=True)
+class WaitSpec:
+    """Run until ``until`` holds; past ``timeout`` seconds the scenario fails."""
+
+    until: ConditionSpec
+    timeout: float
+
+    def __post_init__(self) -> None:
+        _seconds("timeout", self.timeout)
+
+
+@dataclass(frozen=True)
+class SpawnSpec:
+    """Drop ``count`` parts of ``variant`` from a spawner, ``interval`` seconds apart.
+
+    The spawner drops them whatever its ``enable`` input says (a person putting boxes on
+    the belt); the run goes on meanwhile (the step does not wait for the last one).
+    """
+
+    variant: str
+    count: int = 1
+    interval: float = 3.0
+    #: Spawner component; may be omitted when the model has exactly one.
+    spawner: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ConfigError(f"count={self.count} must be at least 1")
+        _seconds("interval", self.interval)
+
+
+class FaultKind(str, Enum):
+    """The fault library (see :mod:`vcommission.scenario.faults`)."""
+
+    #: A sensor's output reads ``value`` whatever happens (stuck on or off).
+    SENSOR_STUCK = "sensor_stuck"
+    #: A sensor's output toggles every ``period`` seconds with ``probability`` (seeded).
+    SENSOR_CHATTER = "sensor_chatter"
+    #: A signal reads its de-energised value: FALSE or 0 (a broken wire).
+    WIRE_BREAK = "wire_break"
+    #: An actuator ignores its command and acts as if commanded ``value``.
+    ACTUATOR_STUCK = "actuator_stuck"
+    #: An actuator moves ``factor`` times slower (stroke time times ``factor``).
+    ACTUATOR_SLOW = "actuator_slow"
+    #: A belt moves at ``factor`` times its commanded speed.
+    BELT_SLIP = "belt_slip"
+    #: An obstacle of ``size`` at ``position`` that holds parts (a jam).
+    JAM = "jam"
+    #: The PLC's link is cut: it sees frozen inputs and its writes are lost.
+    LOST_CONNECTION = "lost_connection"
+    #: The PLC's writes reach the plant ``delay`` seconds late.
+    LATENCY = "latency"
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """A fault to inject; which keys apply depends on ``kind`` (checked on creation)."""
+
+    kind: FaultKind
+    #: Name to clear it by (``clear: NAME``); defaults to the kind.
+    id: str | None = None
+    #: The signal it affects (sensor and wire faults, actuator faults name the command).
+    tag: str | None = None
+    #: The component it affects (belt slip, actuator slow), when not found from ``tag``.
+    component: str | None = None
+    value: Scalar | None = None
+    factor: float | None = None
+    period: float | None = None
+    probability: float | None = None
+    delay: float | None = None
+    #: Jam: centre of the obstacle's bottom face (x, y, z) and its size, metres.
+    position: tuple[float, float, float] | None = None
+    size: tuple[float, float, float] | None = None
+    #: Clear by itself after this many seconds.
+    for_: float | None = field(default=None, metadata={"yaml": "for"})
+
+    def __post_init__(self) -> None:
+        needs = {
+            FaultKind.SENSOR_STUCK: ("tag", "value"),
+            FaultKind.SENSOR_CHATTER: ("tag", "period"),
+            FaultKind.WIRE_BREAK: ("tag",),
+            FaultKind.ACTUATOR_STUCK: ("tag", "value"),
+            FaultKind.ACTUATOR_SLOW: ("factor",),
+            FaultKind.BELT_SLIP: ("factor",),
+            FaultKind.JAM: ("position",),
+            FaultKind.LOST_CONNECTION: (),
+            FaultKind.LATENCY: ("delay",),
+        }[self.kind]
+        missing = [name for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ConfigError(f"fault {self.kind.value} needs {', '.join(missing)}")
+        if self.kind in (FaultKind.ACTUATOR_SLOW, FaultKind.BELT_SLIP) and not (
+            self.tag or self.component
+        ):
+            raise ConfigError(f"fault {self.kind.value} needs a tag or a component")
+        if self.factor is not None and not (math.isfinite(self.factor) and self.factor > 0):
+            raise ConfigError(f"factor={self.factor} must be > 0")
+        if self.probability is not None and not 0 <= self.probability <= 1:
+            raise ConfigError(f"probability={self.probability} must be within 0..1")
+        for name in ("period", "delay", "for_"):
+            _seconds(name.rstrip("_"), getattr(self, name))
+
+    @property
+    def name(self) -> str:
+        return self.id or self.kind.value
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: exactly one action. Steps run in order; each starts when the previous ends."""
+
+    #: Run this many seconds.
+    hold: float | None = None
+    #: Run until this virtual time (seconds since the start), if not past it already.
+    until: float | None = None
+    set: SetSpec | None = None
+    pulse: PulseSpec | None = None
+    wait: WaitSpec | None = None
+    spawn: SpawnSpec | None = None
+    fault: FaultSpec | None = None
+    #: Clear the fault of this name.
+    clear: str | None = None
+
+    def __post_init__(self) -> None:
+        _seconds("hold", self.hold, zero_ok=True)
+        _seconds("until", self.until, zero_ok=True)
+        _exactly_one("a step", {name: getattr(self, name) for name in _STEP_ACTIONS})
+
+    @property
+    def action(self) -> str:
+        return next(name for name in _STEP_ACTIONS if getattr(self, name) is not None)
+
+
+_STEP_ACTIONS = ("hold", "until", "set", "pulse", "wait", "spawn", "fault", "clear")
+
+
+# ---- checks ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InterlockSpec:
+    """An invariant on every tick: ``never`` must not hold, or ``always`` must.
+
+    A violation shorter than ``grace`` seconds is tolerated.
+    """
+
+    never: ConditionSpec | None = None
+    always: ConditionSpec | None = None
+    grace: float = 0.0
+    #: Only from this time on (seconds), e.g. after start-up.
+    after: float = 0.0
+
+    def __post_init__(self) -> None:
+        _exactly_one("an interlock", {"never": self.never, "always": self.always})
+        _seconds("grace", self.grace, zero_ok=True)
+        _seconds("after", self.after, zero_ok=True)
+
+
+@dataclass(frozen=True)
+class ReactionSpec:
+    """Each time ``trigger`` becomes true, ``expect`` must hold within ``within`` seconds."""
+
+    trigger: ConditionSpec
+    expect: ConditionSpec
+    within: float
+    #: At least this many triggers must occur (0 allows none; default: at least one).
+    min_triggers: int = 1
+
+    def __post_init__(self) -> None:
+        _seconds("within", self.within, zero_ok=True)
+
+
+@dataclass(frozen=True)
+class SequenceSpec:
+    """The ``events`` (conditions becoming true) happen in this order, optionally in time."""
+
+    events: list[ConditionSpec]
+    within: float | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.events) < 2:
+            raise ConfigError("a sequence needs at least two events")
+        _seconds("within", self.within)
+
+
+@dataclass(frozen=True)
+class CycleTimeSpec:
+    """Time from ``start`` to ``end`` events: per part (its journey) or per station (tags).
+
+    Per part, ``start`` and ``end`` name where a part is seen: ``spawned``, a sensor
+    component (``pe_entry``) or a sink (``bin_tall``). Per station, they are conditions.
+    """
+
+    per: str = "part"
+    start: str | ConditionSpec | None = None
+    end: str | ConditionSpec | None = None
+    max: float | None = None
+    mean: float | None = None
+    p95: float | None = None
+    #: Only parts of this variant (per part).
+    variant: str | None = None
+    #: At least this many cycles must be measured.
+    min_count: int = 1
+
+    def __post_init__(self) -> None:
+        if self.per not in ("part", "station"):
+            raise ConfigError(f"per={self.per!r} must be 'part' or 'station'")
+        if self.start is None or self.end is None:
+            raise ConfigError("cycle_time needs start and end")
+        if self.max is None and self.mean is None and self.p95 is None:
+            raise ConfigError("cycle_time needs a limit: max, mean or p95")
+        for name in ("max", "mean", "p95"):
+            _seconds(name, getattr(self, name))
+
+
+@dataclass(frozen=True)
+class ThroughputSpec:
+    """Parts per minute arriving in ``sink`` (all sinks if omitted) between two times."""
+
+    min: float
+    sink: str | None = None
+    variant: str | None = None
+    #: Measurement window, seconds from the start; the end defaults to the run's end.
+    start: float = 0.0
+    end: float | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.min) and self.min >= 0):
+            raise ConfigError(f"min={self.min} must be >= 0 parts per minute")
+
+
+@dataclass(frozen=True)
+class NoCollisionSpec:
+    """Bodies of ``between`` and ``and`` never come closer than ``margin`` metres.
+
+    Each names components (their bodies) or ``parts`` (every workpiece).
+    """
+
+    between: list[str]
+    and_: list[str] = field(metadata={"yaml": "and"})
+    margin: float = 0.0
+
+
+@dataclass(frozen=True)
+class FinalStateSpec:
+    """Values at the end of the run: tags (exact) and part counts per sink and variant."""
+
+    tags: dict[str, Scalar] = field(default_factory=dict)
+    #: sink -> {variant -> count}; ``"*"`` as variant counts all parts.
+    bins: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Parts still on the line (not in a sink) at the end, at most.
+    max_in_flight: int | None = None
+
+
+@dataclass(frozen=True)
+class NoMissortSpec:
+    """Each part arrives in the sink named for its variant: ``variant -> sink``."""
+
+    map: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One check: exactly one kind, with an optional name and requirement id."""
+
+    name: str | None = None
+    requirement: str | None = None
+    interlock: InterlockSpec | None = None
+    reaction: ReactionSpec | None = None
+    sequence: SequenceSpec | None = None
+    cycle_time: CycleTimeSpec | None = None
+    throughput: ThroughputSpec | None = None
+    no_collision: NoCollisionSpec | None = None
+    final_state: FinalStateSpec | None = None
+    no_missort: NoMissortSpec | None = None
+
+    def __post_init__(self) -> None:
+        _exactly_one("a check", {kind: getattr(self, kind) for kind in CHECK_KINDS})
+
+    @property
+    def kind(self) -> str:
+        return next(kind for kind in CHECK_KINDS if getattr(self, kind) is not None)
+
+    @property
+    def spec(self) -> Any:
+        return getattr(self, self.kind)
+
+
+CHECK_KINDS = (
+    "interlock",
+    "reaction",
+    "sequence",
+    "cycle_time",
+    "throughput",
+    "no_collision",
+    "final_state",
+    "no_missort",
+)
+
+
+# ---- the scenario ------------------------------------------------------------------------------
+
+
+class ClockChoice(str, Enum):
+    """How a scenario's time runs."""
+
+    #: Virtual time, as fast as the machine allows (the default).
+    FAST = "fast"
+    #: Paced against the wall clock (an external PLC, a person watching).
+    REALTIME = "realtime"
+
+
+class ExternalLink(str, Enum):
+    MODBUS = "modbus"
+    OPCUA = "opcua"
+
+
+@dataclass(frozen=True)
+class ExternalPlc:
+    """A PLC connecting from outside: the plant is served on a free loopback port.
+
+    ``command`` (optional) starts it; ``{host}``, ``{port}`` and ``{url}`` in its words are
+    replaced by where the plant listens. Without a command the PLC must already be set up
+    to find the plant (``--modbus-port`` / ``--opcua-port`` of ``vcommission run``).
+    """
+
+    link: ExternalLink
+    command: list[str] = field(default_factory=list)
+    #: Seconds to wait for the PLC's first write before the scenario starts.
+    connect_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class PlcSpec:
+    """The PLC under test: an ST program run in-process (default) or an external one."""
+
+    #: ST program, relative to the scenario file. Default: ``--plc``, else the one ``.st``
+    #: file in the model's ``plc/`` folder.
+    st: str | None = None
+    external: ExternalPlc | None = None
+
+    def __post_init__(self) -> None:
+        if self.st is not None and self.external is not None:
+            raise ConfigError("plc: give st or external, not both")
+
+
+@dataclass(frozen=True)
+class ScenarioFile:
+    """A scenario file as written (see the module docstring)."""
+
+    name: str
+    #: The model folder or ``model.yaml``, relative to the scenario file.
+    model: str
+    description: str = ""
+    #: Requirement ids the scenario verifies, e.g. ``[R4]``.
+    requirements: list[str] = field(default_factory=list)
+    plc: PlcSpec = field(default_factory=PlcSpec)
+    clock: ClockChoice = ClockChoice.FAST
+    #: Real-time speed factor (``clock: realtime`` only).
+    speed: float = 1.0
+    #: Plant seed; default the model's.
+    seed: int | None = None
+    #: Virtual seconds to run in all; with ``end``, the most to wait for it.
+    duration: float | None = None
+    #: Stop as soon as this holds (after the steps).
+    end: ConditionSpec | None = None
+    steps: list[Step] = field(default_factory=list)
+    checks: list[CheckSpec] = field(default_factory=list)
+    #: Parameter name -> values: one run per combination. ``seed`` sets the seed; other names
+    #: replace scalars written ``$name`` anywhere in the file.
+    matrix: dict[str, list[Scalar]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.duration is None and self.end is None:
+            raise ConfigError("give duration (seconds) or end (a condition), or both")
+        _seconds("duration", self.duration)
+        if not (math.isfinite(self.speed) and self.speed > 0):
+            raise ConfigError(f"speed={self.speed} must be > 0")
+        if self.seed is not None and self.seed < 0:
+            raise ConfigError(f"seed={self.seed} must be >= 0")
+        for name, values in self.matrix.items():
+            if not values:
+                raise ConfigError(f"matrix.{name} needs at least one value")
+        if not self.checks:
+            raise ConfigError("a scenario needs at least one check (what would it verify?)")
