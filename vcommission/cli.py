@@ -111,6 +111,40 @@ def _parser() -> argparse.ArgumentParser:
         help="PLC write timeout before the safe state (default: the model's; 0 disables)",
     )
 
+    run = commands.add_parser("run", help="run scenario files (or folders of them) and report")
+    run.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    run.add_argument(
+        "--plc",
+        type=Path,
+        default=None,
+        metavar="PROGRAM.st",
+        help="ST program for scenarios that name none",
+    )
+    run.add_argument("--seed", type=_seed, default=None, help="plant seed for every scenario")
+    run.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="worker processes (default: one per core)",
+    )
+    run.add_argument("--junit", type=Path, default=None, metavar="FILE")
+    run.add_argument("--json", type=Path, default=None, metavar="FILE")
+    run.add_argument("--trace-dir", type=Path, default=None, metavar="DIR")
+    run.add_argument(
+        "-k",
+        dest="keyword",
+        default=None,
+        metavar="EXPR",
+        help="only scenarios matching: words, and, or, not, ( ) as in pytest",
+    )
+    run.add_argument("-v", "--verbose", action="store_true")
+
+    diff = commands.add_parser("diff", help="where two traces (.npz) first differ")
+    diff.add_argument("left", type=Path, metavar="A")
+    diff.add_argument("right", type=Path, metavar="B")
+
     plc = commands.add_parser(
         "plc", help="run an ST program as a soft PLC polling a plant's server in real time"
     )
@@ -152,6 +186,16 @@ def _coverage_option(parser: argparse.ArgumentParser) -> None:
         help="write the ST program's statement and branch coverage: FILE.json as JSON, "
         "any other name as an annotated listing (repeatable)",
     )
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
 
 
 def _positive_float(text: str) -> float:
@@ -360,6 +404,78 @@ async def _run_plc(plc: Any, io_link: Any, duration: float | None, speed: float)
         return await run_remote(plc, io_link, duration_s=duration, speed=speed, stop=stop)
 
 
+def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
+    import dataclasses
+    import time
+
+    from vcommission.reporting import ConsoleReporter, Hooks, JsonReporter, JUnitReporter
+    from vcommission.scenario.keywords import KeywordError, matcher
+    from vcommission.scenario.loader import find_scenarios, load_scenarios
+    from vcommission.scenario.results import ScenarioResult, Verdict
+    from vcommission.scenario.suite import default_jobs, run_suite
+
+    for path in args.paths:
+        if not path.exists():
+            err.print(f"{path}: no such file or folder", markup=False)
+            return ExitCode.USAGE
+    try:
+        wanted = matcher(args.keyword) if args.keyword else None
+    except KeywordError as exc:
+        err.print(f"-k: {exc}", markup=False)
+        return ExitCode.USAGE
+    scenarios = []
+    broken: list[ScenarioResult] = []
+    for file in find_scenarios(list(args.paths)):
+        try:
+            loaded = load_scenarios(file, args.plc)
+        except ConfigError as exc:
+            # One broken file must not lose the others' results: it is an error verdict.
+            for issue in exc.issues:
+                err.print(str(issue), markup=False, highlight=False)
+            broken.append(ScenarioResult(str(file), str(file), Verdict.ERROR, error=str(exc)))
+            continue
+        for scenario in loaded:
+            if wanted is None or wanted(scenario):
+                if args.seed is not None:
+                    scenario = dataclasses.replace(scenario, seed=args.seed)
+                scenarios.append(scenario)
+    if not scenarios and not broken:
+        err.print(f"no scenario found under {', '.join(map(str, args.paths))}", markup=False)
+        return ExitCode.NO_INPUT
+    reporters = [ConsoleReporter(out, verbose=args.verbose)]
+    if args.junit:
+        reporters.append(JUnitReporter(args.junit))
+    if args.json:
+        reporters.append(JsonReporter(args.json))
+    hooks = Hooks(reporters)
+    jobs = args.jobs or default_jobs()
+    started = time.perf_counter()
+    hooks.run_start(scenarios)
+    results = run_suite(scenarios, jobs, args.trace_dir, hooks.suite_events(scenarios))
+    results = broken + results
+    hooks.run_finish(results, time.perf_counter() - started)
+    verdicts = [r.verdict for r in results]
+    if Verdict.ERROR in verdicts:
+        return ExitCode.ERROR
+    return ExitCode.FAILED if Verdict.FAILED in verdicts else ExitCode.OK
+
+
+def _diff(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
+    from vcommission.scenario.trace import Trace, first_divergence
+
+    left, right = Trace.load(args.left), Trace.load(args.right)
+    divergence = first_divergence(left, right)
+    if divergence is None:
+        out.print(
+            f"identical: {len(left.changes)} changes, {len(left.parts)} parts",
+            markup=False,
+            highlight=False,
+        )
+        return ExitCode.OK
+    out.print(f"first divergence at {divergence}", markup=False, highlight=False)
+    return ExitCode.FAILED
+
+
 _IO_COLUMNS = ("tag", "type", "dir", "modbus", "iec", "opcua", "unit", "description")
 _PLC_DIRECTION = {"from_plant": "in", "to_plant": "out"}
 
@@ -458,6 +574,8 @@ _COMMANDS = {
     "io-list": _io_list,
     "serve": _serve,
     "plc": _plc,
+    "run": _run,
+    "diff": _diff,
     "demo": _demo,
 }
 

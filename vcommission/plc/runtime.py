@@ -511,6 +511,10 @@ class SoftPlc:
                 changes[tag] = value
         return changes
 
+    def resend_outputs(self) -> None:
+        """Write every output at the next scan, changed or not (after a link came back)."""
+        self._written.clear()
+
     def _safe_outputs(self) -> dict[str, Value]:
         """Every output de-energised: what a CPU in STOP drives."""
         return {point.tag: _zero(point) for point in self.program.io if point.output and point.tag}

@@ -8,6 +8,7 @@ and calls it on every tick. Nothing here evaluates text: the YAML is data.
 
 from __future__ import annotations
 
+import difflib
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from vcommission.clock import s_to_ns
 from vcommission.scenario.schema import ConditionSpec
 from vcommission.signals import SignalTable, Value
 
-__all__ = ["Condition", "ConditionError", "compile_condition", "describe"]
+__all__ = ["Condition", "ConditionError", "compile_condition", "describe", "unknown_tag"]
 
 Values = Sequence[Value]
 _Test = Callable[[int, Values, Values], bool]
@@ -61,9 +62,18 @@ def compile_condition(spec: ConditionSpec, table: SignalTable) -> Condition:
     return Condition(test, tuple(dict.fromkeys(tags)), describe(spec))
 
 
+def unknown_tag(table: SignalTable, tag: str) -> str:
+    """The message for a tag the model does not have, with the closest names."""
+    close = difflib.get_close_matches(tag, [s.name for s in table.signals], n=2)
+    hint = (
+        f"did you mean {' or '.join(close)}?" if close else "see `vcommission io-list MODEL --all`"
+    )
+    return f"unknown tag {tag!r} ({hint})"
+
+
 def _index(table: SignalTable, tag: str, tags: list[str]) -> int:
     if tag not in table:
-        raise ConditionError(f"unknown tag {tag!r} (see `vcommission io-list MODEL --all`)")
+        raise ConditionError(unknown_tag(table, tag))
     tags.append(tag)
     return table.index(tag)
 

@@ -1,0 +1,951 @@
+"""Checks: what must hold in a scenario, each giving a verdict with measured figures.
+
+:func:`make_check` turns one :class:`~vcommission.scenario.schema.CheckSpec` into a
+:class:`Check`: the runner calls :meth:`Check.start` once before the first tick (signal
+checks register a per-tick watcher there) and :meth:`Check.finish` once after the run.
+Part checks (``cycle_time`` per part, ``throughput``, ``final_state``, ``no_missort``) read
+the parts' journeys at the end instead of watching: the journey is already recorded with
+virtual timestamps, so watching would only duplicate it.
+
+A violated check is a :attr:`~vcommission.scenario.results.Verdict.FAILED` result whose
+message says what happened in a controls engineer's words (which condition, when, for how
+long, the values) and whose evidence is the trace around the first violation. Evidence is
+built in :meth:`Check.finish`, not when the violation happens, so its window also shows
+what came after. A reference to something the model does not have is a
+:class:`~vcommission.errors.ConfigError` from :func:`make_check`, before the run starts.
+
+Time is integer nanoseconds inside; seconds appear only in messages and figures.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ClassVar, Protocol
+
+from vcommission.clock import s_to_ns
+from vcommission.errors import ConfigError
+from vcommission.plant.parts import Part
+from vcommission.plant.sink import Sink
+from vcommission.plant.world import KinematicBody
+from vcommission.scenario.conditions import Condition, ConditionError, describe
+from vcommission.scenario.context import RunContext
+from vcommission.scenario.results import CheckResult, Evidence, Verdict
+from vcommission.scenario.schema import (
+    CheckSpec,
+    ConditionSpec,
+    CycleTimeSpec,
+    FinalStateSpec,
+    InterlockSpec,
+    NoCollisionSpec,
+    NoMissortSpec,
+    ReactionSpec,
+    SequenceSpec,
+    ThroughputSpec,
+)
+from vcommission.signals import SignalError, Value
+
+__all__ = ["CHECKS", "Check", "make_check"]
+
+Values = Sequence[Value]
+
+#: The journey point of ``cycle_time`` per part that means "when the part was created".
+SPAWNED = "spawned"
+#: The group name of ``no_collision`` that means "every part alive at that tick".
+PARTS = "parts"
+#: ``no_collision`` measures distances up to this far beyond the margin, for ``closest_m``.
+_COLLISION_HORIZON_M = 0.1
+
+
+class Check(Protocol):
+    """One check of a scenario run."""
+
+    name: str
+    kind: str
+    requirement: str | None
+
+    def start(self, run: RunContext) -> None:
+        """Called once before the first tick: register watchers with ``run.watch``."""
+
+    def finish(self, run: RunContext) -> CheckResult:
+        """Called once after the run ended (``run.now_ns`` is the end time)."""
+
+
+def make_check(spec: CheckSpec, run: RunContext) -> Check:
+    """Build the check ``spec`` describes, validated against the run's model.
+
+    Raises:
+        ConfigError: the check names a tag, component, sink or part variant the model
+            does not have, or compares a tag with a value of the wrong kind.
+    """
+    return CHECKS[spec.kind](spec, run)
+
+
+# ---- words ------------------------------------------------------------------------------------
+
+
+def _at(time_ns: int) -> str:
+    return f"t={time_ns / 1e9:.3f} s"
+
+
+def _secs(duration_ns: int) -> str:
+    return f"{duration_ns / 1e9:.3f} s"
+
+
+def _shown(value: Value) -> str:
+    return str(value).upper() if isinstance(value, bool) else f"{value:g}"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _self_evident(spec: ConditionSpec) -> bool:
+    """True if the condition's text already tells every tag's value when it holds."""
+    if spec.tag is not None:
+        comparison = spec.comparison
+        return comparison is None or (comparison[0] == "eq" and isinstance(comparison[1], bool))
+    if spec.all is not None:
+        return all(_self_evident(item) for item in spec.all)
+    return False
+
+
+def _as_text(spec: ConditionSpec) -> str:
+    """A condition as a statement of what was seen: ``a = TRUE while b = TRUE``."""
+    if spec.all is not None and spec.for_ is None:
+        return " while ".join(describe(item) for item in spec.all)
+    return describe(spec)
+
+
+# ---- the common part --------------------------------------------------------------------------
+
+
+class _Check:
+    """What every check shares: its identity, the run's table, and how results are made."""
+
+    kind: ClassVar[str] = ""
+
+    def __init__(self, spec: CheckSpec, run: RunContext) -> None:
+        self.requirement = spec.requirement
+        self.spec: Any = spec.spec
+        self.name = spec.name or f"{self.kind}: {self.describe()}"
+        self.table = run.plant.image.table
+        self.tick_ns = run.sim.tick_ns
+
+    def describe(self) -> str:
+        """The default name after ``kind:``."""
+        raise NotImplementedError
+
+    def start(self, run: RunContext) -> None:
+        """Most checks read the parts' journeys at the end and watch nothing."""
+
+    def finish(self, run: RunContext) -> CheckResult:
+        raise NotImplementedError
+
+    # -- helpers for subclasses
+
+    def _where(self) -> str:
+        return f"check {self.name!r}"
+
+    def _condition(self, run: RunContext, spec: ConditionSpec, what: str) -> Condition:
+        try:
+            return run.condition(spec)
+        except ConditionError as exc:
+            raise ConfigError(f"{self._where()}: {what}: {exc}") from None
+
+    def _component(self, run: RunContext, name: str, what: str) -> Any:
+        component = run.plant.by_name.get(name)
+        if component is None:
+            known = ", ".join(sorted(run.plant.by_name))
+            raise ConfigError(f"{self._where()}: {what}: unknown component {name!r} ({known})")
+        return component
+
+    def _sink(self, run: RunContext, name: str, what: str) -> Sink:
+        component = self._component(run, name, what)
+        if not isinstance(component, Sink):
+            sinks = ", ".join(_sink_names(run))
+            raise ConfigError(f"{self._where()}: {what}: {name!r} is not a sink ({sinks})")
+        return component
+
+    def _variant(self, run: RunContext, name: str, what: str) -> None:
+        if name not in run.model.variants:
+            known = ", ".join(sorted(run.model.variants))
+            raise ConfigError(f"{self._where()}: {what}: unknown part variant {name!r} ({known})")
+
+    def _tag(self, name: str, what: str) -> None:
+        try:
+            self.table.index(name)
+        except SignalError as exc:  # its message names the close matches
+            raise ConfigError(f"{self._where()}: {what}: {exc}") from None
+
+    def _result(
+        self,
+        passed: bool,
+        message: str,
+        figures: dict[str, Any],
+        evidence: Callable[[], Evidence] | None = None,
+    ) -> CheckResult:
+        return CheckResult(
+            name=self.name,
+            kind=self.kind,
+            verdict=Verdict.PASSED if passed else Verdict.FAILED,
+            message=message,
+            requirement=self.requirement,
+            figures=figures,
+            evidence=None if passed or evidence is None else evidence(),
+        )
+
+
+def _sink_names(run: RunContext) -> list[str]:
+    return [c.name for c in run.plant.components if isinstance(c, Sink)]
+
+
+def _component_tags(run: RunContext, names: Iterable[str]) -> list[str]:
+    """The signals wired to the ports of these components, for evidence."""
+    signals = run.plant.image.table.signals
+    tags: list[str] = []
+    for name in names:
+        component = run.plant.by_name.get(name)
+        if component is not None:
+            tags.extend(signals[p.index].name for p in component.ports.values() if p.index >= 0)
+    return list(dict.fromkeys(tags))
+
+
+def _arrival(part: Part) -> int | None:
+    return next((e.time_ns for e in part.journey if e.event == "arrived"), None)
+
+
+# ---- interlock --------------------------------------------------------------------------------
+
+
+class InterlockCheck(_Check):
+    """An invariant on every tick, from ``after`` on; violations up to ``grace`` tolerated.
+
+    A violation lasts from the first tick it is seen to the first tick it is gone: each
+    committed sample stands for one tick. One still going at the end counts if it already
+    outlasted the grace.
+    """
+
+    kind = "interlock"
+    spec: InterlockSpec
+
+    def __init__(self, spec: CheckSpec, run: RunContext) -> None:
+        super().__init__(spec, run)
+        s = self.spec
+        self.never = s.never is not None
+        self.condition = self._condition(
+            run, s.never if self.never else s.always, "never" if self.never else "always"
+        )
+        self.grace_ns = s_to_ns(s.grace)
+        self.after_ns = s_to_ns(s.after)
+        self._indices = {tag: self.table.index(tag) for tag in self.condition.tags}
+
+    def describe(self) -> str:
+        s = self.spec
+        return f"NOT {describe(s.never)}" if s.never is not None else describe(s.always)
+
+    def start(self, run: RunContext) -> None:
+        #: Closed or still open violations: [start ns, duration ns or None, tag values].
+        self.episodes: list[list[Any]] = []
+        self._since: int | None = None
+        run.watch(self._tick)
+
+    def _tick(self, now: int, values: Values, previous: Values) -> None:
+        holds = self.condition(now, values, previous)  # every tick: ``for`` timers count
+        violated = holds == self.never and now >= self.after_ns
+        if violated and self._since is None:
+            self._since = now
+            seen = {tag: values[i] for tag, i in self._indices.items()}
+            self.episodes.append([now, None, seen])
+        elif not violated and self._since is not None:
+            self.episodes[-1][1] = now - self._since
+            self._since = None
+
+    def finish(self, run: RunContext) -> CheckResult:
+        open_end = False
+        if self._since is not None:
+            self.episodes[-1][1] = run.now_ns - self._since + self.tick_ns
+            open_end = True
+        durations = [d for _, d, _ in self.episodes]
+        failing = [e for e in self.episodes if e[1] > self.grace_ns]
+        figures = {
+            "violations": len(failing),
+            "tolerated": len(self.episodes) - len(failing),
+            "longest_violation_s": max(durations, default=0) / 1e9,
+        }
+        grace = f"grace {self.spec.grace:g} s"
+        if not failing:
+            if self.episodes:
+                message = (
+                    f"{_plural(len(self.episodes), 'violation')} within {grace}, "
+                    f"longest {_secs(max(durations))}"
+                )
+            else:
+                message = f"held on every tick from {_at(self.after_ns)} to {_at(run.now_ns)}"
+            return self._result(True, message, figures)
+        start, duration, seen = failing[0]
+        spec = self.spec.never if self.never else self.spec.always
+        what = _as_text(spec) if self.never else f"{describe(spec)} did not hold"
+        until = " until the end of the run" if failing[0] is self.episodes[-1] and open_end else ""
+        message = f"{what} at {_at(start)} for {_secs(duration)}{until} ({grace})"
+        if not (self.never and _self_evident(spec)):
+            message += " [" + ", ".join(f"{tag} = {_shown(v)}" for tag, v in seen.items()) + "]"
+        if len(failing) > 1:
+            message += (
+                f"; {len(failing)} violations in all, longest {_secs(max(e[1] for e in failing))}"
+            )
+        tags = list(self.condition.tags)
+        return self._result(False, message, figures, lambda: run.evidence(start, tags))
+
+
+# ---- reaction ---------------------------------------------------------------------------------
+
+
+class ReactionCheck(_Check):
+    """After each rising of ``trigger``, ``expect`` must hold within ``within`` seconds.
+
+    Both conditions are evaluated every tick. The reaction time is from the trigger's tick
+    to the first tick ``expect`` holds (0 if it already holds then). A trigger still waiting
+    at the end counts as late only if ``within`` has already passed.
+    """
+
+    kind = "reaction"
+    spec: ReactionSpec
+
+    def __init__(self, spec: CheckSpec, run: RunContext) -> None:
+        super().__init__(spec, run)
+        self.trigger = self._condition(run, self.spec.trigger, "trigger")
+        self.expect = self._condition(run, self.spec.expect, "expect")
+        self.within_ns = s_to_ns(self.spec.within)
+
+    def describe(self) -> str:
+        s = self.spec
+        return f"{describe(s.trigger)} -> {describe(s.expect)} within {s.within:g} s"
+
+    def start(self, run: RunContext) -> None:
+        #: (trigger ns, reaction ns) of the triggers that got their reaction.
+        self.reactions: list[tuple[int, int]] = []
+        self.pending: list[int] = []
+        self.triggers = 0
+        committed = run.plant.image.committed
+        # A trigger already true at power-on has not "become" true: seed the edge with it.
+        self._was = self.trigger(run.now_ns, committed, committed)
+        self.expect(run.now_ns, committed, committed)
+        run.watch(self._tick)
+
+    def _tick(self, now: int, values: Values, previous: Values) -> None:
+        triggered = self.trigger(now, values, previous)
+        expected = self.expect(now, values, previous)
+        if triggered and not self._was:
+            self.triggers += 1
+            self.pending.append(now)
+        self._was = triggered
+        if expected and self.pending:
+            self.reactions.extend((t, now - t) for t in self.pending)
+            self.pending.clear()
+
+    def finish(self, run: RunContext) -> CheckResult:
+        end = run.now_ns
+        times = [r for _, r in self.reactions]
+        late = [(t, r) for t, r in self.reactions if r > self.within_ns]
+        # Never answered: late if the allowed time ran out before the end.
+        late += [(t, None) for t in self.pending if end - t > self.within_ns]
+        late.sort(key=lambda item: item[0])
+        figures = {
+            "triggers": self.triggers,
+            "late": len(late),
+            "max_reaction_s": max(times, default=0) / 1e9,
+            "mean_reaction_s": (sum(times) / len(times) / 1e9) if times else 0.0,
+        }
+        s = self.spec
+        trigger, expect = describe(s.trigger), describe(s.expect)
+        tags = list(dict.fromkeys(self.trigger.tags + self.expect.tags))
+        if self.triggers < s.min_triggers:
+            if self.triggers == 0:
+                message = f"trigger never happened: {trigger} (run ended at {_at(end)})"
+            else:
+                message = (
+                    f"trigger {trigger} happened {_plural(self.triggers, 'time')}, "
+                    f"at least {s.min_triggers} needed"
+                )
+            return self._result(False, message, figures, lambda: run.evidence(end, tags))
+        if late:
+            t, reaction = late[0]
+            took = (
+                f"it took {_secs(reaction)}"
+                if reaction is not None
+                else f"still not by the end at {_at(end)}"
+            )
+            message = (
+                f"{expect} did not follow {trigger} at {_at(t)} within {s.within:g} s ({took})"
+            )
+            if self.triggers > 1:
+                message += f"; {len(late)} of {self.triggers} triggers late"
+            return self._result(False, message, figures, lambda: run.evidence(t, tags))
+        message = (
+            f"{_plural(self.triggers, 'trigger')}, max reaction {_secs(max(times, default=0))} "
+            f"(limit {s.within:g} s)"
+        )
+        return self._result(True, message, figures)
+
+
+# ---- sequence ---------------------------------------------------------------------------------
+
+
+class SequenceCheck(_Check):
+    """The events (conditions becoming true) happen in the given order, once.
+
+    While waiting for event k, event k rising advances the sequence (several may in one
+    tick, in order); a later event rising first is out of order. Events already matched may
+    happen again: a line repeats what it did. Optionally, first to last within ``within``.
+    """
+
+    kind = "sequence"
+    spec: SequenceSpec
+
+    def __init__(self, spec: CheckSpec, run: RunContext) -> None:
+        super().__init__(spec, run)
+        self.events = [
+            self._condition(run, event, f"events[{i}]") for i, event in enumerate(self.spec.events)
+        ]
+
+    def describe(self) -> str:
+        return " -> ".join(describe(event) for event in self.spec.events)
+
+    def start(self, run: RunContext) -> None:
+        committed = run.plant.image.committed
+        self._was = [event(run.now_ns, committed, committed) for event in self.events]
+        #: When each event was matched, in order.
+        self.times: list[int] = []
+        #: First out-of-order event: (its index, time, the index that was awaited).
+        self.disorder: tuple[int, int, int] | None = None
+        run.watch(self._tick)
+
+    def _tick(self, now: int, values: Values, previous: Values) -> None:
+        states = [event(now, values, previous) for event in self.events]
+        rose = [s and not w for s, w in zip(states, self._was, strict=True)]
+        self._was = states
+        while len(self.times) < len(self.events) and rose[len(self.times)]:
+            self.times.append(now)
+        k = len(self.times)
+        if self.disorder is None and k < len(self.events):
+            early = next((j for j in range(k + 1, len(self.events)) if rose[j]), None)
+            if early is not None:
+                self.disorder = (early, now, k)
+
+    def _event(self, i: int) -> str:
+        return f"event {i + 1} ({describe(self.spec.events[i])})"
+
+    def finish(self, run: RunContext) -> CheckResult:
+        n = len(self.events)
+        figures: dict[str, Any] = {"matched": len(self.times), "events": n}
+        if len(self.times) == n:
+            figures["duration_s"] = (self.times[-1] - self.times[0]) / 1e9
+        tags = list(dict.fromkeys(tag for event in self.events for tag in event.tags))
+        if self.disorder is not None:
+            j, t, k = self.disorder
+            message = f"{self._event(j)} at {_at(t)} came before {self._event(k)}"
+            if k > 0:
+                message += f" (after {self._event(k - 1)} at {_at(self.times[k - 1])})"
+            return self._result(False, message, figures, lambda: run.evidence(t, tags))
+        if len(self.times) < n:
+            k = len(self.times)
+            if k == 0:
+                message = f"{self._event(0)} never happened (run ended at {_at(run.now_ns)})"
+                moment = run.now_ns
+            else:
+                moment = self.times[-1]
+                message = (
+                    f"{self._event(k)} never happened after {self._event(k - 1)} at {_at(moment)}"
+                )
+            return self._result(False, message, figures, lambda: run.evidence(moment, tags))
+        took = self.times[-1] - self.times[0]
+        within = self.spec.within
+        if within is not None and took > s_to_ns(within):
+            first, last = self.times[0], self.times[-1]
+            message = (
+                f"sequence took {_secs(took)} from {_at(first)} to {_at(last)}, limit {within:g} s"
+            )
+            return self._result(False, message, figures, lambda: run.evidence(last, tags))
+        return self._result(True, f"all {n} events in order in {_secs(took)}", figures)
+
+
+# ---- cycle time -------------------------------------------------------------------------------
+
+
+def _p95(values: list[int]) -> int:
+    """Nearest-rank 95th percentile: a value that was actually measured."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+class CycleTimeCheck(_Check):
+    """Times from ``start`` to ``end``: per part from its journey, per station from conditions.
+
+    Per part, a journey point is ``spawned`` or a component that saw the part (a sensor it
+    passed, the sink it arrived in, its spawner); the end is the first such event after the
+    start. Per station, each rising of ``start`` opens a cycle (while one is open, further
+    starts belong to it) and the next rising of ``end`` closes it.
+    """
+
+    kind = "cycle_time"
+    spec: CycleTimeSpec
+
+    def __init__(self, spec: CheckSpec, run: RunContext) -> None:
+        super().__init__(spec, run)
+        s = self.spec
+        if s.per == "part":
+            for what, point in (("start", s.start), ("end", s.end)):
+                if not isinstance(point, str):
+                    raise ConfigError(
+                        f"{self._where()}: {what}: per part names a journey point "
+                        f"({SPAWNED!r}, a sensor or a sink), not a condition"
+                    )
+                if point != SPAWNED:
+                    self._component(run, point, what)
+            if s.variant is not None:
+                self._variant(run, s.variant, "variant")
+        else:
+            if isinstance(s.start, str) or isinstance(s.end, str):
+                raise ConfigError(
+                    f"{self._where()}: per station, start and end are conditions "
+                    "(e.g. {rising: pusher_extend}), not names"
+                )
+            if s.variant is not None:
+                raise ConfigError(f"{self._where()}: variant applies to per: part only")
+            self.start_condition = self._condition(run, s.start, "start")
+            self.end_condition = self._condition(run, s.end, "end")
+
+    def describe(self) -> str:
+        s = self.spec
+        start = s.start if isinstance(s.start, str) else describe(s.start)
+        end = s.end if isinstance(s.end, str) else describe(s.end)
+        variant = f" ({s.variant})" if s.variant else ""
+        return f"{start} -> {end}{variant}"
+
+    def start(self, run: RunContext) -> None:
+        #: (start ns, end ns, what) of each measured cycle.
+        self.cycles: list[tuple[int, int, str]] = []
+        if self.spec.per == "part":
+            return
+        committed = run.plant.image.committed
+        self._was_start = self.start_condition(run.now_ns, committed, committed)
+        self._was_end = self.end_condition(run.now_ns, committed, committed)
+        self._open: int | None = None
+        run.watch(self._tick)
+
+    def _tick(self, now: int, values: Values, previous: Values) -> None:
+        started = self.start_condition(now, values, previous)
+        ended = self.end_condition(now, values, previous)
+        # The end first: back to back, one cycle's end is the same tick as the next's start.
+        if ended and not self._was_end and self._open is not None:
+            self.cycles.append((self._open, now, f"cycle {len(self.cycles) + 1}"))
+            self._open = None
+        if started and not self._was_start and self._open is None:
+            self._open = now
+        self._was_start, self._was_end = started, ended
+
+    @staticmethod
+    def _seen(part: Part, point: str, after: int = -1) -> int | None:
+        for event in part.journey:
+            if event.time_ns < after or event.event == "removed":
+                continue
+            if (point == SPAWNED and event.event == SPAWNED) or event.where == point:
+                return event.time_ns
+        return None
+
+    def _part_cycles(self, run: RunContext) -> None:
+        s = self.spec
+        for part in run.plant.parts.parts:
+            if s.variant is not None and part.variant != s.variant:
+                continue
+            begin = self._seen(part, s.start)
+            if begin is None:
+                continue
+            end = self._seen(part, s.end, begin)
+            if end is not None:
+                self.cycles.append((begin, end, f"part {part.id} ({part.variant})"))
+
+    def finish(self, run: RunContext) -> CheckResult:
+        s = self.spec
+        if s.per == "part":
+            self._part_cycles(run)
+        times = [end - begin for begin, end, _ in self.cycles]
+        figures: dict[str, Any] = {"count": len(times)}
+        if times:
+            figures.update(
+                min_s=min(times) / 1e9,
+                max_s=max(times) / 1e9,
+                mean_s=sum(times) / len(times) / 1e9,
+                p95_s=_p95(times) / 1e9,
+            )
+        if s.per == "part":
+            tags = _component_tags(
+                run, [p for p in (s.start, s.end) if p != SPAWNED] or _spawners(run)
+            )
+        else:
+            tags = list(dict.fromkeys(self.start_condition.tags + self.end_condition.tags))
+        if len(times) < s.min_count:
+            message = (
+                f"only {_plural(len(times), 'cycle')} measured, at least {s.min_count} needed: "
+                f"{self._none_seen()}"
+            )
+            return self._result(False, message, figures, lambda: run.evidence(run.now_ns, tags))
+        problems = []
+        worst = max(self.cycles, key=lambda c: c[1] - c[0]) if self.cycles else None
+        if s.max is not None and times and max(times) > s_to_ns(s.max):
+            # The first cycle over the limit, not the worst: that is where it went wrong.
+            first = next(c for c in self.cycles if c[1] - c[0] > s_to_ns(s.max))
+            problems.append(
+                (
+                    first[1],
+                    f"{first[2]} took {_secs(first[1] - first[0])} from {_at(first[0])} "
+                    f"to {_at(first[1])}, max {s.max:g} s",
+                )
+            )
+        for limit, figure in ((s.mean, "mean_s"), (s.p95, "p95_s")):
+            if limit is not None and figures.get(figure, 0.0) > limit:
+                label = figure.removesuffix("_s")
+                problems.append(
+                    (
+                        worst[1],
+                        f"{label} {figures[figure]:.3f} s over {len(times)} cycles, "
+                        f"limit {limit:g} s",
+                    )
+                )
+        if problems:
+            moment = problems[0][0]
+            message = "; ".join(text for _, text in problems)
+            return self._result(False, message, figures, lambda: run.evidence(moment, tags))
+        message = (
+            f"{_plural(len(times), 'cycle')}: max {figures['max_s']:.3f} s, "
+            f"mean {figures['mean_s']:.3f} s, p95 {figures['p95_s']:.3f} s"
+            if times
+            else "no cycles measured (none required)"
+        )
+        return self._result(True, message, figures)
+
+    def _none_seen(self) -> str:
+        s = self.spec
+        if s.per == "part":
+            variant = f"{s.variant} " if s.variant else ""
+            return f"too few {variant}parts passed {s.start} then {s.end}"
+        return f"too few {describe(s.start)} followed by {describe(s.end)}"
+
+
+def _spawners(run: RunContext) -> list[str]:
+    return list(dict.fromkeys(p.journey[0].where for p in run.plant.parts.parts if p.journey))
+
+
+# ---- throughput -------------------------------------------------------------------------------
+
+
+class ThroughputCheck(_Check):
+    """Parts per minute arriving in a sink (or any) within [start, end or the run's end]."""
+
+    kind = "throughput"
+    spec: ThroughputSpec
+
+    def __init__(self, spec: CheckSpec, run: RunContext) -> None:
+        super().__init__(spec, run)
+        s = self.spec
+        if s.sink is not None:
+            self._sink(run, s.sink, "sink")
+        if s.variant is not None:
+            self._variant(run, s.variant, "variant")
+
+    def describe(self) -> str:
+        s = self.spec
+        variant = f"{s.variant} " if s.variant else ""
+        return f"{variant}parts into {s.sink or 'any sink'} >= {s.min:g}/min"
+
+    def finish(self, run: RunContext) -> CheckResult:
+        s = self.spec
+        start = s_to_ns(s.start)
+        end = run.now_ns if s.end is None else min(s_to_ns(s.end), run.now_ns)
+        sinks = [s.sink] if s.sink is not None else _sink_names(run)
+        parts = 0
+        for part in run.plant.parts.parts:
+            if s.variant is not None and part.variant != s.variant:
+                continue
+            parts += any(
+                e.event == "arrived" and e.where in sinks and start <= e.time_ns <= end
+                for e in part.journey
+            )
+        window = end - start
+        per_minute = parts / window * 60e9 if window > 0 else 0.0
+        figures = {"parts": parts, "per_minute": per_minute, "window_s": max(window, 0) / 1e9}
+        where = s.sink or "any sink"
+        measured = (
+            f"{_plural(parts, 'part')} into {where} from {_at(start)} to {_at(end)}: "
+            f"{per_minute:.2f} per minute"
+        )
+        if window <= 0:
+            message = f"empty window: the run ended at {_at(run.now_ns)}, before {_at(start)}"
+            return self._result(False, message, figures)
+        if per_minute < s.min:
+            tags = _component_tags(run, sinks)
+            return self._result(
+                False,
+                f"{measured}, below the minimum {s.min:g} per minute",
+                figures,
+                lambda: run.evidence(end, tags),
+            )
+        return self._result(True, f"{measured} (minimum {s.min:g})", figures)
+
+
+# ---- no collision -----------------------------------------------------------------------------
+
+
+def _bodies(component: Any) -> list[int]:
+    """The physical bodies a component keeps: its driven bodies and any ``bodies`` it lists.
+
+    Static bodies (a sink's walls, a belt's guide rails) are not kept by components, so
+    they cannot be named here yet.
+    """
+    listed = getattr(component, "bodies", None)
+    if listed is not None:
+        return [int(b.body if isinstance(b, KinematicBody) else b) for b in listed]
+    return [
+        value.body
+        for _, value in sorted(vars(component).items())
+        if isinstance(value, KinematicBody)
+    ]
+
+
+class NoCollisionCheck(_Check):
+    """Bodies of ``between`` and ``and`` stay at least ``margin`` metres apart on every tick.
+
+    Distances are pybullet's closest points (negative when bodies interpenetrate), asked of
+    the plant's own physics client. ``closest_m`` is the smallest distance seen, measured up
+    to 0.1 m beyond the margin (farther apart reads as that).
+    """
+
+    kind = "no_collision"
+    spec: NoCollisionSpec
+
+    def __init__(self, spec: CheckSpec, run: RunContext) -> None:
+        super().__init__(spec, run)
+        s = self.spec
+        if not (math.isfinite(s.margin) and s.margin >= 0):
+            raise ConfigError(f"{self._where()}: margin={s.margin} must be >= 0 metres")
+        for what, group in (("between", s.between), ("and", s.and_)):
+            if not group:
+                raise ConfigError(f"{self._where()}: {what} needs a component or {PARTS!r}")
+            for name in group:
+                if name == PARTS:
+                    continue
+                component = self._component(run, name, what)
+                if not _bodies(component):
+                    raise ConfigError(
+                        f"{self._where()}: {what}: {name} ({component.kind}) has no moving "
+                        "body to measure"
+                    )
+
+    def describe(self) -> str:
+        s = self.spec
+        return f"{', '.join(s.between)} vs {', '.join(s.and_)}"
+
+    def start(self, run: RunContext) -> None:
+        # Bodies are looked up now, not at make_check: a plant reset makes new ones.
+        world = run.plant.world
+        assert world is not None
+        self._client = world.client
+        self._horizon = self.spec.margin + _COLLISION_HORIZON_M
+        self._fixed = [
+            self._group_bodies(run, group) for group in (self.spec.between, self.spec.and_)
+        ]
+        self._with_parts = [PARTS in group for group in (self.spec.between, self.spec.and_)]
+        self.closest = self._horizon
+        self.contacts = 0
+        #: Pairs closer than the margin at the last tick: a new one is a new contact.
+        self._touching: set[tuple[int, int]] = set()
+        #: First contact: (time, name a, name b, distance).
+        self.first: tuple[int, str, str, float] | None = None
+        run.watch(lambda now, values, previous: self._tick(run, now))
+
+    def _group_bodies(self, run: RunContext, group: list[str]) -> list[tuple[int, str]]:
+        return [
+            (body, name)
+            for name in group
+            if name != PARTS
+            for body in _bodies(run.plant.by_name[name])
+        ]
+
+    def _tick(self, run: RunContext, now: int) -> None:
+        alive = None
+        sides = []
+        for fixed, with_parts in zip(self._fixed, self._with_parts, strict=True):
+            if with_parts:
+                if alive is None:
+                    alive = [(p.body, f"part {p.id} ({p.variant})") for p in run.plant.parts.alive]
+                sides.append(fixed + alive)
+            else:
+                sides.append(fixed)
+        margin = self.spec.margin
+        closest_points = self._client.getClosestPoints
+        touching: set[tuple[int, int]] = set()
+        for a, name_a in sides[0]:
+            for b, name_b in sides[1]:
+                pair = (a, b) if a < b else (b, a)
+                if a == b or pair in touching:
+                    continue
+                points = closest_points(bodyA=a, bodyB=b, distance=self._horizon)
+                if not points:
+                    continue
+                distance = min(point[8] for point in points)
+                self.closest = min(self.closest, distance)
+                if distance < margin:
+                    touching.add(pair)
+                    if pair not in self._touching:
+                        self.contacts += 1
+                        if self.first is None:
+                            self.first = (now, name_a, name_b, distance)
+        self._touching = touching
+
+    def finish(self, run: RunContext) -> CheckResult:
+        figures = {"closest_m": self.closest, "contacts": self.contacts}
+        margin = self.spec.margin
+        if self.first is None:
+            return self._result(
+                True, f"closest {self.closest * 1000:.1f} mm (margin {margin * 1000:g} mm)", figures
+            )
+        t, a, b, distance = self.first
+        gap = (
+            f"interpenetrated by {-distance * 1000:.1f} mm"
+            if distance < 0
+            else f"were {distance * 1000:.1f} mm apart"
+        )
+        message = f"{a} and {b} {gap} at {_at(t)} (margin {margin * 1000:g} mm)"
+        if self.contacts > 1:
+            message += f"; {self.contacts} contacts in all, closest {self.closest * 1000:.1f} mm"
+        names = [n for n in (*self.spec.between, *self.spec.and_) if n != PARTS]
+        tags = _component_tags(run, names)
+        return self._result(False, message, figures, lambda: run.evidence(t, tags))
+
+
+# ---- final state ------------------------------------------------------------------------------
+
+
+class FinalStateCheck(_Check):
+    """Tag values, part counts per sink and variant, and parts still travelling, at the end."""
+
+    kind = "final_state"
+    spec: FinalStateSpec
+
+    def __init__(self, spec: CheckSpec, run: RunContext) -> None:
+        super().__init__(spec, run)
+        s = self.spec
+        for tag, value in s.tags.items():
+            self._tag(tag, f"tags.{tag}")
+            is_bool = self.table[tag].type.is_bool
+            if is_bool != isinstance(value, bool) or isinstance(value, str):
+                kind = "true or false" if is_bool else "a number"
+                raise ConfigError(
+                    f"{self._where()}: tags.{tag}: {tag} is {self.table[tag].type.value}, "
+                    f"compare it with {kind}, not {value!r}"
+                )
+        for sink, counts in s.bins.items():
+            self._sink(run, sink, f"bins.{sink}")
+            for variant in counts:
+                if variant != "*":
+                    self._variant(run, variant, f"bins.{sink}.{variant}")
+
+    def describe(self) -> str:
+        s = self.spec
+        names = [*s.tags, *s.bins]
+        if s.max_in_flight is not None:
+            names.append("in flight")
+        return ", ".join(names) or "nothing"
+
+    def finish(self, run: RunContext) -> CheckResult:
+        s = self.spec
+        values = run.plant.image.committed
+        figures: dict[str, Any] = {}
+        wrong: list[str] = []
+        for tag, expected in s.tags.items():
+            actual = values[self.table.index(tag)]
+            figures[tag] = actual
+            if actual != expected:
+                wrong.append(f"{tag} = {_shown(actual)}, expected {_shown(expected)}")
+        parts = run.plant.parts.parts
+        for sink, counts in s.bins.items():
+            for variant, expected in counts.items():
+                actual = sum(
+                    1
+                    for p in parts
+                    if p.destination == sink and (variant == "*" or p.variant == variant)
+                )
+                figures[f"{sink}.{variant}"] = actual
+                if actual != expected:
+                    which = "parts" if variant == "*" else f"{variant} parts"
+                    wrong.append(f"{sink} holds {actual} {which}, expected {expected}")
+        in_flight = sum(1 for p in parts if p.destination is None)
+        figures["in_flight"] = in_flight
+        if s.max_in_flight is not None and in_flight > s.max_in_flight:
+            wrong.append(
+                f"{_plural(in_flight, 'part')} still on the line, at most {s.max_in_flight}"
+            )
+        if wrong:
+            tags = [*s.tags, *_component_tags(run, s.bins)]
+            end = run.now_ns
+            message = f"at the end ({_at(end)}): " + "; ".join(wrong)
+            return self._result(False, message, figures, lambda: run.evidence(end, tags))
+        return self._result(True, f"as expected at {_at(run.now_ns)}", figures)
+
+
+# ---- no missort -------------------------------------------------------------------------------
+
+
+class NoMissortCheck(_Check):
+    """Each part that arrived in a sink arrived in the one mapped to its variant.
+
+    Parts of variants the map does not name are not judged; parts still travelling neither.
+    """
+
+    kind = "no_missort"
+    spec: NoMissortSpec
+
+    def __init__(self, spec: CheckSpec, run: RunContext) -> None:
+        super().__init__(spec, run)
+        for variant, sink in self.spec.map.items():
+            self._variant(run, variant, f"map.{variant}")
+            self._sink(run, sink, f"map.{variant}")
+
+    def describe(self) -> str:
+        return ", ".join(f"{variant} -> {sink}" for variant, sink in self.spec.map.items())
+
+    def finish(self, run: RunContext) -> CheckResult:
+        mapping = self.spec.map
+        judged = [
+            p for p in run.plant.parts.parts if p.destination is not None and p.variant in mapping
+        ]
+        wrong = [p for p in judged if p.destination != mapping[p.variant]]
+        figures = {"parts": len(judged), "missorted": len(wrong)}
+        if not wrong:
+            return self._result(True, f"{_plural(len(judged), 'part')} sorted right", figures)
+        first = min(wrong, key=lambda p: (_arrival(p) or 0, p.id))
+        t = _arrival(first) or run.now_ns
+        message = (
+            f"part {first.id} ({first.variant}) arrived in {first.destination} at {_at(t)}, "
+            f"expected {mapping[first.variant]}; {len(wrong)} of {len(judged)} parts missorted"
+        )
+        seen_by = [e.where for e in first.journey if e.event != "removed"]
+        tags = _component_tags(run, [*seen_by, *set(mapping.values())])
+        return self._result(False, message, figures, lambda: run.evidence(t, tags))
+
+
+#: Check kind -> its class; a kind added to the schema gets its class here.
+CHECKS: dict[str, Callable[[CheckSpec, RunContext], Check]] = {
+    cls.kind: cls
+    for cls in (
+        InterlockCheck,
+        ReactionCheck,
+        SequenceCheck,
+        CycleTimeCheck,
+        ThroughputCheck,
+        NoCollisionCheck,
+        FinalStateCheck,
+        NoMissortCheck,
+    )
+}

@@ -1,0 +1,635 @@
+"""The fault library: timed, seeded faults a scenario injects into a running plant and PLC link.
+
+Faults are policies that wrap; no component's code knows about them. Each one attaches on
+:meth:`Fault.inject` and detaches on :meth:`Fault.clear`:
+
+``sensor_stuck`` (tag, value)
+    The sensor's output reads ``value`` whatever happens: the owning component's ``sense``
+    runs as usual (a photo-eye still records parts passing it in their journeys) and the
+    port is overwritten afterwards.
+``sensor_chatter`` (tag, period, probability = 0.5)
+    Every ``period`` seconds from the injection a draw decides whether the (BOOL) output is
+    inverted for that period; otherwise it reads the true value. The draws come from a numpy
+    generator seeded from the plant seed and the fault's name: the same scenario chatters the
+    same way on every run, and another fault never shifts its draws.
+``wire_break`` (tag)
+    The signal reads its de-energised value (FALSE, 0). On a sensor output, like stuck at 0.
+    On a PLC output, every component reading it sees 0 during its phases whatever the PLC
+    commands; the process image (and so the trace) keeps the commanded value, as a PLC's
+    output card would show it.
+``actuator_stuck`` (tag, value)
+    Every component reading the command behaves as if commanded ``value`` (same technique).
+``actuator_slow`` (factor; tag or component)
+    The actuator's stroke times are multiplied by ``factor`` through its ``time_factor``
+    (the cylinder integrates ``stroke / (time * time_factor)`` per tick), set around its
+    ``update`` only, so the plate's commanded velocity and its stroke position stay
+    consistent. Scaling the tick instead would desynchronise the two.
+``belt_slip`` (factor; tag or component)
+    The belt surface moves at ``factor`` times the drive's speed. The drive (and its ramp)
+    is untouched, so ``speed_actual``, the drive's own feedback, keeps reporting the
+    commanded speed: the slip shows only in how parts move, as with a belt slipping on its
+    drive pulley.
+``jam`` (position, size = 0.05 x 0.5 x 0.3 m)
+    A static, axis-aligned box with its bottom face centred on ``position``: parts collide
+    with it and queue behind it; light beams do not see the box itself (like the frame),
+    only the parts it holds. Removed on clear.
+``lost_connection``
+    The in-process PLC reads the inputs frozen as they were at the injection and its writes
+    are dropped. On clear it reads live inputs again and resends all its current outputs.
+``latency`` (delay)
+    The PLC's writes reach the plant ``delay`` seconds late, in order. The link is only
+    called at scans, so a write is released at the first scan at or after its due time
+    (the delay is rounded up to the scan period, 10 ms for ``sorting.st``); it then takes
+    effect at the next tick, like any PLC write. On clear, writes still in flight are
+    superseded: the PLC resends all its current outputs at its next scan.
+
+A model's communication watchdog may apply its safe state while the link is down; that is
+what a real coupler would do. Auto-clearing after ``for`` is the runner's job.
+"""
+
+from __future__ import annotations
+
+import difflib
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from vcommission.clock import s_to_ns
+from vcommission.errors import ConfigError, SignalError
+from vcommission.plant.component import Component, Port, PortKind, TickContext
+from vcommission.plant.conveyor import BeltConveyor
+from vcommission.plant.geometry import scale
+from vcommission.plant.world import CollisionGroup
+from vcommission.scenario.context import PlcLink
+from vcommission.scenario.schema import FaultKind, FaultSpec
+from vcommission.signals import Direction, Signal, SignalTable, Value
+
+if TYPE_CHECKING:
+    from vcommission.config.model import Model
+    from vcommission.plant.plant import PhaseWrapper
+    from vcommission.plant.world import World
+    from vcommission.plc import SoftPlc
+    from vcommission.scenario.context import RunContext
+
+__all__ = ["DEFAULT_JAM_SIZE", "Fault", "make_fault", "validate_fault"]
+
+#: Size of a jam obstacle when the fault gives none (x, y, z), metres: a thin wall across a
+#: belt, tall enough to hold any part.
+DEFAULT_JAM_SIZE = (0.05, 0.5, 0.3)
+DEFAULT_CHATTER_PROBABILITY = 0.5
+
+
+class Fault(Protocol):
+    """An injected fault: attaches on :meth:`inject`, detaches on :meth:`clear`."""
+
+    name: str
+
+    def inject(self, run: RunContext) -> None: ...
+
+    def clear(self, run: RunContext) -> None:
+        """Undo the fault; calling it again (or before inject) does nothing."""
+
+
+# ---- finding what a fault acts on ---------------------------------------------------------
+
+
+def _zero(signal: Signal) -> Value:
+    """The de-energised value of a signal: what a broken wire reads."""
+    return False if signal.type.is_bool else 0.0 if signal.type.is_float else 0
+
+
+def _overrides(component: Component, phase: str) -> bool:
+    return getattr(type(component), phase) is not getattr(Component, phase)
+
+
+@dataclass(frozen=True)
+class _Tag:
+    """A fault's tag and the component ports wired to it."""
+
+    signal: Signal
+    index: int
+    #: The component output port that writes it (a sensor), if any.
+    writer: tuple[Component, Port] | None
+    #: Component input ports that read it (actuators), if any.
+    readers: list[tuple[Component, Port]]
+
+    def describe(self) -> str:
+        return f"{self.signal.name!r} ({self.signal.direction.value})"
+
+
+def _tag(name: str, table: SignalTable, components: Sequence[Component]) -> _Tag:
+    try:
+        index = table.index(name)
+    except SignalError as exc:
+        raise ConfigError(str(exc)) from None
+    writer = None
+    readers = []
+    for component in components:
+        for port in component.ports.values():
+            if port.index != index:
+                continue
+            if port.kind is PortKind.OUTPUT:
+                writer = (component, port)
+            elif port.kind is PortKind.INPUT:
+                readers.append((component, port))
+    return _Tag(table.signals[index], index, writer, readers)
+
+
+def _sensor(spec: FaultSpec, table: SignalTable, components: Sequence[Component]) -> _Tag:
+    """The tag of a sensor fault: it must be a component's output."""
+    assert spec.tag is not None
+    tag = _tag(spec.tag, table, components)
+    if tag.writer is None:
+        hint = {
+            Direction.TO_PLANT: "a PLC output; use actuator_stuck or wire_break",
+            Direction.OPERATOR: "what a person does; use set or pulse",
+        }.get(tag.signal.direction, "not written by a component")
+        raise ConfigError(f"{spec.kind.value} needs a sensor output: {tag.describe()} is {hint}")
+    if spec.kind is FaultKind.SENSOR_CHATTER and not tag.signal.type.is_bool:
+        raise ConfigError(
+            f"sensor_chatter needs a BOOL output: {tag.describe()} is {tag.signal.type.value}"
+        )
+    return tag
+
+
+def _actuator(spec: FaultSpec, table: SignalTable, components: Sequence[Component]) -> _Tag:
+    """The tag of an actuator fault: it must be read by a component."""
+    assert spec.tag is not None
+    tag = _tag(spec.tag, table, components)
+    if not tag.readers:
+        hint = "a sensor output; use sensor_stuck" if tag.writer else "not read by a component"
+        raise ConfigError(
+            f"{spec.kind.value} needs an actuator command: {tag.describe()} is {hint}"
+        )
+    return tag
+
+
+def _wired(spec: FaultSpec, table: SignalTable, components: Sequence[Component]) -> _Tag:
+    """The tag of a wire break: a PLC-facing signal with a component at the plant end."""
+    assert spec.tag is not None
+    tag = _tag(spec.tag, table, components)
+    if tag.signal.direction not in (Direction.TO_PLANT, Direction.FROM_PLANT):
+        raise ConfigError(
+            f"wire_break needs a PLC input or output (a wire): {tag.describe()} is not PLC I/O"
+        )
+    if tag.writer is None and not tag.readers:
+        raise ConfigError(f"wire_break: no component is wired to {tag.describe()}")
+    return tag
+
+
+def _value(spec: FaultSpec, tag: _Tag) -> Value:
+    try:
+        return tag.signal.coerce(spec.value)
+    except SignalError as exc:
+        raise ConfigError(f"value: {exc}") from None
+
+
+#: Fault kinds acting on whole components: (can it, what it needs).
+_CAPABLE: dict[FaultKind, tuple[Callable[[Component], bool], str]] = {
+    FaultKind.ACTUATOR_SLOW: (
+        lambda c: isinstance(getattr(c, "time_factor", None), float),
+        "an actuator with stroke times (a cylinder)",
+    ),
+    FaultKind.BELT_SLIP: (lambda c: isinstance(c, BeltConveyor), "a belt_conveyor"),
+}
+
+
+def _components(
+    spec: FaultSpec, table: SignalTable, components: Sequence[Component]
+) -> list[Component]:
+    """Components a component fault acts on: ``component``, else those wired to ``tag``."""
+    capable, needs = _CAPABLE[spec.kind]
+    what = spec.kind.value
+    if spec.component is not None:
+        by_name = {c.name: c for c in components}
+        component = by_name.get(spec.component)
+        if component is None:
+            close = difflib.get_close_matches(spec.component, by_name, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"component: no component {spec.component!r}{hint}")
+        if not capable(component):
+            raise ConfigError(
+                f"{what} needs {needs}: {component.name!r} is a {component.kind or 'component'}"
+            )
+        found = [component]
+    else:
+        assert spec.tag is not None
+        tag = _tag(spec.tag, table, components)
+        wired = [c for c, _ in tag.readers] + ([tag.writer[0]] if tag.writer else [])
+        found = list({c.name: c for c in wired if capable(c)}.values())
+        if not found:
+            raise ConfigError(f"{what} needs {needs}: none is wired to {tag.describe()}")
+    if spec.tag is not None and spec.component is not None:
+        # Both given: they must agree, or the file says two different things.
+        tag = _tag(spec.tag, table, components)
+        wired_names = {c.name for c, _ in tag.readers} | (
+            {tag.writer[0].name} if tag.writer else set()
+        )
+        if spec.component not in wired_names:
+            raise ConfigError(f"tag {spec.tag!r} is not wired to component {spec.component!r}")
+    return found
+
+
+def _jam_size(spec: FaultSpec) -> tuple[float, float, float]:
+    size = tuple(spec.size) if spec.size is not None else DEFAULT_JAM_SIZE
+    if len(size) != 3 or not all(s > 0 for s in size):
+        raise ConfigError(f"size={list(size)} must be three lengths > 0 (x, y, z), metres")
+    if spec.position is not None and len(spec.position) != 3:
+        raise ConfigError(f"position={list(spec.position)} must be (x, y, z), metres")
+    return size  # type: ignore[return-value]
+
+
+def _no_check(spec: FaultSpec, table: SignalTable, components: Sequence[Component]) -> None:
+    """Link faults: nothing on the plant's side to check."""
+
+
+#: Per kind: raise ConfigError for the first static problem (the plant's side only).
+_CHECKS: dict[FaultKind, Callable[[FaultSpec, SignalTable, Sequence[Component]], object]] = {
+    FaultKind.SENSOR_STUCK: lambda spec, t, c: _value(spec, _sensor(spec, t, c)),
+    FaultKind.SENSOR_CHATTER: _sensor,
+    FaultKind.WIRE_BREAK: _wired,
+    FaultKind.ACTUATOR_STUCK: lambda spec, t, c: _value(spec, _actuator(spec, t, c)),
+    FaultKind.ACTUATOR_SLOW: _components,
+    FaultKind.BELT_SLIP: _components,
+    FaultKind.JAM: lambda spec, t, c: _jam_size(spec),
+    FaultKind.LOST_CONNECTION: _no_check,
+    FaultKind.LATENCY: _no_check,
+}
+
+
+def validate_fault(spec: FaultSpec, model: Model) -> list[str]:
+    """Problems of ``spec`` found without running: unknown tag or component, wrong kind.
+
+    Link faults are not checked here (whether the PLC is in-process is the scenario's
+    business); :func:`make_fault` refuses them without a link.
+    """
+    try:
+        _CHECKS[spec.kind](spec, model.table, model.instantiate())
+    except ConfigError as exc:
+        return [issue.message for issue in exc.issues]
+    return []
+
+
+# ---- the faults ----------------------------------------------------------------------------------
+
+
+class _Wrapping:
+    """A fault made of phase wrappers: installed on inject, undone on clear."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._undo: list[Callable[[], None]] = []
+
+    def wrappers(self, run: RunContext) -> Iterable[tuple[str, str, PhaseWrapper]]:
+        """(component, phase, wrapper) to install, built against the current plant."""
+        raise NotImplementedError
+
+    def inject(self, run: RunContext) -> None:
+        self.clear(run)  # injecting twice must not stack the fault on itself
+        self._undo = [run.plant.wrap(c, phase, w) for c, phase, w in self.wrappers(run)]
+
+    def clear(self, run: RunContext) -> None:
+        undo, self._undo = self._undo, []
+        for step in reversed(undo):
+            step()
+
+
+class _SensorOverride(_Wrapping):
+    """Stuck sensor or broken sensor wire: the output reads a fixed value."""
+
+    def __init__(self, name: str, component: str, index: int, value: Value) -> None:
+        super().__init__(name)
+        self.component, self.index, self.value = component, index, value
+
+    def wrappers(self, run: RunContext) -> Iterable[tuple[str, str, PhaseWrapper]]:
+        index, value = self.index, self.value
+
+        def sense(original: Callable[[TickContext], None], ctx: TickContext) -> None:
+            original(ctx)  # the component keeps its own state (journeys, edges) right
+            ctx.values[index] = value
+
+        yield self.component, "sense", sense
+
+
+class _Chatter(_Wrapping):
+    """A BOOL output inverted for whole periods, each with ``probability``, seeded."""
+
+    def __init__(
+        self, name: str, component: str, index: int, period_ns: int, probability: float
+    ) -> None:
+        super().__init__(name)
+        self.component, self.index = component, index
+        self.period_ns, self.probability = period_ns, probability
+
+    def wrappers(self, run: RunContext) -> Iterable[tuple[str, str, PhaseWrapper]]:
+        # A fresh stream per injection: the chatter depends only on seed, name and time.
+        rng = np.random.default_rng([run.plant.seed, zlib.crc32(self.name.encode())])
+        index, period_ns, probability = self.index, self.period_ns, self.probability
+        state = {"next_ns": run.now_ns, "invert": False}
+
+        def sense(original: Callable[[TickContext], None], ctx: TickContext) -> None:
+            original(ctx)
+            now = ctx.now_ns + ctx.dt_ns  # the reading is for the tick's end
+            # One draw per period boundary passed, so the stream does not depend on the tick.
+            while now >= state["next_ns"]:
+                state["invert"] = bool(rng.random() < probability)
+                state["next_ns"] += period_ns
+            if state["invert"]:
+                ctx.values[index] = not ctx.values[index]
+
+        yield self.component, "sense", sense
+
+
+class _InputOverride(_Wrapping):
+    """Actuator stuck or broken output wire: readers see ``value`` instead of the command.
+
+    The value is swapped into the working buffer only while each reader runs and the
+    command put back afterwards, so the process image keeps what the PLC commanded.
+    """
+
+    def __init__(self, name: str, readers: list[str], index: int, value: Value) -> None:
+        super().__init__(name)
+        self.readers, self.index, self.value = readers, index, value
+
+    def wrappers(self, run: RunContext) -> Iterable[tuple[str, str, PhaseWrapper]]:
+        index, value = self.index, self.value
+
+        def swapped(original: Callable[[TickContext], None], ctx: TickContext) -> None:
+            values = ctx.values
+            commanded = values[index]
+            values[index] = value
+            try:
+                original(ctx)
+            finally:
+                values[index] = commanded
+
+        for name in self.readers:
+            component = run.plant.component(name)
+            # Some kinds read inputs while sensing (a door lock); swap wherever they read.
+            for phase in ("update", "sense"):
+                if _overrides(component, phase):
+                    yield name, phase, swapped
+
+
+class _Slow(_Wrapping):
+    """Stroke times times ``factor``, through the actuator's ``time_factor``."""
+
+    def __init__(self, name: str, components: list[str], factor: float) -> None:
+        super().__init__(name)
+        self.components, self.factor = components, factor
+
+    def wrappers(self, run: RunContext) -> Iterable[tuple[str, str, PhaseWrapper]]:
+        factor = self.factor
+        for name in self.components:
+            component = run.plant.component(name)
+
+            def update(
+                original: Callable[[TickContext], None],
+                ctx: TickContext,
+                component: Component = component,
+            ) -> None:
+                # Set only around update (where the stroke is integrated) and restored, so
+                # nested faults multiply and a cleared fault leaves no trace.
+                normal = component.time_factor  # type: ignore[attr-defined]
+                component.time_factor = normal * factor  # type: ignore[attr-defined]
+                try:
+                    original(ctx)
+                finally:
+                    component.time_factor = normal  # type: ignore[attr-defined]
+
+            yield name, "update", update
+
+
+class _Slip(_Wrapping):
+    """The belt surface at ``factor`` times the drive's speed; the drive reports its own."""
+
+    def __init__(self, name: str, components: list[str], factor: float) -> None:
+        super().__init__(name)
+        self.components, self.factor = components, factor
+
+    def wrappers(self, run: RunContext) -> Iterable[tuple[str, str, PhaseWrapper]]:
+        factor = self.factor
+        for name in self.components:
+            belt = run.plant.component(name)
+            assert isinstance(belt, BeltConveyor)
+
+            def update(
+                original: Callable[[TickContext], None],
+                ctx: TickContext,
+                belt: BeltConveyor = belt,
+            ) -> None:
+                original(ctx)
+                belt.surface.velocity = scale(belt.axis, belt.speed * factor)
+
+            yield name, "update", update
+
+
+class _Jam:
+    """A static box that holds parts, created on inject and removed on clear."""
+
+    def __init__(
+        self, name: str, position: tuple[float, float, float], size: tuple[float, float, float]
+    ) -> None:
+        self.name = name
+        self.position, self.size = position, size
+        self._body: tuple[World, int] | None = None
+
+    def inject(self, run: RunContext) -> None:
+        self.clear(run)
+        world = run.plant.world
+        assert world is not None
+        x, y, z = self.position
+        sx, sy, sz = self.size
+        # FRAME: collides with parts only (not belts, guides or plates) and is not seen by
+        # beams, like the machine frame; the parts it holds are.
+        body = world.add_box(
+            (sx / 2, sy / 2, sz / 2), (x, y, z + sz / 2), group=CollisionGroup.FRAME, friction=0.5
+        )
+        self._body = (world, body)
+
+    def clear(self, run: RunContext) -> None:
+        placed, self._body = self._body, None
+        # After a plant reset the body went with the old world; nothing to remove.
+        if placed is not None and placed[0] is run.plant.world:
+            placed[0].remove_body(placed[1])
+
+
+def _link(spec: FaultSpec, run: RunContext) -> PlcLink:
+    if run.link is None:
+        raise ConfigError(
+            f"{spec.kind.value} needs the in-process PLC for now (this run's PLC is external)"
+        )
+    return run.link
+
+
+def _resend(plc: SoftPlc) -> None:
+    """Make the PLC write every output at its next scan, as after a reconnect.
+
+    SoftPlc writes only outputs that changed since it last wrote them, and it counts writes
+    a faulty link dropped as written.
+    """
+    plc.resend_outputs()
+
+
+class _LostConnection:
+    """The PLC reads frozen inputs and its writes are lost; on clear it resends them all."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._filters: tuple[PlcLink, Callable, Callable] | None = None
+
+    def inject(self, run: RunContext) -> None:
+        self.clear(run)
+        link = run.link
+        assert link is not None
+        frozen = PlcLink.frozen(run.plant.image)
+
+        def inbound(image: object) -> object:
+            return frozen
+
+        def outbound(now_ns: int, writes: dict[str, Value]) -> dict[str, Value]:
+            return {}
+
+        link.inbound.append(inbound)
+        link.outbound.append(outbound)
+        self._filters = (link, inbound, outbound)
+
+    def clear(self, run: RunContext) -> None:
+        filters, self._filters = self._filters, None
+        if filters is None:
+            return
+        link, inbound, outbound = filters
+        link.inbound.remove(inbound)
+        link.outbound.remove(outbound)
+        _resend(link.plc)
+
+
+class _Latency:
+    """The PLC's writes are held back ``delay_ns`` and released in order at later scans."""
+
+    def __init__(self, name: str, delay_ns: int) -> None:
+        self.name = name
+        self.delay_ns = delay_ns
+        self._filter: tuple[PlcLink, Callable] | None = None
+
+    def inject(self, run: RunContext) -> None:
+        self.clear(run)
+        link = run.link
+        assert link is not None
+        delay_ns = self.delay_ns
+        #: (due ns, writes) in scan order; the due times only grow.
+        in_flight: deque[tuple[int, dict[str, Value]]] = deque()
+
+        def outbound(now_ns: int, writes: dict[str, Value]) -> dict[str, Value]:
+            if writes:
+                in_flight.append((now_ns + delay_ns, dict(writes)))
+            arrived: dict[str, Value] = {}
+            while in_flight and in_flight[0][0] <= now_ns:
+                arrived.update(in_flight.popleft()[1])  # later writes of a tag win
+            return arrived
+
+        link.outbound.append(outbound)
+        self._filter = (link, outbound)
+
+    def clear(self, run: RunContext) -> None:
+        installed, self._filter = self._filter, None
+        if installed is None:
+            return
+        link, outbound = installed
+        link.outbound.remove(outbound)
+        # Writes in flight are superseded by the PLC's current outputs, sent at its next scan.
+        _resend(link.plc)
+
+
+def _make_sensor_stuck(spec: FaultSpec, run: RunContext) -> Fault:
+    tag = _sensor(spec, run.plant.image.table, run.plant.components)
+    assert tag.writer is not None
+    return _SensorOverride(spec.name, tag.writer[0].name, tag.index, _value(spec, tag))
+
+
+def _make_sensor_chatter(spec: FaultSpec, run: RunContext) -> Fault:
+    tag = _sensor(spec, run.plant.image.table, run.plant.components)
+    assert tag.writer is not None and spec.period is not None
+    probability = DEFAULT_CHATTER_PROBABILITY if spec.probability is None else spec.probability
+    period_ns = max(1, s_to_ns(spec.period))
+    return _Chatter(spec.name, tag.writer[0].name, tag.index, period_ns, probability)
+
+
+def _make_wire_break(spec: FaultSpec, run: RunContext) -> Fault:
+    tag = _wired(spec, run.plant.image.table, run.plant.components)
+    zero = _zero(tag.signal)
+    if tag.writer is not None:
+        return _SensorOverride(spec.name, tag.writer[0].name, tag.index, zero)
+    return _InputOverride(spec.name, _names(c for c, _ in tag.readers), tag.index, zero)
+
+
+def _make_actuator_stuck(spec: FaultSpec, run: RunContext) -> Fault:
+    tag = _actuator(spec, run.plant.image.table, run.plant.components)
+    readers = _names(c for c, _ in tag.readers)
+    return _InputOverride(spec.name, readers, tag.index, _value(spec, tag))
+
+
+def _make_actuator_slow(spec: FaultSpec, run: RunContext) -> Fault:
+    found = _components(spec, run.plant.image.table, run.plant.components)
+    assert spec.factor is not None
+    return _Slow(spec.name, _names(found), spec.factor)
+
+
+def _make_belt_slip(spec: FaultSpec, run: RunContext) -> Fault:
+    found = _components(spec, run.plant.image.table, run.plant.components)
+    assert spec.factor is not None
+    return _Slip(spec.name, _names(found), spec.factor)
+
+
+def _make_jam(spec: FaultSpec, run: RunContext) -> Fault:
+    size = _jam_size(spec)
+    assert spec.position is not None
+    x, y, z = spec.position
+    return _Jam(spec.name, (float(x), float(y), float(z)), size)
+
+
+def _make_lost_connection(spec: FaultSpec, run: RunContext) -> Fault:
+    _link(spec, run)
+    return _LostConnection(spec.name)
+
+
+def _make_latency(spec: FaultSpec, run: RunContext) -> Fault:
+    _link(spec, run)
+    assert spec.delay is not None
+    return _Latency(spec.name, s_to_ns(spec.delay))
+
+
+def _names(components: Iterable[Component]) -> list[str]:
+    return list(dict.fromkeys(c.name for c in components))
+
+
+_FACTORIES: dict[FaultKind, Callable[[FaultSpec, RunContext], Fault]] = {
+    FaultKind.SENSOR_STUCK: _make_sensor_stuck,
+    FaultKind.SENSOR_CHATTER: _make_sensor_chatter,
+    FaultKind.WIRE_BREAK: _make_wire_break,
+    FaultKind.ACTUATOR_STUCK: _make_actuator_stuck,
+    FaultKind.ACTUATOR_SLOW: _make_actuator_slow,
+    FaultKind.BELT_SLIP: _make_belt_slip,
+    FaultKind.JAM: _make_jam,
+    FaultKind.LOST_CONNECTION: _make_lost_connection,
+    FaultKind.LATENCY: _make_latency,
+}
+
+
+def make_fault(spec: FaultSpec, run: RunContext) -> Fault:
+    """Build the fault ``spec`` describes against this run (not injected yet).
+
+    Raises:
+        ConfigError: unknown tag or component, a tag or component of the wrong kind, or a
+            link fault without the in-process PLC.
+    """
+    try:
+        return _FACTORIES[spec.kind](spec, run)
+    except ConfigError as exc:
+        raise ConfigError(
+            [replace(issue, message=f"fault {spec.name}: {issue.message}") for issue in exc.issues]
+        ) from None

@@ -1,0 +1,79 @@
+"""``-k`` expressions as in pytest: words joined by ``and``, ``or``, ``not`` and parentheses.
+
+A word matches a scenario when it occurs (case-insensitively) in the scenario's name, its
+file name or one of its requirement ids. The expression is parsed by hand, never evaluated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from vcommission.scenario.loader import Scenario
+
+__all__ = ["KeywordError", "matcher"]
+
+_TOKEN = re.compile(r"\s*(\(|\)|[^\s()]+)")
+
+Predicate = Callable[[str], bool]
+
+
+class KeywordError(ValueError):
+    """The -k expression does not parse."""
+
+
+def matcher(expression: str) -> Callable[[Scenario], bool]:
+    """A predicate selecting the scenarios ``expression`` matches."""
+    tokens = _TOKEN.findall(expression)
+    if not tokens:
+        raise KeywordError("empty expression")
+    predicate, rest = _or(tokens)
+    if rest:
+        raise KeywordError(f"unexpected {rest[0]!r} in {expression!r}")
+
+    def select(scenario: Scenario) -> bool:
+        haystack = " ".join(
+            [scenario.name, Path(scenario.file).name, *scenario.spec.requirements]
+        ).lower()
+        return predicate(haystack)
+
+    return select
+
+
+def _or(tokens: list[str]) -> tuple[Predicate, list[str]]:
+    left, tokens = _and(tokens)
+    while tokens and tokens[0].lower() == "or":
+        right, tokens = _and(tokens[1:])
+        left = (lambda a, b: lambda h: a(h) or b(h))(left, right)
+    return left, tokens
+
+
+def _and(tokens: list[str]) -> tuple[Predicate, list[str]]:
+    left, tokens = _not(tokens)
+    while tokens and tokens[0].lower() == "and":
+        right, tokens = _not(tokens[1:])
+        left = (lambda a, b: lambda h: a(h) and b(h))(left, right)
+    return left, tokens
+
+
+def _not(tokens: list[str]) -> tuple[Predicate, list[str]]:
+    if tokens and tokens[0].lower() == "not":
+        inner, rest = _not(tokens[1:])
+        return (lambda h: not inner(h)), rest
+    return _atom(tokens)
+
+
+def _atom(tokens: list[str]) -> tuple[Predicate, list[str]]:
+    if not tokens:
+        raise KeywordError("expression ends too early")
+    token, rest = tokens[0], tokens[1:]
+    if token == "(":
+        inner, rest = _or(rest)
+        if not rest or rest[0] != ")":
+            raise KeywordError("missing ')'")
+        return inner, rest[1:]
+    if token == ")" or token.lower() in ("and", "or"):
+        raise KeywordError(f"unexpected {token!r}")
+    word = token.lower()
+    return (lambda h: word in h), rest

@@ -1,0 +1,243 @@
+"""Reading scenario files: strict YAML, matrix cases, paths, and checks against the model.
+
+:func:`load_scenarios` returns one :class:`Scenario` per matrix case, each with its model
+and PLC program resolved. Every problem is reported at once with file, line and YAML path:
+unknown keys, wrong types, tags the model does not have, faults on the wrong kind of
+signal, a missing PLC program.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from vcommission.config.model import Model, load_model
+from vcommission.config.yamlload import Document, YamlPath, build, load_document
+from vcommission.errors import ConfigError, ConfigIssue
+from vcommission.scenario.conditions import ConditionError, compile_condition, unknown_tag
+from vcommission.scenario.schema import (
+    ConditionSpec,
+    FaultSpec,
+    PulseSpec,
+    ScenarioFile,
+    SetSpec,
+    SpawnSpec,
+)
+from vcommission.signals import Direction
+
+__all__ = ["Scenario", "find_scenarios", "load_scenarios"]
+
+_RESOLVER = yaml.resolver.Resolver()
+#: Folders never searched for scenarios.
+_SKIP_DIRS = {"node_modules", ".git", "__pycache__"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One runnable scenario: a file's spec with one matrix case applied, paths resolved."""
+
+    file: str
+    spec: ScenarioFile
+    model_path: Path
+    #: The ST program, or None for an external PLC.
+    program_path: Path | None
+    seed: int | None
+    #: Matrix values of this case (empty without a matrix).
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def case(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.params.items())
+
+    @property
+    def name(self) -> str:
+        return f"{self.spec.name} [{self.case}]" if self.params else self.spec.name
+
+    @property
+    def id(self) -> str:
+        """Unique in a suite: ``file::name``."""
+        return f"{self.file}::{self.name}"
+
+
+def find_scenarios(paths: list[Path]) -> list[Path]:
+    """Scenario files: the files given, and every ``*.yaml``/``*.yml`` below folders given."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            for candidate in sorted(path.rglob("*")):
+                if _SKIP_DIRS & set(candidate.parts):
+                    continue
+                if candidate.suffix in (".yaml", ".yml") and candidate.name != "model.yaml":
+                    found.append(candidate)
+        else:
+            found.append(path)
+    return found
+
+
+@cache
+def _model(path: Path) -> Model:
+    return load_model(path)
+
+
+def load_scenarios(path: str | Path, plc: str | Path | None = None) -> list[Scenario]:
+    """Load a scenario file: one :class:`Scenario` per matrix case.
+
+    Args:
+        path: The YAML file.
+        plc: ST program for scenarios that name none (the CLI's ``--plc``).
+
+    Raises:
+        ConfigError: every problem found, located.
+    """
+    doc = load_document(path)
+    doc.raise_if_issues()
+    matrix = _matrix(doc)
+    doc.raise_if_issues()
+    combinations = itertools.product(*matrix.values())
+    cases = [dict(zip(matrix, values, strict=True)) for values in combinations]
+    scenarios: list[Scenario] = []
+    for params in cases or [{}]:
+        root = _substitute(doc.root, params) if params else doc.root
+        spec = build(doc, ScenarioFile, node=root)
+        if spec is None:
+            break  # the same issues would repeat for every case
+        scenario = _resolve(doc, spec, params, plc)
+        if scenario is not None:
+            scenarios.append(scenario)
+    doc.issues = list(dict.fromkeys(doc.issues))  # matrix cases repeat the same problems
+    doc.raise_if_issues()
+    return scenarios
+
+
+def _matrix(doc: Document) -> dict[str, list[Any]]:
+    node = doc.node_at(("matrix",))
+    if node is None:
+        return {}
+    matrix = build(doc, dict[str, list[bool | int | float | str]], ("matrix",), node) or {}
+    for name, values in matrix.items():
+        if not values:
+            doc.issue(("matrix", name), "needs at least one value")
+        if name == "seed" and any(not isinstance(v, int) or isinstance(v, bool) or v < 0
+                                  for v in values):  # fmt: skip
+            doc.issue(("matrix", name), "seeds are integers >= 0")
+    return matrix
+
+
+def _substitute(node: Node | None, params: dict[str, Any]) -> Node | None:
+    """A copy of the node tree with every scalar written ``$name`` replaced by its value."""
+    if isinstance(node, ScalarNode):
+        if node.value.startswith("$") and node.value[1:] in params:
+            value = params[node.value[1:]]
+            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            tag = _RESOLVER.resolve(ScalarNode, text, (True, False))
+            return ScalarNode(tag, text, node.start_mark, node.end_mark)
+        return node
+    if isinstance(node, SequenceNode):
+        items = [_substitute(item, params) for item in node.value]
+        return SequenceNode(node.tag, items, node.start_mark, node.end_mark, node.flow_style)
+    if isinstance(node, MappingNode):
+        pairs = [(k, _substitute(v, params)) for k, v in node.value]
+        return MappingNode(node.tag, pairs, node.start_mark, node.end_mark, node.flow_style)
+    return node
+
+
+def _resolve(
+    doc: Document, spec: ScenarioFile, params: dict[str, Any], plc: str | Path | None
+) -> Scenario | None:
+    folder = Path(doc.file).parent
+    before = len(doc.issues)
+    model_path = (folder / spec.model).resolve()
+    try:
+        model = _model(model_path)
+    except ConfigError as exc:
+        doc.issue(("model",), f"model {spec.model} does not load: {exc.issues[0]}")
+        return None
+    program: Path | None = None
+    if spec.plc.external is None:
+        program = _program(doc, spec, folder, model_path, plc)
+    _check_names(doc, spec, model)
+    if len(doc.issues) > before:
+        return None
+    seed = params.get("seed", spec.seed)
+    return Scenario(doc.file, spec, model_path, program, seed, params)
+
+
+def _program(
+    doc: Document, spec: ScenarioFile, folder: Path, model_path: Path, plc: str | Path | None
+) -> Path | None:
+    if spec.plc.st is not None:
+        program = (folder / spec.plc.st).resolve()
+        if not program.is_file():
+            doc.issue(("plc", "st"), f"no such ST program: {program}")
+        return program
+    if plc is not None:
+        return Path(plc).resolve()
+    model_folder = model_path if model_path.is_dir() else model_path.parent
+    candidates = sorted((model_folder / "plc").glob("*.st"))
+    if len(candidates) != 1:
+        found = ", ".join(p.name for p in candidates) or "none"
+        doc.issue(
+            ("model",),
+            f"no PLC program given (plc: st: FILE, or --plc) and the model's plc/ folder has "
+            f"not exactly one .st file ({found})",
+        )
+        return None
+    return candidates[0]
+
+
+def _check_names(doc: Document, spec: ScenarioFile, model: Model) -> None:
+    """Every tag, condition, spawn and fault refers to something the model has."""
+    from vcommission.scenario.faults import validate_fault
+
+    table = model.table
+    faults: set[str] = set()
+    for path, value in _walk(spec, ()):
+        if isinstance(value, ConditionSpec):
+            try:
+                compile_condition(value, table)
+            except ConditionError as exc:
+                doc.issue(path, str(exc))
+        elif isinstance(value, (SetSpec, PulseSpec)):
+            if value.tag not in table:
+                doc.issue((*path, "tag"), unknown_tag(table, value.tag))
+            elif table[value.tag].direction is Direction.FROM_PLANT:
+                doc.issue((*path, "tag"), f"{value.tag} is a sensor: use a fault to change it")
+        elif isinstance(value, SpawnSpec):
+            if value.variant not in model.variants:
+                doc.issue((*path, "variant"), f"unknown part variant {value.variant!r}")
+            spawners = [c.name for c in model.components if c.kind == "spawner"]
+            wanted = value.spawner
+            if wanted is not None and wanted not in spawners:
+                doc.issue((*path, "spawner"), f"no spawner named {wanted!r} ({spawners})")
+            elif wanted is None and len(spawners) != 1:
+                doc.issue(path, f"name the spawner: the model has {len(spawners)} ({spawners})")
+        elif isinstance(value, FaultSpec):
+            faults.add(value.name)
+            for problem in validate_fault(value, model):
+                doc.issue(path, problem)
+    for i, step in enumerate(spec.steps):
+        if step.clear is not None and step.clear not in faults:
+            doc.issue(("steps", i, "clear"), f"no fault named {step.clear!r} is injected")
+
+
+def _walk(value: Any, path: YamlPath) -> Any:
+    """(YAML path, value) of every dataclass and list item below ``value``, depth first."""
+    if dataclasses.is_dataclass(value):
+        yield path, value
+        for f in dataclasses.fields(value):
+            yield from _walk(getattr(value, f.name), (*path, f.metadata.get("yaml", f.name)))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _walk(item, (*path, i))
+
+
+def issue(file: str, message: str) -> ConfigError:
+    """A file-level error (no line): for paths that do not exist or are not scenarios."""
+    return ConfigError([ConfigIssue(file, 0, "", message)])

@@ -1,0 +1,358 @@
+"""Running one scenario: plant, PLC, checks and recorder; the steps; verdicts with evidence.
+
+Build (or reset) the plant, attach the PLC, the checks and the recorder, play the steps,
+run to the end, and turn it all into a :class:`ScenarioResult`.
+
+Anything the PLC program does wrong is a *failed* verdict, with evidence: a check that is
+violated, a ``wait`` that times out, an end condition never reached, the PLC stopping on a
+runtime fault. Anything the harness cannot do (a model that will not build, a crash in a
+check) is an *error*, kept apart. A :class:`WorkerCache` keeps models, compiled programs
+and plants between scenarios, so a worker process resets a plant rather than rebuilding
+everything for each scenario.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vcommission.clock import ClockMode, ns_to_s, s_to_ns
+from vcommission.config.model import Model, load_model
+from vcommission.errors import ConfigError, VcommissionError
+from vcommission.plant.plant import Plant
+from vcommission.plant.spawner import PartSpawner
+from vcommission.plc import PlcProgram, SoftPlc, compile_program
+from vcommission.scenario.context import PlcLink, RunContext
+from vcommission.scenario.loader import Scenario
+from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
+from vcommission.scenario.schema import ClockChoice, Step
+from vcommission.scenario.trace import TraceRecorder
+from vcommission.simulator import Simulator
+
+__all__ = ["WorkerCache", "run_scenario"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerCache:
+    """What a worker keeps between scenarios: models, compiled programs, plants."""
+
+    models: dict[Path, Model] = field(default_factory=dict)
+    programs: dict[tuple[Path, Path], PlcProgram] = field(default_factory=dict)
+    plants: dict[Path, Plant] = field(default_factory=dict)
+
+    def model(self, path: Path) -> Model:
+        if path not in self.models:
+            self.models[path] = load_model(path)
+        return self.models[path]
+
+    def program(self, path: Path, model_path: Path) -> PlcProgram:
+        key = (path, model_path)
+        if key not in self.programs:
+            self.programs[key] = compile_program(path, self.model(model_path))
+        return self.programs[key]
+
+    def plant(self, model_path: Path, seed: int | None) -> Plant:
+        """A plant at power-on: a kept one reset, or a new one."""
+        plant = self.plants.get(model_path)
+        if plant is None or plant.world is None:
+            plant = Plant(self.model(model_path), seed)
+            self.plants[model_path] = plant
+        else:
+            plant.reset(self.model(model_path).seed if seed is None else seed)
+        return plant
+
+    def close(self) -> None:
+        for plant in self.plants.values():
+            plant.close()
+        self.plants.clear()
+
+
+class _StepFailed(Exception):
+    """A step could not complete because of the PLC or plant behaviour (a failed verdict)."""
+
+    def __init__(self, result: CheckResult) -> None:
+        super().__init__(result.message)
+        self.result = result
+
+
+class _OutOfTime(Exception):
+    """The scenario's duration ended before its steps did (a scenario authoring error)."""
+
+
+def run_scenario(
+    scenario: Scenario, cache: WorkerCache | None = None, trace_dir: str | Path | None = None
+) -> ScenarioResult:
+    """Run ``scenario`` and return its result; never raises for a scenario's own problems."""
+    own_cache = cache is None
+    cache = cache or WorkerCache()
+    started = time.perf_counter()
+    result = ScenarioResult(
+        name=scenario.name,
+        file=scenario.file,
+        verdict=Verdict.ERROR,
+        requirements=list(scenario.spec.requirements),
+        seed=scenario.seed,
+        params=dict(scenario.params),
+    )
+    try:
+        _Run(scenario, cache, result).execute(trace_dir)
+    except Exception as exc:  # a harness error becomes the scenario's verdict
+        result.verdict = Verdict.ERROR
+        result.error = _describe_error(exc)
+        logger.debug("scenario %s: harness error", scenario.name, exc_info=True)
+    finally:
+        result.wall_s = time.perf_counter() - started
+        if own_cache:
+            cache.close()
+    return result
+
+
+def _describe_error(exc: BaseException) -> str:
+    if isinstance(exc, (ConfigError, VcommissionError)):
+        return f"{type(exc).__name__}: {exc}"
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" ({Path(frame.filename).name}:{frame.lineno})" if frame else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+class _Run:
+    """The state of one scenario run."""
+
+    def __init__(self, scenario: Scenario, cache: WorkerCache, result: ScenarioResult) -> None:
+        self.scenario = scenario
+        self.spec = scenario.spec
+        self.cache = cache
+        self.result = result
+
+    def execute(self, trace_dir: str | Path | None) -> None:
+        scenario, spec = self.scenario, self.spec
+        model = self.cache.model(scenario.model_path)
+        if spec.plc.external is not None:
+            raise VcommissionError("external PLCs are not supported by this runner yet")
+        assert scenario.program_path is not None
+        program = self.cache.program(scenario.program_path, scenario.model_path)
+        plant = self.cache.plant(scenario.model_path, scenario.seed)
+        self.result.seed = plant.seed
+        mode = ClockMode.REALTIME if spec.clock is ClockChoice.REALTIME else ClockMode.FAST
+        sim = Simulator(plant, mode, spec.speed)
+        recorder = TraceRecorder(plant.image)
+        sim.monitors.append(recorder)
+        plc = SoftPlc(program)
+        link = PlcLink(plc)
+        sim.add_controller(link, plc.period_s)
+        run = RunContext(scenario, model, plant, sim, recorder, plc, link)
+        self.run = run
+        self.deadline_ns = s_to_ns(spec.duration) if spec.duration is not None else None
+        checks = self._checks(run)
+        failure: CheckResult | None = None
+        try:
+            self._play(spec.steps)
+            failure = self._finish_time()
+        except _StepFailed as stop:
+            failure = stop.result
+        results = [self._finish_check(check) for check in checks]
+        if failure is not None:
+            results.insert(0, failure)
+        if plc.fault is not None:
+            fault = plc.fault
+            results.insert(
+                0,
+                CheckResult(
+                    "PLC running",
+                    "plc",
+                    Verdict.FAILED,
+                    f"the PLC stopped at t={ns_to_s(fault.time_ns):.3f} s: {fault}",
+                ),
+            )
+        self.result.checks = results
+        self.result.verdict = Verdict.worst([r.verdict for r in results])
+        self.result.virtual_s = ns_to_s(sim.now_ns)
+        coverage = plc.coverage()
+        self.result.coverage = {
+            "statements": round(coverage.statement_percent, 2),
+            "branches": round(coverage.branch_percent, 2),
+        }
+        for fault_ in list(run.faults.values()):
+            fault_.clear(run)
+        if trace_dir is not None:
+            trace = recorder.trace(plant.parts, sim.now_ns, self._meta(program))
+            path = Path(trace_dir) / f"{_slug(scenario.name)}.npz"
+            trace.save(path)
+            self.result.trace_file = str(path)
+
+    def _meta(self, program: PlcProgram) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.name,
+            "file": self.scenario.file,
+            "model": str(self.scenario.model_path),
+            "program": program.file,
+            "seed": self.result.seed,
+            "params": self.scenario.params,
+        }
+
+    # -- checks
+
+    def _checks(self, run: RunContext) -> list[Any]:
+        from vcommission.scenario.checks import make_check
+
+        checks = []
+        for spec in self.spec.checks:
+            check = make_check(spec, run)
+            check.start(run)
+            checks.append(check)
+        return checks
+
+    def _finish_check(self, check: Any) -> CheckResult:
+        try:
+            result = check.finish(self.run)
+        except Exception as exc:  # one broken check must not hide the others
+            return CheckResult(
+                check.name, check.kind, Verdict.ERROR, _describe_error(exc), check.requirement
+            )
+        return result
+
+    # -- time
+
+    def _run_for(self, seconds: float) -> None:
+        sim = self.run.sim
+        end = sim.now_ns + s_to_ns(seconds)
+        if self.deadline_ns is not None and end > self.deadline_ns:
+            sim.run_until(lambda: sim.now_ns >= self.deadline_ns)  # type: ignore[operator]
+            raise _OutOfTime
+        sim.run_until(lambda: sim.now_ns >= end)
+
+    def _finish_time(self) -> CheckResult | None:
+        """After the steps: run to the end condition or the duration."""
+        sim, spec = self.run.sim, self.spec
+        if spec.end is None:
+            assert self.deadline_ns is not None
+            sim.run_until(lambda: sim.now_ns >= self.deadline_ns)  # type: ignore[operator]
+            return None
+        condition = self.run.condition(spec.end)
+        reached: list[int] = []
+        undo = self.run.watch(
+            lambda now, v, p: reached.append(now) if condition(now, v, p) else None
+        )
+        limit = None if self.deadline_ns is None else ns_to_s(self.deadline_ns - sim.now_ns)
+        sim.run_until(lambda: bool(reached), limit)
+        undo()
+        if reached:
+            return None
+        return CheckResult(
+            "end condition",
+            "end",
+            Verdict.FAILED,
+            f"{condition.text} did not happen within the duration ({spec.duration:g} s)",
+            figures={"waited_s": limit or 0.0},
+            evidence=self.run.evidence(sim.now_ns, condition.tags),
+        )
+
+    # -- steps
+
+    def _play(self, steps: list[Step]) -> None:
+        for number, step in enumerate(steps, start=1):
+            try:
+                getattr(self, f"_step_{step.action}")(step)
+            except _OutOfTime:
+                raise VcommissionError(
+                    f"step {number} ({step.action}) runs past the scenario's duration "
+                    f"({self.spec.duration:g} s): lengthen duration or shorten the steps"
+                ) from None
+
+    def _step_hold(self, step: Step) -> None:
+        self._run_for(step.hold or 0.0)
+
+    def _step_until(self, step: Step) -> None:
+        remaining = (step.until or 0.0) - ns_to_s(self.run.sim.now_ns)
+        if remaining > 0:
+            self._run_for(remaining)
+
+    def _step_set(self, step: Step) -> None:
+        assert step.set is not None
+        self.run.sim.operate(step.set.tag, step.set.value)
+
+    def _step_pulse(self, step: Step) -> None:
+        pulse = step.pulse
+        assert pulse is not None
+        image = self.run.plant.image
+        index = image.table.index(pulse.tag)
+        before = image.values[index]  # the working value: includes writes staged earlier
+        self.run.sim.operate(pulse.tag, pulse.value)
+        self._run_for(pulse.for_)
+        self.run.sim.operate(pulse.tag, before)
+
+    def _step_wait(self, step: Step) -> None:
+        wait = step.wait
+        assert wait is not None
+        run = self.run
+        condition = run.condition(wait.until)
+        reached: list[int] = []
+        undo = run.watch(lambda now, v, p: reached.append(now) if condition(now, v, p) else None)
+        started = run.sim.now_ns
+        limit = wait.timeout
+        if self.deadline_ns is not None:
+            limit = min(limit, ns_to_s(self.deadline_ns - started))
+        run.sim.run_until(lambda: bool(reached), limit)
+        undo()
+        if reached:
+            return
+        if self.deadline_ns is not None and run.sim.now_ns >= self.deadline_ns:
+            raise _OutOfTime
+        raise _StepFailed(
+            CheckResult(
+                f"wait: {condition.text}",
+                "wait",
+                Verdict.FAILED,
+                f"waited {wait.timeout:g} s from t={ns_to_s(started):.3f} s for "
+                f"{condition.text}: it never happened",
+                figures={"timeout_s": wait.timeout},
+                evidence=run.evidence(run.sim.now_ns, condition.tags),
+            )
+        )
+
+    def _step_spawn(self, step: Step) -> None:
+        spawn = step.spawn
+        assert spawn is not None
+        plant = self.run.plant
+        spawners = [c for c in plant.components if isinstance(c, PartSpawner)]
+        if spawn.spawner is not None:
+            spawners = [c for c in spawners if c.name == spawn.spawner]
+        spawners[0].request(spawn.variant, spawn.count, s_to_ns(spawn.interval), self.run.now_ns)
+
+    def _step_fault(self, step: Step) -> None:
+        from vcommission.scenario.faults import make_fault
+
+        spec = step.fault
+        assert spec is not None
+        run = self.run
+        fault = make_fault(spec, run)
+        if fault.name in run.faults:
+            raise VcommissionError(f"fault {fault.name!r} is already injected: give it an id")
+        fault.inject(run)
+        run.faults[fault.name] = fault
+        if spec.for_ is not None:
+            due = run.now_ns + s_to_ns(spec.for_)
+
+            def expire(now: int, values: Any, previous: Any) -> None:
+                if now >= due and run.faults.get(fault.name) is fault:
+                    del run.faults[fault.name]
+                    fault.clear(run)
+
+            run.watch(expire)
+
+    def _step_clear(self, step: Step) -> None:
+        run = self.run
+        fault = run.faults.pop(step.clear or "", None)
+        if fault is not None:  # it may have expired already (``for``)
+            fault.clear(run)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_") or "scenario"

@@ -1,0 +1,170 @@
+"""Running a suite: scenarios spread over worker processes, results in suite order.
+
+Each worker is a separate process (``spawn``: no state shared with the parent, so a crash
+or a leaked physics client stays in its worker) that keeps models, compiled programs and
+plants between scenarios (:class:`~vcommission.scenario.runner.WorkerCache`). The parent
+hands out one scenario at a time. If a worker dies mid-scenario, that scenario gets an
+**error** verdict, a fresh worker takes its place, and the rest of the suite completes.
+With one job the scenarios run in this process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vcommission.scenario.loader import Scenario
+from vcommission.scenario.results import ScenarioResult, Verdict
+from vcommission.scenario.runner import WorkerCache, run_scenario
+
+__all__ = ["SuiteEvents", "default_jobs", "run_suite"]
+
+#: Seconds between checks that every worker is still alive.
+_POLL_S = 0.2
+
+
+def default_jobs() -> int:
+    """One worker per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class SuiteEvents:
+    """Callbacks as scenarios start and finish (the reporters' hook catalogue calls these)."""
+
+    started: Callable[[int, Scenario], None] = lambda index, scenario: None
+    finished: Callable[[int, ScenarioResult], None] = lambda index, result: None
+
+
+def run_suite(
+    scenarios: list[Scenario],
+    jobs: int = 1,
+    trace_dir: str | Path | None = None,
+    events: SuiteEvents | None = None,
+) -> list[ScenarioResult]:
+    """Run every scenario; results come back in the order of ``scenarios``."""
+    events = events or SuiteEvents()
+    if jobs <= 1 or len(scenarios) <= 1:
+        return _run_here(scenarios, trace_dir, events)
+    return _Pool(scenarios, min(jobs, len(scenarios)), trace_dir, events).run()
+
+
+def _run_here(
+    scenarios: list[Scenario], trace_dir: str | Path | None, events: SuiteEvents
+) -> list[ScenarioResult]:
+    cache = WorkerCache()
+    results = []
+    try:
+        for index, scenario in enumerate(scenarios):
+            events.started(index, scenario)
+            result = run_scenario(scenario, cache, trace_dir)
+            events.finished(index, result)
+            results.append(result)
+    finally:
+        cache.close()
+    return results
+
+
+def _worker(tasks: Any, answers: Any, trace_dir: str | None) -> None:
+    cache = WorkerCache()
+    try:
+        while True:
+            task = tasks.get()
+            if task is None:
+                return
+            index, scenario = task
+            answers.put(("started", index, os.getpid()))
+            answers.put(("finished", index, run_scenario(scenario, cache, trace_dir)))
+    finally:
+        cache.close()
+
+
+class _Pool:
+    def __init__(
+        self,
+        scenarios: list[Scenario],
+        jobs: int,
+        trace_dir: str | Path | None,
+        events: SuiteEvents,
+    ) -> None:
+        self.scenarios = scenarios
+        self.jobs = jobs
+        self.trace_dir = None if trace_dir is None else str(trace_dir)
+        self.events = events
+        self.context = multiprocessing.get_context("spawn")
+        self.tasks = self.context.Queue()
+        self.answers = self.context.Queue()
+        self.workers: list[Any] = []
+        #: worker pid -> index of the scenario it is running.
+        self.running: dict[int, int] = {}
+        self.results: dict[int, ScenarioResult] = {}
+
+    def _spawn(self) -> None:
+        worker = self.context.Process(
+            target=_worker, args=(self.tasks, self.answers, self.trace_dir), daemon=True
+        )
+        worker.start()
+        self.workers.append(worker)
+
+    def run(self) -> list[ScenarioResult]:
+        for index, scenario in enumerate(self.scenarios):
+            self.tasks.put((index, scenario))
+        for _ in range(self.jobs):
+            self._spawn()
+        try:
+            while len(self.results) < len(self.scenarios):
+                try:
+                    kind, index, payload = self.answers.get(timeout=_POLL_S)
+                except queue.Empty:
+                    self._bury_the_dead()
+                    continue
+                if kind == "started":
+                    self.running[payload] = index
+                    self.events.started(index, self.scenarios[index])
+                else:
+                    self.running = {p: i for p, i in self.running.items() if i != index}
+                    self._finish(index, payload)
+        finally:
+            for _ in self.workers:
+                self.tasks.put(None)
+            for worker in self.workers:
+                worker.join(timeout=5)
+                if worker.is_alive():
+                    worker.kill()
+        return [self.results[i] for i in range(len(self.scenarios))]
+
+    def _finish(self, index: int, result: ScenarioResult) -> None:
+        if index not in self.results:
+            self.results[index] = result
+            self.events.finished(index, result)
+
+    def _bury_the_dead(self) -> None:
+        for worker in list(self.workers):
+            if worker.is_alive():
+                continue
+            self.workers.remove(worker)
+            index = self.running.pop(worker.pid, None)
+            if index is not None:
+                scenario = self.scenarios[index]
+                self._finish(
+                    index,
+                    ScenarioResult(
+                        name=scenario.name,
+                        file=scenario.file,
+                        verdict=Verdict.ERROR,
+                        requirements=list(scenario.spec.requirements),
+                        error=f"the worker process running it died (exit code {worker.exitcode})",
+                        seed=scenario.seed,
+                        params=dict(scenario.params),
+                    ),
+                )
+            if len(self.results) + len(self.running) < len(self.scenarios):
+                self._spawn()
