@@ -172,6 +172,24 @@ class Simulator:
             self.step()
         return True
 
+    async def run_until_async(
+        self, done: Callable[[], bool], timeout_s: float | None = None
+    ) -> bool:
+        """:meth:`run_until` in an event loop (paced in realtime mode, else yielding each tick)."""
+        limit = None if timeout_s is None else self.now_ns + s_to_ns(timeout_s)
+        pacer = self.pacer
+        if pacer is not None:
+            pacer.start(self.now_ns)
+        while not done():
+            if limit is not None and self.now_ns >= limit:
+                return False
+            if pacer is not None:
+                await pacer.wait_until_async(self.now_ns)
+            else:
+                await asyncio.sleep(0)
+            self.step()
+        return True
+
     async def run_async(self, duration_s: float | None = None) -> None:
         """Run in an event loop beside protocol servers; forever if no duration.
 

@@ -160,7 +160,9 @@ def test_interlock_always_reports_the_values_and_an_open_violation(run):
 
 # ---- reaction ----------------------------------------------------------------------------------
 
-START_REACTION = ReactionSpec(trigger=C(rising="start_pb"), expect=C(tag="conveyor_run"), within=0.1)
+START_REACTION = ReactionSpec(
+    trigger=C(rising="start_pb"), expect=C(tag="conveyor_run"), within=0.1
+)
 
 
 def test_reaction_within_time(run):
@@ -214,30 +216,34 @@ def test_sequence_in_order(run):
 
 
 @pytest.mark.parametrize(
-    ("events", "within", "message"),
+    ("events", "within", "message", "matched"),
     [
         (
             [C(rising="pusher_extend"), C(rising="pe_pusher")],
             None,
             "event 2 (rising pe_pusher) at t=5.860 s came before event 1 (rising pusher_extend)",
+            0,
         ),
         (
             [C(rising="pe_entry"), C(rising="pe_exit")],
             None,
             "event 2 (rising pe_exit) never happened after event 1 (rising pe_entry) at t=1.860 s",
+            1,
         ),
         (
             [C(rising="pe_entry"), C(rising="pe_pusher")],
             1.0,
             "sequence took 4.000 s from t=1.860 s to t=5.860 s, limit 1 s",
+            2,
         ),
     ],
 )
-def test_sequence_failures(run, events, within, message):
+def test_sequence_failures(run, events, within, message, matched):
     (result,) = sorting(run, 7, CheckSpec(sequence=SequenceSpec(events, within)))
     assert result.verdict is Verdict.FAILED
     assert result.message == message
     assert result.evidence is not None
+    assert result.figures["matched"] == matched
 
 
 # ---- cycle time --------------------------------------------------------------------------------
@@ -256,7 +262,10 @@ def test_cycle_time_per_part_and_per_station(run):
     part, fast, many, push, mean = sorting(
         run,
         15,
-        *(CheckSpec(cycle_time=spec) for spec in (per_part, too_fast, too_many, station, slow_mean)),
+        *(
+            CheckSpec(cycle_time=spec)
+            for spec in (per_part, too_fast, too_many, station, slow_mean)
+        ),
     )
     assert part.verdict is Verdict.PASSED, part.message
     assert part.figures["count"] == 2
@@ -346,11 +355,11 @@ def test_no_missort(run):
     assert ok.figures == {"parts": 3, "missorted": 0}
     assert bad.verdict is Verdict.FAILED
     assert bad.message == (
-        "part 1 (tall) arrived in bin_tall at t=6.520 s, expected bin_small; "
-        "3 of 3 parts missorted"
+        "part 1 (tall) arrived in bin_tall at t=6.520 s, expected bin_small; 3 of 3 parts missorted"
     )
     assert bad.evidence.time_s == pytest.approx(6.52)
     assert {"pe_entry", "pe_tall", "bin_tall.count"} <= set(bad.evidence.tags)
+    assert "infeed_enable" not in bad.evidence.tags
 
 
 # ---- bad references ----------------------------------------------------------------------------

@@ -396,8 +396,9 @@ class SequenceCheck(_Check):
     """The events (conditions becoming true) happen in the given order, once.
 
     While waiting for event k, event k rising advances the sequence (several may in one
-    tick, in order); a later event rising first is out of order. Events already matched may
-    happen again: a line repeats what it did. Optionally, first to last within ``within``.
+    tick, in order); a later event rising first is out of order, and matching stops there.
+    Events already matched may happen again: a line repeats what it did. Optionally, first
+    to last within ``within``.
     """
 
     kind = "sequence"
@@ -425,6 +426,8 @@ class SequenceCheck(_Check):
         states = [event(now, values, previous) for event in self.events]
         rose = [s and not w for s, w in zip(states, self._was, strict=True)]
         self._was = states
+        if self.disorder is not None:
+            return  # matching on after a disorder would report a later, unrelated run
         while len(self.times) < len(self.events) and rose[len(self.times)]:
             self.times.append(now)
         k = len(self.times)
@@ -930,8 +933,8 @@ class NoMissortCheck(_Check):
             f"part {first.id} ({first.variant}) arrived in {first.destination} at {_at(t)}, "
             f"expected {mapping[first.variant]}; {len(wrong)} of {len(judged)} parts missorted"
         )
-        seen_by = [e.where for e in first.journey if e.event != "removed"]
-        tags = _component_tags(run, [*seen_by, *set(mapping.values())])
+        seen_by = [e.where for e in first.journey if e.event in ("detected", "arrived")]
+        tags = _component_tags(run, [*seen_by, *dict.fromkeys(mapping.values())])
         return self._result(False, message, figures, lambda: run.evidence(t, tags))
 
 

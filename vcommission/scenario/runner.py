@@ -17,6 +17,7 @@ import logging
 import re
 import time
 import traceback
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,19 @@ class WorkerCache:
         for plant in self.plants.values():
             plant.close()
         self.plants.clear()
+
+
+@dataclass
+class _Advance:
+    """A request from the steps to the driver: step the simulator until ``done()``."""
+
+    done: Callable[[], bool]
+    #: Give up after this many virtual seconds (None: no limit).
+    limit_s: float | None = None
+
+
+#: What step methods are: generators of advance requests, driven sync or async.
+Steps = Generator[_Advance, None, None]
 
 
 class _StepFailed(Exception):
@@ -151,12 +165,7 @@ class _Run:
         self.run = run
         self.deadline_ns = s_to_ns(spec.duration) if spec.duration is not None else None
         checks = self._checks(run)
-        failure: CheckResult | None = None
-        try:
-            self._play(spec.steps)
-            failure = self._finish_time()
-        except _StepFailed as stop:
-            failure = stop.result
+        failure = self._drive(self._timeline())
         results = [self._finish_check(check) for check in checks]
         if failure is not None:
             results.insert(0, failure)
@@ -197,6 +206,25 @@ class _Run:
             "params": self.scenario.params,
         }
 
+    # -- driving: the steps yield how far to run; a driver steps the simulator that far
+
+    def _timeline(self) -> Generator[_Advance, None, CheckResult | None]:
+        try:
+            yield from self._play(self.spec.steps)
+            return (yield from self._finish_time())
+        except _StepFailed as stop:
+            return stop.result
+
+    def _drive(self, timeline: Generator[_Advance, None, CheckResult | None]) -> CheckResult | None:
+        sim = self.run.sim
+        try:
+            request = next(timeline)
+            while True:
+                sim.run_until(request.done, request.limit_s)
+                request = timeline.send(None)
+        except StopIteration as end:
+            return end.value
+
     # -- checks
 
     def _checks(self, run: RunContext) -> list[Any]:
@@ -220,28 +248,30 @@ class _Run:
 
     # -- time
 
-    def _run_for(self, seconds: float) -> None:
+    def _run_for(self, seconds: float) -> Steps:
         sim = self.run.sim
         end = sim.now_ns + s_to_ns(seconds)
-        if self.deadline_ns is not None and end > self.deadline_ns:
-            sim.run_until(lambda: sim.now_ns >= self.deadline_ns)  # type: ignore[operator]
+        deadline = self.deadline_ns
+        if deadline is not None and end > deadline:
+            yield _Advance(lambda: sim.now_ns >= deadline)
             raise _OutOfTime
-        sim.run_until(lambda: sim.now_ns >= end)
+        yield _Advance(lambda: sim.now_ns >= end)
 
-    def _finish_time(self) -> CheckResult | None:
+    def _finish_time(self) -> Generator[_Advance, None, CheckResult | None]:
         """After the steps: run to the end condition or the duration."""
         sim, spec = self.run.sim, self.spec
+        deadline = self.deadline_ns
         if spec.end is None:
-            assert self.deadline_ns is not None
-            sim.run_until(lambda: sim.now_ns >= self.deadline_ns)  # type: ignore[operator]
+            assert deadline is not None
+            yield _Advance(lambda: sim.now_ns >= deadline)
             return None
         condition = self.run.condition(spec.end)
         reached: list[int] = []
         undo = self.run.watch(
             lambda now, v, p: reached.append(now) if condition(now, v, p) else None
         )
-        limit = None if self.deadline_ns is None else ns_to_s(self.deadline_ns - sim.now_ns)
-        sim.run_until(lambda: bool(reached), limit)
+        limit = None if deadline is None else ns_to_s(deadline - sim.now_ns)
+        yield _Advance(lambda: bool(reached), limit)
         undo()
         if reached:
             return None
@@ -256,39 +286,40 @@ class _Run:
 
     # -- steps
 
-    def _play(self, steps: list[Step]) -> None:
+    def _play(self, steps: list[Step]) -> Steps:
         for number, step in enumerate(steps, start=1):
             try:
-                getattr(self, f"_step_{step.action}")(step)
+                yield from getattr(self, f"_step_{step.action}")(step)
             except _OutOfTime:
                 raise VcommissionError(
                     f"step {number} ({step.action}) runs past the scenario's duration "
                     f"({self.spec.duration:g} s): lengthen duration or shorten the steps"
                 ) from None
 
-    def _step_hold(self, step: Step) -> None:
-        self._run_for(step.hold or 0.0)
+    def _step_hold(self, step: Step) -> Steps:
+        yield from self._run_for(step.hold or 0.0)
 
-    def _step_until(self, step: Step) -> None:
+    def _step_until(self, step: Step) -> Steps:
         remaining = (step.until or 0.0) - ns_to_s(self.run.sim.now_ns)
         if remaining > 0:
-            self._run_for(remaining)
+            yield from self._run_for(remaining)
 
-    def _step_set(self, step: Step) -> None:
+    def _step_set(self, step: Step) -> Steps:
         assert step.set is not None
         self.run.sim.operate(step.set.tag, step.set.value)
+        yield from ()
 
-    def _step_pulse(self, step: Step) -> None:
+    def _step_pulse(self, step: Step) -> Steps:
         pulse = step.pulse
         assert pulse is not None
         image = self.run.plant.image
         index = image.table.index(pulse.tag)
         before = image.values[index]  # the working value: includes writes staged earlier
         self.run.sim.operate(pulse.tag, pulse.value)
-        self._run_for(pulse.for_)
+        yield from self._run_for(pulse.for_)
         self.run.sim.operate(pulse.tag, before)
 
-    def _step_wait(self, step: Step) -> None:
+    def _step_wait(self, step: Step) -> Steps:
         wait = step.wait
         assert wait is not None
         run = self.run
@@ -299,7 +330,7 @@ class _Run:
         limit = wait.timeout
         if self.deadline_ns is not None:
             limit = min(limit, ns_to_s(self.deadline_ns - started))
-        run.sim.run_until(lambda: bool(reached), limit)
+        yield _Advance(lambda: bool(reached), limit)
         undo()
         if reached:
             return
@@ -317,7 +348,7 @@ class _Run:
             )
         )
 
-    def _step_spawn(self, step: Step) -> None:
+    def _step_spawn(self, step: Step) -> Steps:
         spawn = step.spawn
         assert spawn is not None
         plant = self.run.plant
@@ -325,8 +356,9 @@ class _Run:
         if spawn.spawner is not None:
             spawners = [c for c in spawners if c.name == spawn.spawner]
         spawners[0].request(spawn.variant, spawn.count, s_to_ns(spawn.interval), self.run.now_ns)
+        yield from ()
 
-    def _step_fault(self, step: Step) -> None:
+    def _step_fault(self, step: Step) -> Steps:
         from vcommission.scenario.faults import make_fault
 
         spec = step.fault
@@ -346,12 +378,14 @@ class _Run:
                     fault.clear(run)
 
             run.watch(expire)
+        yield from ()
 
-    def _step_clear(self, step: Step) -> None:
+    def _step_clear(self, step: Step) -> Steps:
         run = self.run
         fault = run.faults.pop(step.clear or "", None)
         if fault is not None:  # it may have expired already (``for``)
             fault.clear(run)
+        yield from ()
 
 
 def _slug(text: str) -> str:

@@ -371,6 +371,16 @@ class CycleTimeSpec:
             raise ConfigError(f"per={self.per!r} must be 'part' or 'station'")
         if self.start is None or self.end is None:
             raise ConfigError("cycle_time needs start and end")
+        words = isinstance(self.start, str) and isinstance(self.end, str)
+        conditions = not isinstance(self.start, str) and not isinstance(self.end, str)
+        if self.per == "part" and not words:
+            raise ConfigError(
+                "per part, start and end name where parts are seen (spawned, a sensor or a sink)"
+            )
+        if self.per == "station" and not conditions:
+            raise ConfigError("per station, start and end are conditions")
+        if self.per == "station" and self.variant is not None:
+            raise ConfigError("variant applies per part only")
         if self.max is None and self.mean is None and self.p95 is None:
             raise ConfigError("cycle_time needs a limit: max, mean or p95")
         for name in ("max", "mean", "p95"):
@@ -403,6 +413,12 @@ class NoCollisionSpec:
     between: list[str]
     and_: list[str] = field(metadata={"yaml": "and"})
     margin: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.between or not self.and_:
+            raise ConfigError("no_collision needs bodies on both sides: between and and")
+        if not (math.isfinite(self.margin) and self.margin >= 0):
+            raise ConfigError(f"margin={self.margin} must be >= 0 metres")
 
 
 @dataclass(frozen=True)
