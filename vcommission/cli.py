@@ -451,9 +451,12 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     jobs = args.jobs or default_jobs()
     started = time.perf_counter()
     hooks.run_start(scenarios)
-    results = run_suite(scenarios, jobs, args.trace_dir, hooks.suite_events(scenarios))
-    results = broken + results
-    hooks.run_finish(results, time.perf_counter() - started)
+    results: list[ScenarioResult] = list(broken)
+    try:
+        results += run_suite(scenarios, jobs, args.trace_dir, hooks.suite_events(scenarios))
+    finally:
+        # Also on Ctrl-C: the reports say what did run, and the progress display stops.
+        hooks.run_finish(results, time.perf_counter() - started)
     verdicts = [r.verdict for r in results]
     if Verdict.ERROR in verdicts:
         return ExitCode.ERROR
