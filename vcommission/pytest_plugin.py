@@ -1,0 +1,196 @@
+"""pytest plugin: scenario files as test items, and fixtures for scenarios written in Python.
+
+Installed with vcommission (entry point ``pytest11``), so ``pytest scenarios/`` collects
+every scenario file (a YAML mapping with ``name``, ``model`` and ``checks``) and each matrix
+case becomes an item: ``--junitxml``, ``-k`` (names and requirement ids), ``-x`` and
+pytest-xdist work as for any test. A failed scenario shows its failed checks with their
+evidence; measured figures go to the JUnit report as the item's properties.
+
+Fixtures for Python scenarios (``--vc-model`` or the ini option ``vcommission_model`` names
+the model; ``--vc-plc`` overrides its program):
+
+- ``line``: a :class:`~vcommission.scenario.harness.Harness` (plant + PLC + checks);
+- ``plant``, ``sim``, ``plc``: its parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from vcommission.errors import ConfigError
+from vcommission.scenario.results import ScenarioResult, Verdict
+
+__all__ = ["ScenarioItem", "ScenarioYaml"]
+
+_SCENARIO_KEYS = {"name", "model", "checks"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("vcommission", "vcommission scenarios")
+    group.addoption(
+        "--vc-plc",
+        default=None,
+        metavar="PROGRAM.st",
+        help="ST program for scenarios that name none",
+    )
+    group.addoption("--vc-seed", type=int, default=None, help="plant seed for every scenario")
+    group.addoption("--vc-trace-dir", default=None, metavar="DIR", help="save traces here")
+    group.addoption(
+        "--vc-model",
+        default=None,
+        metavar="MODEL",
+        help="model of the plant, sim and line fixtures",
+    )
+    parser.addini("vcommission_model", "model of the plant, sim and line fixtures", default="")
+
+
+def _looks_like_scenario(path: Path) -> bool:
+    if path.suffix not in (".yaml", ".yml") or path.name == "model.yaml":
+        return False
+    try:
+        head = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(head, dict) and set(head) >= _SCENARIO_KEYS
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if _looks_like_scenario(file_path):
+        return ScenarioYaml.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioYaml(pytest.File):
+    """A scenario file: one item per matrix case."""
+
+    def collect(self) -> Iterator[ScenarioItem]:
+        from vcommission.scenario.loader import load_scenarios
+
+        config = self.config
+        try:
+            scenarios = load_scenarios(self.path, config.getoption("--vc-plc"))
+        except ConfigError as exc:
+            raise self.CollectError(str(exc)) from None
+        for scenario in scenarios:
+            yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+
+
+class ScenarioFailed(Exception):
+    """A scenario's verdict was not *passed*."""
+
+    def __init__(self, result: ScenarioResult) -> None:
+        super().__init__(result.verdict.value)
+        self.result = result
+
+
+class ScenarioItem(pytest.Item):
+    """One scenario run (one matrix case)."""
+
+    def __init__(self, *, scenario: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        # -k matches requirement ids too: ``pytest scenarios/ -k R4``.
+        self.extra_keyword_matches.update(scenario.spec.requirements)
+        for requirement in scenario.spec.requirements:
+            self.add_marker(pytest.mark.requirement(requirement))
+
+    def runtest(self) -> None:
+        import dataclasses
+
+        from vcommission.scenario.runner import run_scenario
+
+        scenario = self.scenario
+        seed = self.config.getoption("--vc-seed")
+        if seed is not None:
+            scenario = dataclasses.replace(scenario, seed=seed)
+        result = run_scenario(
+            scenario, _cache(self.config), self.config.getoption("--vc-trace-dir")
+        )
+        for check in result.checks:
+            for figure, value in check.figures.items():
+                self.user_properties.append((f"{check.name}.{figure}", value))
+        self.user_properties.append(("virtual_s", result.virtual_s))
+        if result.verdict is not Verdict.PASSED:
+            raise ScenarioFailed(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if not isinstance(excinfo.value, ScenarioFailed):
+            return str(super().repr_failure(excinfo))
+        result = excinfo.value.result
+        lines = [f"{result.verdict.value.upper()}: {result.name} ({result.file})"]
+        if result.error:
+            lines.append(f"  harness error: {result.error}")
+        for check in result.failed_checks:
+            where = f", {check.requirement}" if check.requirement else ""
+            lines.append(f"  {check.verdict.value.upper()} {check.name} ({check.kind}{where}):")
+            lines.append(f"    {check.message}")
+            if check.evidence is not None:
+                lines += ["  " + line for line in check.evidence.lines()]
+        return "\n".join(lines)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"scenario: {self.name}"
+
+
+def _cache(config: pytest.Config) -> Any:
+    from vcommission.scenario.runner import WorkerCache
+
+    cache = getattr(config, "_vcommission_cache", None)
+    if cache is None:
+        cache = WorkerCache()
+        config._vcommission_cache = cache  # type: ignore[attr-defined]
+    return cache
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    cache = getattr(config, "_vcommission_cache", None)
+    if cache is not None:
+        cache.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirement(id): the requirement a scenario verifies")
+
+
+# ---- fixtures for scenarios written in Python ---------------------------------------------------
+
+
+@pytest.fixture
+def line(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A plant with its PLC in lockstep, ready for checks, faults and operator actions."""
+    from vcommission.scenario.harness import Harness
+
+    config = request.config
+    model = config.getoption("--vc-model") or config.getini("vcommission_model")
+    if not model:
+        pytest.fail("name the model: --vc-model MODEL or the ini option vcommission_model")
+    root = config.rootpath
+    program = config.getoption("--vc-plc")
+    harness = Harness(root / model, program, config.getoption("--vc-seed"))
+    try:
+        yield harness
+    finally:
+        harness.close()
+
+
+@pytest.fixture
+def plant(line: Any) -> Any:
+    """The plant of the ``line`` fixture."""
+    return line.plant
+
+
+@pytest.fixture
+def sim(line: Any) -> Any:
+    """The simulator of the ``line`` fixture (the PLC is attached as its controller)."""
+    return line.sim
+
+
+@pytest.fixture
+def plc(line: Any) -> Any:
+    """The soft PLC of the ``line`` fixture."""
+    return line.plc

@@ -1,0 +1,162 @@
+"""Scenarios in Python: the same plant, PLC, faults and checks as a YAML scenario, by hand.
+
+::
+
+    with Harness("plant_models/sorting_line") as line:
+        line.check({"interlock": {"never": {"all": [{"tag": "pusher_extend"},
+                                                     {"tag": "conveyor_run"}]}}})
+        line.pulse("start_pb.pressed")
+        line.run_for(30)
+        line.assert_checks()
+
+Checks and faults are given as the YAML mappings a scenario file would hold (loaded with
+the same strict loader, so a typo is a located error) or as their spec dataclasses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vcommission.clock import s_to_ns
+from vcommission.config.model import load_model
+from vcommission.config.yamlload import build, load_document
+from vcommission.plant.plant import Plant
+from vcommission.plc import SoftPlc, compile_program
+from vcommission.scenario.context import PlcLink, RunContext
+from vcommission.scenario.results import CheckResult, Verdict
+from vcommission.scenario.schema import CheckSpec, ConditionSpec, FaultSpec
+from vcommission.scenario.trace import TraceRecorder
+from vcommission.simulator import Simulator
+
+__all__ = ["Harness", "default_program"]
+
+
+def default_program(model_path: str | Path) -> Path:
+    """The one ``.st`` file in a model's ``plc/`` folder."""
+    folder = Path(model_path)
+    folder = folder if folder.is_dir() else folder.parent
+    candidates = sorted((folder / "plc").glob("*.st"))
+    if len(candidates) != 1:
+        found = ", ".join(p.name for p in candidates) or "none"
+        raise FileNotFoundError(f"{folder}/plc holds not exactly one .st file ({found})")
+    return candidates[0]
+
+
+def _spec(value: Any, cls: type, what: str) -> Any:
+    if isinstance(value, cls):
+        return value
+    doc = load_document(f"<{what}>", yaml.safe_dump(value, sort_keys=False))
+    spec = build(doc, cls)
+    doc.raise_if_issues()
+    return spec
+
+
+class Harness:
+    """A plant with its PLC in lockstep, a recorder, and checks and faults on demand."""
+
+    def __init__(
+        self,
+        model: str | Path,
+        program: str | Path | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.model = load_model(model)
+        self.program = compile_program(program or default_program(model), self.model)
+        self.plant = Plant(self.model, seed)
+        self.sim = Simulator(self.plant)
+        self.recorder = TraceRecorder(self.plant.image)
+        self.sim.monitors.append(self.recorder)
+        self.plc = SoftPlc(self.program)
+        self.link = PlcLink(self.plc)
+        self.sim.add_controller(self.link, self.plc.period_s)
+        scenario: Any = None  # no scenario file behind a Python scenario
+        self.run = RunContext(
+            scenario, self.model, self.plant, self.sim, self.recorder, self.plc, self.link
+        )
+        self._checks: list[Any] = []
+
+    # -- time and the operator
+
+    def run_for(self, seconds: float) -> None:
+        self.sim.run_for(seconds)
+
+    def pulse(self, tag: str, seconds: float = 0.2, value: Any = True) -> None:
+        """Hold ``tag`` at ``value`` for ``seconds``, then restore it (press a button)."""
+        before = self.plant.image[tag]
+        self.sim.operate(tag, value)
+        self.sim.run_for(seconds)
+        self.sim.operate(tag, before)
+
+    def set(self, tag: str, value: Any) -> None:
+        self.sim.operate(tag, value)
+
+    def wait(self, condition: dict[str, Any] | ConditionSpec, timeout: float) -> bool:
+        """Run until ``condition`` holds; False if ``timeout`` seconds passed first."""
+        compiled = self.run.condition(_spec(condition, ConditionSpec, "condition"))
+        reached: list[int] = []
+        undo = self.run.watch(
+            lambda now, v, p: reached.append(now) if compiled(now, v, p) else None
+        )
+        self.sim.run_until(lambda: bool(reached), timeout)
+        undo()
+        return bool(reached)
+
+    # -- faults and checks
+
+    def fault(self, spec: dict[str, Any] | FaultSpec, seconds: float | None = None) -> Any:
+        """Inject a fault now; cleared after ``seconds`` if given, else by ``.clear(run)``."""
+        from vcommission.scenario.faults import make_fault
+
+        fault = make_fault(_spec(spec, FaultSpec, "fault"), self.run)
+        fault.inject(self.run)
+        if seconds is not None:
+            due = self.sim.now_ns + s_to_ns(seconds)
+            undo: list[Any] = []
+
+            def expire(now: int, values: Any, previous: Any) -> None:
+                if now >= due:
+                    fault.clear(self.run)
+                    undo[0]()
+
+            undo.append(self.run.watch(expire))
+        return fault
+
+    def check(self, spec: dict[str, Any] | CheckSpec) -> Any:
+        """Start a check now; its verdict comes from :meth:`results`."""
+        from vcommission.scenario.checks import make_check
+
+        check = make_check(_spec(spec, CheckSpec, "check"), self.run)
+        check.start(self.run)
+        self._checks.append(check)
+        return check
+
+    def results(self) -> list[CheckResult]:
+        """Every check's verdict so far (a PLC runtime fault is a failed result too)."""
+        results = [check.finish(self.run) for check in self._checks]
+        fault = self.plc.fault
+        if fault is not None:
+            results.insert(0, CheckResult("PLC running", "plc", Verdict.FAILED, str(fault)))
+        return results
+
+    def assert_checks(self) -> None:
+        """Raise AssertionError listing every check that did not pass, with its evidence."""
+        failed = [r for r in self.results() if r.verdict is not Verdict.PASSED]
+        if failed:
+            lines = []
+            for result in failed:
+                lines.append(f"{result.verdict.value.upper()} {result.name}: {result.message}")
+                if result.evidence is not None:
+                    lines += result.evidence.lines()
+            raise AssertionError("\n".join(lines))
+
+    def close(self) -> None:
+        self.plant.close()
+
+    def __enter__(self) -> Harness:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
