@@ -81,13 +81,22 @@ def _worker(tasks: Any, answers: Any, trace_dir: str | None) -> None:
             if task is None:
                 return
             index, scenario = task
-            answers.put(("started", index, os.getpid()))
             answers.put(("finished", index, run_scenario(scenario, cache, trace_dir)))
     finally:
         cache.close()
 
 
+@dataclass
+class _Worker:
+    process: Any
+    tasks: Any
+    #: Index of the scenario it is running, or None when idle.
+    index: int | None = None
+
+
 class _Pool:
+    """Workers with a task queue each, so the parent always knows who runs what."""
+
     def __init__(
         self,
         scenarios: list[Scenario],
@@ -100,45 +109,51 @@ class _Pool:
         self.trace_dir = None if trace_dir is None else str(trace_dir)
         self.events = events
         self.context = multiprocessing.get_context("spawn")
-        self.tasks = self.context.Queue()
         self.answers = self.context.Queue()
-        self.workers: list[Any] = []
-        #: worker pid -> index of the scenario it is running.
-        self.running: dict[int, int] = {}
+        self.workers: list[_Worker] = []
+        self.pending = list(range(len(scenarios)))
         self.results: dict[int, ScenarioResult] = {}
 
-    def _spawn(self) -> None:
-        worker = self.context.Process(
-            target=_worker, args=(self.tasks, self.answers, self.trace_dir), daemon=True
+    def _spawn(self) -> _Worker:
+        tasks = self.context.Queue()
+        process = self.context.Process(
+            target=_worker, args=(tasks, self.answers, self.trace_dir), daemon=True
         )
-        worker.start()
+        process.start()
+        worker = _Worker(process, tasks)
         self.workers.append(worker)
+        return worker
+
+    def _assign(self, worker: _Worker) -> None:
+        if not self.pending:
+            worker.index = None
+            return
+        index = self.pending.pop(0)
+        worker.index = index
+        worker.tasks.put((index, self.scenarios[index]))
+        self.events.started(index, self.scenarios[index])
 
     def run(self) -> list[ScenarioResult]:
-        for index, scenario in enumerate(self.scenarios):
-            self.tasks.put((index, scenario))
         for _ in range(self.jobs):
-            self._spawn()
+            self._assign(self._spawn())
         try:
             while len(self.results) < len(self.scenarios):
                 try:
-                    kind, index, payload = self.answers.get(timeout=_POLL_S)
+                    _, index, result = self.answers.get(timeout=_POLL_S)
                 except queue.Empty:
                     self._bury_the_dead()
                     continue
-                if kind == "started":
-                    self.running[payload] = index
-                    self.events.started(index, self.scenarios[index])
-                else:
-                    self.running = {p: i for p, i in self.running.items() if i != index}
-                    self._finish(index, payload)
+                self._finish(index, result)
+                worker = next((w for w in self.workers if w.index == index), None)
+                if worker is not None:
+                    self._assign(worker)
         finally:
-            for _ in self.workers:
-                self.tasks.put(None)
             for worker in self.workers:
-                worker.join(timeout=5)
-                if worker.is_alive():
-                    worker.kill()
+                worker.tasks.put(None)
+            for worker in self.workers:
+                worker.process.join(timeout=5)
+                if worker.process.is_alive():
+                    worker.process.kill()
         return [self.results[i] for i in range(len(self.scenarios))]
 
     def _finish(self, index: int, result: ScenarioResult) -> None:
@@ -148,11 +163,11 @@ class _Pool:
 
     def _bury_the_dead(self) -> None:
         for worker in list(self.workers):
-            if worker.is_alive():
+            if worker.process.is_alive():
                 continue
             self.workers.remove(worker)
-            index = self.running.pop(worker.pid, None)
-            if index is not None:
+            index = worker.index
+            if index is not None and index not in self.results:
                 scenario = self.scenarios[index]
                 self._finish(
                     index,
@@ -161,10 +176,11 @@ class _Pool:
                         file=scenario.file,
                         verdict=Verdict.ERROR,
                         requirements=list(scenario.spec.requirements),
-                        error=f"the worker process running it died (exit code {worker.exitcode})",
+                        error="the worker process running it died "
+                        f"(exit code {worker.process.exitcode})",
                         seed=scenario.seed,
                         params=dict(scenario.params),
                     ),
                 )
-            if len(self.results) + len(self.running) < len(self.scenarios):
-                self._spawn()
+            if self.pending:
+                self._assign(self._spawn())

@@ -1,0 +1,184 @@
+"""The runner and the suite: verdicts, errors kept apart, determinism, crashes, the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.peers import run_cli
+from vcommission.scenario.loader import load_scenarios
+from vcommission.scenario.results import Verdict
+from vcommission.scenario.runner import run_scenario
+from vcommission.scenario.suite import run_suite
+from vcommission.scenario.trace import Trace, first_divergence
+
+MODEL = Path(__file__).resolve().parents[2] / "plant_models" / "sorting_line"
+
+SORTING = f"""
+name: sorting for a while
+requirements: [R3]
+model: {MODEL}
+duration: 12
+steps:
+  - hold: 0.3
+  - pulse: {{tag: start_pb.pressed, for: 0.2}}
+checks:
+  - interlock: {{never: {{all: [{{tag: pusher_extend}}, {{tag: conveyor_run}}]}}}}
+"""
+
+
+def scenario_file(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_a_wait_that_times_out_fails_with_evidence(tmp_path):
+    text = SORTING.replace(
+        "  - pulse: {tag: start_pb.pressed, for: 0.2}",
+        "  - wait: {until: {tag: conveyor_run}, timeout: 1.5}",
+    )
+    (scenario,) = load_scenarios(scenario_file(tmp_path, text))
+    result = run_scenario(scenario)
+    assert result.verdict is Verdict.FAILED
+    wait = result.checks[0]
+    assert wait.kind == "wait" and wait.verdict is Verdict.FAILED
+    assert "conveyor_run = TRUE" in wait.message and "1.5 s" in wait.message
+    assert wait.evidence is not None and wait.evidence.tags == ["conveyor_run"]
+    assert wait.evidence.time_s == pytest.approx(1.8)
+    # The interlock still gave its own verdict: nothing is lost when a step fails.
+    assert result.checks[1].verdict is Verdict.PASSED
+
+
+def test_a_plc_runtime_fault_fails_the_scenario_with_its_line(tmp_path):
+    program = tmp_path / "divide.st"
+    program.write_text(
+        "PROGRAM Main\nVAR go AT %IX0.0 : BOOL; d : INT; x : INT; END_VAR\n"
+        "IF go THEN\n  x := 10 / d;\nEND_IF;\nEND_PROGRAM\n"
+    )
+    (scenario,) = load_scenarios(scenario_file(tmp_path, SORTING), plc=program)
+    result = run_scenario(scenario)
+    assert result.verdict is Verdict.FAILED
+    assert result.checks[0].kind == "plc"
+    assert f"{program}:4" in result.checks[0].message
+    assert "division by zero" in result.checks[0].message
+
+
+def test_steps_longer_than_the_duration_are_a_harness_error(tmp_path):
+    text = SORTING.replace("duration: 12", "duration: 0.4")
+    (scenario,) = load_scenarios(scenario_file(tmp_path, text))
+    result = run_scenario(scenario)
+    assert result.verdict is Verdict.ERROR
+    assert "step 2 (pulse) runs past the scenario's duration" in (result.error or "")
+
+
+def test_an_end_condition_never_reached_fails(tmp_path):
+    text = SORTING.replace("duration: 12", "duration: 3\nend: {tag: light_red}")
+    (scenario,) = load_scenarios(scenario_file(tmp_path, text))
+    result = run_scenario(scenario)
+    assert result.verdict is Verdict.FAILED
+    assert result.checks[0].kind == "end" and "light_red = TRUE" in result.checks[0].message
+    assert result.virtual_s == pytest.approx(3.0)
+
+
+def test_same_scenario_gives_identical_traces_in_one_process_and_across_workers(tmp_path):
+    (scenario,) = load_scenarios(scenario_file(tmp_path, SORTING))
+    here = [run_scenario(scenario, trace_dir=tmp_path / f"here{i}") for i in range(2)]
+    twins = [dataclasses.replace(scenario, params={"copy": i}) for i in range(2)]
+    there = run_suite(twins, jobs=2, trace_dir=tmp_path / "workers")
+    traces = [Trace.load(r.trace_file) for r in here + there]
+    assert len(traces[0].changes) > 50 and traces[0].parts, "too little happened to compare"
+    for other in traces[1:]:
+        assert first_divergence(traces[0], other) is None
+        assert other.changes == traces[0].changes and other.parts == traces[0].parts
+    different = run_scenario(dataclasses.replace(scenario, seed=7), trace_dir=tmp_path / "s7")
+    divergence = first_divergence(traces[0], Trace.load(different.trace_file))
+    assert divergence is not None and divergence.time_ns > 0
+
+
+class _CrashOnArrival:
+    """Unpickling this in a worker kills the worker, as a segfault in a native library would."""
+
+    def __reduce__(self):
+        return (os._exit, (7,))
+
+    def __repr__(self) -> str:
+        return "crash"
+
+
+def test_a_crashed_worker_is_an_error_and_the_rest_of_the_suite_completes(tmp_path):
+    (scenario,) = load_scenarios(scenario_file(tmp_path, SORTING))
+    crashing = dataclasses.replace(scenario, params={"x": _CrashOnArrival()})
+    suite = [scenario, crashing, scenario, scenario]
+    results = run_suite(suite, jobs=2)
+    assert [r.verdict for r in results] == [
+        Verdict.PASSED,
+        Verdict.ERROR,
+        Verdict.PASSED,
+        Verdict.PASSED,
+    ]
+    assert "worker process running it died (exit code 7)" in (results[1].error or "")
+
+
+# ---- the command line ---------------------------------------------------------------------------
+
+
+def test_run_writes_junit_and_json_and_exits_1_on_a_failed_check(tmp_path):
+    good = scenario_file(tmp_path, SORTING, "good.yaml")
+    failing = SORTING.replace("name: sorting for a while", "name: impossible").replace(
+        "  - interlock:", "  - final_state: {bins: {bin_tall: {tall: 99}}}\n  - interlock:"
+    )
+    scenario_file(tmp_path, failing, "bad.yaml")
+    junit, report = tmp_path / "out.xml", tmp_path / "out.json"
+    result = run_cli("run", str(tmp_path), "-j", "2", "--junit", str(junit), "--json", str(report))
+    assert result.returncode == 1, result.stderr
+    assert "FAILED  impossible" in result.stdout and "PASSED  sorting for a while" in result.stdout
+    data = json.loads(report.read_text())
+    assert data["summary"]["passed"] == 1 and data["summary"]["failed"] == 1
+    assert 'failures="1"' in junit.read_text()
+    only_good = run_cli("run", str(good), "-k", "sorting and not impossible")
+    assert only_good.returncode == 0, only_good.stdout + only_good.stderr
+
+
+def test_run_reports_a_broken_file_and_still_runs_the_others(tmp_path):
+    scenario_file(tmp_path, SORTING, "good.yaml")
+    scenario_file(tmp_path, SORTING.replace("hold: 0.3", "hodl: 0.3"), "broken.yaml")
+    report = tmp_path / "out.json"
+    result = run_cli("run", str(tmp_path), "--json", str(report))
+    assert result.returncode == 2
+    assert "broken.yaml:7: steps[0].hodl: unknown key 'hodl' (did you mean 'hold'?)" in (
+        result.stderr
+    )
+    verdicts = sorted(s["verdict"] for s in json.loads(report.read_text())["scenarios"])
+    assert verdicts == ["error", "passed"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [(["run", "nowhere/"], 3), (["run", ".", "-j", "0"], 3), (["run", "-k", "(", "."], 3)],
+)
+def test_run_usage_errors(args, code):
+    assert run_cli(*args).returncode == code
+
+
+def test_run_with_nothing_to_collect_exits_4(tmp_path):
+    (tmp_path / "model.yaml").write_text("name: not a scenario\n")
+    assert run_cli("run", str(tmp_path)).returncode == 4
+
+
+def test_diff_finds_the_first_divergence(tmp_path):
+    path = scenario_file(tmp_path, SORTING)
+    for label, seed in (("a", 1), ("b", 1), ("c", 2)):
+        out = tmp_path / label
+        assert (
+            run_cli("run", str(path), "--seed", str(seed), "--trace-dir", str(out)).returncode == 0
+        )
+    a, b, c = (next((tmp_path / label).glob("*.npz")) for label in "abc")
+    same = run_cli("diff", str(a), str(b))
+    assert same.returncode == 0 and same.stdout.startswith("identical:")
+    differ = run_cli("diff", str(a), str(c))
+    assert differ.returncode == 1 and "first divergence at t=" in differ.stdout
