@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,57 @@ def test_diff_finds_the_first_divergence(tmp_path):
     assert same.returncode == 0 and same.stdout.startswith("identical:")
     differ = run_cli("diff", str(a), str(c))
     assert differ.returncode == 1 and "first divergence at t=" in differ.stdout
+
+
+EXTERNAL = f"""
+name: start over the wire
+requirements: [R1]
+model: {MODEL}
+plc:
+  external:
+    link: LINK
+    command: [{sys.executable}, -m, vcommission, plc, {MODEL}/plc/sorting.st, --LINK, "{{url}}",
+              --model, {MODEL}]
+duration: 3
+steps:
+  - hold: 0.5
+  - pulse: {{tag: start_pb.pressed, for: 0.2}}
+checks:
+  - requirement: R1
+    reaction:
+      trigger: {{rising: start_pb}}
+      expect: {{all: [{{tag: conveyor_run}}, {{tag: infeed_enable}}]}}
+      within: 0.1
+  - final_state: {{tags: {{conveyor_run: true, light_green: true}}}}
+"""
+
+
+@pytest.mark.parametrize("link", ["modbus", "opcua"])
+def test_an_external_plc_started_by_the_scenario_runs_against_the_served_plant(tmp_path, link):
+    (scenario,) = load_scenarios(scenario_file(tmp_path, EXTERNAL.replace("LINK", link)))
+    result = run_scenario(scenario)
+    assert result.verdict is Verdict.PASSED, [c.message for c in result.checks] + [result.error]
+    reaction = result.checks[0]
+    # Over the wire the reaction includes the PLC's polling and scan: still within 100 ms.
+    assert 0 < reaction.figures["max_reaction_s"] <= 0.1
+    assert result.virtual_s == pytest.approx(3.0)
+    assert result.coverage == {}
+
+
+def test_an_external_plc_that_never_writes_is_a_harness_error(tmp_path):
+    text = f"""
+name: a PLC that never connects
+model: {MODEL}
+plc:
+  external:
+    link: modbus
+    command: [{sys.executable}, -c, "import time; time.sleep(5)"]
+    connect_timeout: 0.5
+duration: 1
+checks:
+  - final_state: {{tags: {{conveyor_run: false}}}}
+"""
+    (scenario,) = load_scenarios(scenario_file(tmp_path, text))
+    result = run_scenario(scenario)
+    assert result.verdict is Verdict.ERROR
+    assert "the external PLC did not write within 0.5 s" in (result.error or "")

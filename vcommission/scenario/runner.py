@@ -13,6 +13,8 @@ everything for each scenario.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -31,7 +33,7 @@ from vcommission.plc import PlcProgram, SoftPlc, compile_program
 from vcommission.scenario.context import PlcLink, RunContext
 from vcommission.scenario.loader import Scenario
 from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
-from vcommission.scenario.schema import ClockChoice, Step
+from vcommission.scenario.schema import ClockChoice, ExternalLink, ExternalPlc, Step
 from vcommission.scenario.trace import TraceRecorder
 from vcommission.simulator import Simulator
 
@@ -148,28 +150,34 @@ class _Run:
     def execute(self, trace_dir: str | Path | None) -> None:
         scenario, spec = self.scenario, self.spec
         model = self.cache.model(scenario.model_path)
-        if spec.plc.external is not None:
-            raise VcommissionError("external PLCs are not supported by this runner yet")
-        assert scenario.program_path is not None
-        program = self.cache.program(scenario.program_path, scenario.model_path)
+        external = spec.plc.external
+        program = plc = link = None
+        if external is None:
+            assert scenario.program_path is not None
+            program = self.cache.program(scenario.program_path, scenario.model_path)
         plant = self.cache.plant(scenario.model_path, scenario.seed)
         self.result.seed = plant.seed
-        mode = ClockMode.REALTIME if spec.clock is ClockChoice.REALTIME else ClockMode.FAST
-        sim = Simulator(plant, mode, spec.speed)
+        # A PLC outside runs on the wall clock: the plant must too.
+        realtime = spec.clock is ClockChoice.REALTIME or external is not None
+        sim = Simulator(plant, ClockMode.REALTIME if realtime else ClockMode.FAST, spec.speed)
         recorder = TraceRecorder(plant.image)
         sim.monitors.append(recorder)
-        plc = SoftPlc(program)
-        link = PlcLink(plc)
-        sim.add_controller(link, plc.period_s)
+        if program is not None:
+            plc = SoftPlc(program)
+            link = PlcLink(plc)
+            sim.add_controller(link, plc.period_s)
         run = RunContext(scenario, model, plant, sim, recorder, plc, link)
         self.run = run
         self.deadline_ns = s_to_ns(spec.duration) if spec.duration is not None else None
         checks = self._checks(run)
-        failure = self._drive(self._timeline())
+        if external is None:
+            failure = self._drive(self._timeline())
+        else:
+            failure = asyncio.run(self._drive_external(external))
         results = [self._finish_check(check) for check in checks]
         if failure is not None:
             results.insert(0, failure)
-        if plc.fault is not None:
+        if plc is not None and plc.fault is not None:
             fault = plc.fault
             results.insert(
                 0,
@@ -183,25 +191,28 @@ class _Run:
         self.result.checks = results
         self.result.verdict = Verdict.worst([r.verdict for r in results])
         self.result.virtual_s = ns_to_s(sim.now_ns)
-        coverage = plc.coverage()
-        self.result.coverage = {
-            "statements": round(coverage.statement_percent, 2),
-            "branches": round(coverage.branch_percent, 2),
-        }
+        if plc is not None:
+            coverage = plc.coverage()
+            self.result.coverage = {
+                "statements": round(coverage.statement_percent, 2),
+                "branches": round(coverage.branch_percent, 2),
+            }
         for fault_ in list(run.faults.values()):
             fault_.clear(run)
         if trace_dir is not None:
-            trace = recorder.trace(plant.parts, sim.now_ns, self._meta(program))
+            trace = recorder.trace(plant.parts, sim.now_ns, self._meta())
             path = Path(trace_dir) / f"{_slug(scenario.name)}.npz"
             trace.save(path)
             self.result.trace_file = str(path)
 
-    def _meta(self, program: PlcProgram) -> dict[str, Any]:
+    def _meta(self) -> dict[str, Any]:
+        program = self.scenario.program_path
+        external = self.spec.plc.external
         return {
             "scenario": self.scenario.name,
             "file": self.scenario.file,
             "model": str(self.scenario.model_path),
-            "program": program.file,
+            "program": str(program) if program else f"external {external.link.value}",  # type: ignore[union-attr]
             "seed": self.result.seed,
             "params": self.scenario.params,
         }
@@ -224,6 +235,62 @@ class _Run:
                 request = timeline.send(None)
         except StopIteration as end:
             return end.value
+
+    async def _drive_external(self, external: ExternalPlc) -> CheckResult | None:
+        """Serve the plant on a free loopback port, start the PLC, wait for it, then run."""
+        run = self.run
+        image = run.plant.image
+        async with contextlib.AsyncExitStack() as stack:
+            where = await self._serve(external, stack)
+            if external.command:
+                command = [_fill(word, where) for word in external.command]
+                try:
+                    process = await asyncio.create_subprocess_exec(
+                        *command,
+                        stdin=asyncio.subprocess.DEVNULL,
+                        stdout=asyncio.subprocess.DEVNULL,
+                        stderr=asyncio.subprocess.PIPE,
+                    )
+                except OSError as exc:
+                    raise VcommissionError(f"cannot start the PLC {command[0]!r}: {exc}") from None
+                stack.push_async_callback(_stop_process, process)
+            # The plant waits (time does not run) until the PLC has written once.
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + external.connect_timeout
+            while image.plc_writes == 0:
+                if loop.time() > deadline:
+                    raise VcommissionError(
+                        f"the external PLC did not write within {external.connect_timeout:g} s "
+                        f"(plant served at {where['url']})"
+                    )
+                await asyncio.sleep(0.01)
+            timeline = self._timeline()
+            try:
+                request = next(timeline)
+                while True:
+                    await run.sim.run_until_async(request.done, request.limit_s)
+                    request = timeline.send(None)
+            except StopIteration as end:
+                return end.value
+
+    async def _serve(
+        self, external: ExternalPlc, stack: contextlib.AsyncExitStack
+    ) -> dict[str, str]:
+        run = self.run
+        host = "127.0.0.1"
+        if external.link is ExternalLink.MODBUS:
+            from vcommission.adapters.modbus import ModbusServer
+
+            server = ModbusServer(run.model, run.plant.image, host, 0)
+            await stack.enter_async_context(server)
+            run.sim.listeners.append(server.store.on_commit)
+            return {"host": host, "port": str(server.port), "url": f"{host}:{server.port}"}
+        from vcommission.adapters.opcua import OpcUaServer
+
+        ua_server = OpcUaServer(run.model, run.plant.image, host, 0, realtime=True)
+        await stack.enter_async_context(ua_server)
+        run.sim.listeners.append(ua_server.on_commit)
+        return {"host": host, "port": str(ua_server.port), "url": ua_server.endpoint}
 
     # -- checks
 
@@ -386,6 +453,23 @@ class _Run:
         if fault is not None:  # it may have expired already (``for``)
             fault.clear(run)
         yield from ()
+
+
+def _fill(word: str, where: dict[str, str]) -> str:
+    """``{host}``, ``{port}`` and ``{url}`` in a command word replaced (nothing else is touched)."""
+    for key, value in where.items():
+        word = word.replace("{" + key + "}", value)
+    return word
+
+
+async def _stop_process(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), timeout=5)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
 
 
 def _slug(text: str) -> str:
