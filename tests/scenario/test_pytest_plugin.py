@@ -54,6 +54,12 @@ def test_scenarios_are_items_with_verdicts_and_junit(pytester: pytest.Pytester) 
     assert 'name="start runs the belt [seed=2]"' in text
 
 
+def test_scenarios_run_under_xdist(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", good=PASSING, bad=FAILING)
+    result = pytester.runpytest_subprocess(*QUIET, "-n", "2", "-p", "xdist")
+    result.assert_outcomes(passed=2, failed=1)
+
+
 def test_k_selects_by_requirement_id(pytester: pytest.Pytester) -> None:
     pytester.makefile(".yaml", good=PASSING, bad=FAILING)
     result = pytester.runpytest(*QUIET, "-k", "R1")
