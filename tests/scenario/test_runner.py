@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -237,3 +238,53 @@ checks:
     result = run_scenario(scenario)
     assert result.verdict is Verdict.ERROR
     assert "the external PLC did not write within 0.5 s" in (result.error or "")
+
+
+def _external(tmp_path: Path, steps: str, checks: str, duration: float) -> Any:
+    command = (
+        f"[{sys.executable}, -m, vcommission, plc, {MODEL}/plc/sorting.st, --modbus, "
+        f'"{{url}}", --model, {MODEL}]'
+    )
+    text = (
+        f"name: link fault\nmodel: {MODEL}\nduration: {duration}\n"
+        f"plc: {{external: {{link: modbus, command: {command}}}}}\n"
+        f"steps:\n{steps}checks:\n{checks}"
+    )
+    (scenario,) = load_scenarios(scenario_file(tmp_path, text))
+    return run_scenario(scenario)
+
+
+def test_latency_on_the_wire_of_an_external_plc_slows_its_reactions(tmp_path):
+    result = _external(
+        tmp_path,
+        "  - fault: {kind: latency, delay: 0.1}\n  - hold: 0.5\n"
+        "  - pulse: {tag: start_pb.pressed, for: 1.0}\n",
+        "  - reaction: {trigger: {rising: start_pb}, expect: {tag: conveyor_run}, within: 0.1}\n",
+        3.0,
+    )
+    reaction = result.checks[0]
+    assert reaction.verdict is Verdict.FAILED, reaction.message
+    # Each of the PLC's requests now waits 0.1 s on the wire, the write of conveyor_run too
+    # (and its cycle grows to four of them: a press shorter than that could go unseen).
+    assert 0.1 < reaction.figures["max_reaction_s"] <= 1.0, reaction.figures
+
+
+def test_a_lost_connection_of_an_external_plc_loses_a_press_until_it_reconnects(tmp_path):
+    result = _external(
+        tmp_path,
+        "  - fault: {kind: lost_connection, for: 1.2}\n  - hold: 0.3\n"
+        "  - pulse: {tag: start_pb.pressed, for: 0.2}\n  - hold: 1.5\n"
+        "  - wait: {until: {tag: conveyor_run}, timeout: 0.5}\n",
+        "  - final_state: {tags: {conveyor_run: false}}\n",
+        3.0,
+    )
+    # The press fell into the outage: the PLC never saw it, so the wait times out.
+    assert result.checks[0].kind == "wait" and result.checks[0].verdict is Verdict.FAILED
+    after = _external(
+        tmp_path,
+        "  - fault: {kind: lost_connection, for: 1.2}\n  - hold: 3\n"
+        "  - pulse: {tag: start_pb.pressed, for: 0.2}\n",
+        "  - final_state: {tags: {conveyor_run: true}}\n",
+        4.0,
+    )
+    assert after.verdict is Verdict.PASSED, [c.message for c in after.checks] + [after.error]

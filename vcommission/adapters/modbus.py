@@ -879,6 +879,18 @@ class ModbusPlcIo:
             self._client = None
 
     async def read_inputs(self) -> list[tuple[Any, Value]]:
+        try:
+            return await self._read_inputs()
+        except ModbusException as exc:  # a dropped link or a timeout, as pymodbus says it
+            raise ConnectionError(f"modbus: {exc}") from None
+
+    async def write_outputs(self, values: Sequence[tuple[Any, Value]]) -> None:
+        try:
+            await self._write_outputs(values)
+        except ModbusException as exc:
+            raise ConnectionError(f"modbus: {exc}") from None
+
+    async def _read_inputs(self) -> list[tuple[Any, Value]]:
         client = self._require()
         values: list[tuple[Any, Value]] = []
         for run in self._reads:
@@ -900,7 +912,7 @@ class ModbusPlcIo:
                     values.append((point, decode_registers(type_, chunk, self.word_order)))
         return values
 
-    async def write_outputs(self, values: Sequence[tuple[Any, Value]]) -> None:
+    async def _write_outputs(self, values: Sequence[tuple[Any, Value]]) -> None:
         client = self._require()
         by_point = {id(point): value for point, value in values}
         for run in self._writes:

@@ -84,6 +84,8 @@ class RunContext:
     link: PlcLink | None = None
     #: Active faults by name.
     faults: dict[str, Any] = field(default_factory=dict)
+    #: The TCP proxy an external PLC connects through (link faults act on it), else None.
+    proxy: Any = None
     _watchers: list[Watcher] = field(default_factory=list)
     _previous: tuple[Value, ...] = ()
 

@@ -54,7 +54,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -460,9 +460,7 @@ class _Jam:
 
 def _link(spec: FaultSpec, run: RunContext) -> PlcLink:
     if run.link is None:
-        raise ConfigError(
-            f"{spec.kind.value} needs the in-process PLC for now (this run's PLC is external)"
-        )
+        raise ConfigError(f"{spec.kind.value} needs a PLC link (in-process, or external)")
     return run.link
 
 
@@ -592,14 +590,47 @@ def _make_jam(spec: FaultSpec, run: RunContext) -> Fault:
     return _Jam(spec.name, (float(x), float(y), float(z)), size)
 
 
+class _ProxyDown:
+    """An external PLC's link is cut at the proxy: connections closed, new ones refused."""
+
+    def __init__(self, name: str, proxy: Any) -> None:
+        self.name = name
+        self.proxy = proxy
+
+    def inject(self, run: RunContext) -> None:
+        self.proxy.down = True
+
+    def clear(self, run: RunContext) -> None:
+        self.proxy.down = False  # the PLC reconnects on its own, as a real one does
+
+
+class _ProxyDelay:
+    """What an external PLC sends reaches the plant ``delay`` seconds late (at the proxy)."""
+
+    def __init__(self, name: str, proxy: Any, delay_s: float) -> None:
+        self.name = name
+        self.proxy = proxy
+        self.delay_s = delay_s
+
+    def inject(self, run: RunContext) -> None:
+        self.proxy.delay_s = self.delay_s
+
+    def clear(self, run: RunContext) -> None:
+        self.proxy.delay_s = 0.0
+
+
 def _make_lost_connection(spec: FaultSpec, run: RunContext) -> Fault:
+    if run.proxy is not None:
+        return _ProxyDown(spec.name, run.proxy)
     _link(spec, run)
     return _LostConnection(spec.name)
 
 
 def _make_latency(spec: FaultSpec, run: RunContext) -> Fault:
-    _link(spec, run)
     assert spec.delay is not None
+    if run.proxy is not None:
+        return _ProxyDelay(spec.name, run.proxy, spec.delay)
+    _link(spec, run)
     return _Latency(spec.name, s_to_ns(spec.delay))
 
 

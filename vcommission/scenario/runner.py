@@ -278,19 +278,30 @@ class _Run:
     ) -> dict[str, str]:
         run = self.run
         host = "127.0.0.1"
+        from vcommission.adapters.proxy import LinkProxy
+
         if external.link is ExternalLink.MODBUS:
             from vcommission.adapters.modbus import ModbusServer
 
             server = ModbusServer(run.model, run.plant.image, host, 0)
             await stack.enter_async_context(server)
             run.sim.listeners.append(server.store.on_commit)
-            return {"host": host, "port": str(server.port), "url": f"{host}:{server.port}"}
-        from vcommission.adapters.opcua import OpcUaServer
+            port = server.port
+        else:
+            from vcommission.adapters.opcua import OpcUaServer
 
-        ua_server = OpcUaServer(run.model, run.plant.image, host, 0, realtime=True)
-        await stack.enter_async_context(ua_server)
-        run.sim.listeners.append(ua_server.on_commit)
-        return {"host": host, "port": str(ua_server.port), "url": ua_server.endpoint}
+            ua_server = OpcUaServer(run.model, run.plant.image, host, 0, realtime=True)
+            await stack.enter_async_context(ua_server)
+            run.sim.listeners.append(ua_server.on_commit)
+            port = ua_server.port
+        # The PLC connects through a proxy, so link faults can cut or slow the wire.
+        proxy = LinkProxy(host, port)
+        await stack.enter_async_context(proxy)
+        run.proxy = proxy
+        if external.link is ExternalLink.MODBUS:
+            return {"host": host, "port": str(proxy.port), "url": f"{host}:{proxy.port}"}
+        url = ua_server.endpoint.replace(f":{port}/", f":{proxy.port}/", 1)
+        return {"host": host, "port": str(proxy.port), "url": url}
 
     # -- checks
 
