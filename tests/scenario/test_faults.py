@@ -322,9 +322,9 @@ def test_latency_delays_plc_writes_by_the_delay(plc_run):
     assert _start_delay(run) == pytest.approx(normal)
 
 
-def test_link_faults_need_the_in_process_plc(run):
+def test_link_faults_need_a_plc_link(run):
     for spec in (FaultSpec(FaultKind.LOST_CONNECTION), FaultSpec(FaultKind.LATENCY, delay=0.1)):
-        with pytest.raises(ConfigError, match="in-process PLC"):
+        with pytest.raises(ConfigError, match="needs a PLC link"):
             make_fault(spec, run)
 
 

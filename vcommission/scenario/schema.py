@@ -540,7 +540,8 @@ class ScenarioFile:
     speed: float = 1.0
     #: Plant seed; default the model's.
     seed: int | None = None
-    #: Virtual seconds to run in all; with ``end``, the most to wait for it.
+    #: Virtual seconds to run in all (the steps always finish: a run lasts the longer of its
+    #: steps and its duration); with ``end``, the most to wait for it.
     duration: float | None = None
     #: Stop as soon as this holds (after the steps).
     end: ConditionSpec | None = None
