@@ -18,7 +18,7 @@ def test_readme_opens_with_exactly_two_commands():
     head = text.split("\n## ", 1)[0]
     assert len(re.findall(r"```bash\n", head)) == 2
     main_job, tests = _readme_commands()[:2]
-    assert "vcommission demo" in main_job
+    assert "vcommission run scenarios/" in main_job
     assert "pytest" in tests
 
 
