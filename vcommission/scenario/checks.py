@@ -883,7 +883,8 @@ class FinalStateCheck(_Check):
                 if actual != expected:
                     which = "parts" if variant == "*" else f"{variant} parts"
                     wrong.append(f"{sink} holds {actual} {which}, expected {expected}")
-        in_flight = sum(1 for p in parts if p.destination is None)
+        # Parts a person took off the line (removed, never arrived) are not in flight.
+        in_flight = sum(1 for p in parts if p.destination is None and p.alive)
         figures["in_flight"] = in_flight
         if s.max_in_flight is not None and in_flight > s.max_in_flight:
             wrong.append(

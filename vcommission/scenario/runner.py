@@ -421,6 +421,20 @@ class _Run:
         spawners[0].request(spawn.variant, spawn.count, s_to_ns(spawn.interval), self.run.now_ns)
         yield from ()
 
+    def _step_remove(self, step: Step) -> Steps:
+        remove = step.remove
+        assert remove is not None
+        plant = self.run.plant
+        world = plant.world
+        assert world is not None
+        now = self.run.now_ns
+        for body in world.overlapping(remove.low, remove.high, plant.parts.is_part):
+            part = plant.parts.by_body(body)
+            world.remove_body(body)
+            if part is not None:
+                plant.parts.retire(part, now, "operator")
+        yield from ()
+
     def _step_fault(self, step: Step) -> Steps:
         from vcommission.scenario.faults import make_fault
 

@@ -45,6 +45,7 @@ __all__ = [
     "PlcSpec",
     "PulseSpec",
     "ReactionSpec",
+    "RemoveSpec",
     "ScenarioFile",
     "SequenceSpec",
     "SetSpec",
@@ -193,6 +194,22 @@ class SpawnSpec:
         _seconds("interval", self.interval)
 
 
+@dataclass(frozen=True)
+class RemoveSpec:
+    """A person takes every part whose bounding box reaches into a zone off the line.
+
+    The zone is a box from ``low`` to ``high`` (x, y, z), metres. A part removed this way
+    ends its journey with ``removed`` by ``operator``; it never arrives in a sink.
+    """
+
+    low: tuple[float, float, float]
+    high: tuple[float, float, float]
+
+    def __post_init__(self) -> None:
+        if any(a > b for a, b in zip(self.low, self.high, strict=True)):
+            raise ConfigError(f"low {self.low} must not exceed high {self.high} on any axis")
+
+
 class FaultKind(str, Enum):
     """The fault library (see :mod:`vcommission.scenario.faults`)."""
 
@@ -281,6 +298,7 @@ class Step:
     pulse: PulseSpec | None = None
     wait: WaitSpec | None = None
     spawn: SpawnSpec | None = None
+    remove: RemoveSpec | None = None
     fault: FaultSpec | None = None
     #: Clear the fault of this name.
     clear: str | None = None
@@ -295,7 +313,7 @@ class Step:
         return next(name for name in _STEP_ACTIONS if getattr(self, name) is not None)
 
 
-_STEP_ACTIONS = ("hold", "until", "set", "pulse", "wait", "spawn", "fault", "clear")
+_STEP_ACTIONS = ("hold", "until", "set", "pulse", "wait", "spawn", "remove", "fault", "clear")
 
 
 # ---- checks ------------------------------------------------------------------------------------
