@@ -1274,7 +1274,7 @@ class Compiler:
             if var.type is _ERROR:
                 return _E("0", _ERROR)
             if var.constant and var.const is not _NO:
-                return _E(_literal_code(var.const), var.type, var.const, var=var)
+                return _E(repr(var.const), var.type, var.const, var=var)
             return _E(var.py, var.type, var=var, lvalue=not var.constant)
         enums = self.enum_values.get(key(e.name), [])
         if len(enums) == 1:
@@ -1379,7 +1379,7 @@ class Compiler:
             const = -value.const  # type: ignore[operator]
             if isinstance(t, ElementaryType) and t.kind in ("int", "bits", "time"):
                 const = wrap_value(const, t)
-            return _E(_literal_code(const), t, const)
+            return _E(repr(const), t, const)
         if isinstance(t, ElementaryType) and not t.signed and t.is_integer:
             self.error(e, f"unary minus on unsigned {t}")
         return _E(f"(-{value.code})", t, raw=t.is_integer or t.is_time)
@@ -1529,7 +1529,7 @@ class Compiler:
             const = wrap_value(int(const), t)
         elif t is REAL:
             const = _f32(float(const))  # type: ignore[arg-type]
-        return _E(_literal_code(const), t, const)
+        return _E(repr(const), t, const)
 
     def _unify(self, e: n.Node, left: _E, right: _E) -> DataType | None:
         """Type both operands of a numeric operator meet at, or None (reported)."""
@@ -1792,12 +1792,15 @@ def _convert_code(code: str, src: DataType, dst: DataType) -> str | None:
 
 
 def _numeric_args(c: Compiler, e: n.Call, args: list[_E]) -> DataType | None:
-    t: DataType | None = args[0].type
+    """The type all arguments meet at (as ``a + b`` would), or None (reported)."""
+    met = args[0]
     for a in args[1:]:
-        fake = _E(a.code, t, args[0].const) if t is not None else a  # type: ignore[arg-type]
-        t = c._unify(e, fake, a)
+        t = c._unify(e, met, a)
         if t is None:
             return None
+        # Carry on from the type met so far; a literal stays a literal with its value.
+        met = _E(met.code, t, met.const if isinstance(t, _LiteralType) else _NO)
+    t = met.type
     if t is not None and not (t.is_numeric or t.is_time):
         c.error(e, f"{e.name.upper()} needs numbers, not {t}")
         return None
@@ -1820,7 +1823,7 @@ def _literal_result(t: DataType, args: list[_E], fn: Callable[..., object]) -> _
     except (ValueError, OverflowError, ZeroDivisionError):
         return None  # left to run time, which faults with the line
     literal_type = ANY_REAL if isinstance(const, float) else ANY_INT
-    return _E(_literal_code(const), literal_type, const)
+    return _E(repr(const), literal_type, const)
 
 
 def _fn_abs(c: Compiler, e: n.Call, args: list[_E]) -> _E:
@@ -2046,10 +2049,6 @@ def _same_array(a: DataType, b: DataType) -> bool:
         and a.dims == b.dims
         and (a.element is b.element or _same_array(a.element, b.element))
     )
-
-
-def _literal_code(value: object) -> str:
-    return repr(value)
 
 
 def _describe(e: n.Expr) -> str:
