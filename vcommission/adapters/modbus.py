@@ -692,6 +692,7 @@ class ModbusClientLink:
         self.mapping = mapping
         self.polls = 0
         self.errors = 0
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._client: AsyncModbusTcpClient | None = None
 
@@ -739,7 +740,7 @@ class ModbusClientLink:
     async def _run(self) -> None:
         period = self.mapping.poll
         failing = False
-        while True:
+        while not self._stopping:
             started = asyncio.get_running_loop().time()
             try:
                 if self._client is None or not self._client.connected:
@@ -768,14 +769,20 @@ class ModbusClientLink:
             await asyncio.sleep(max(0.0, period - elapsed))
 
     async def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        task, self._task = self._task, None
+        if task is not None:
+            # pymodbus may swallow a cancellation that lands inside connect() or a request
+            # (the poll loop would then go on forever): the flag ends the loop regardless.
+            self._stopping = True
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.5)
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                task.result()
         if self._client is not None:
             self._client.close()
             self._client = None
