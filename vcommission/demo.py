@@ -19,15 +19,13 @@ from vcommission.config.model import load_model
 from vcommission.errors import PlcFault
 from vcommission.plant.plant import Plant
 from vcommission.plant.sink import Sink
-from vcommission.plc import Coverage, SoftPlc, compile_program
+from vcommission.plc import Coverage, SoftPlc, compile_program, model_program
 from vcommission.signals import ProcessImage, Value
 from vcommission.simulator import ChangeRecorder, Simulator
 
 __all__ = ["DemoSummary", "SortingScript", "run_demo"]
 
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "plant_models" / "sorting_line"
-#: Where a model keeps its reference PLC program.
-PROGRAM_IN_MODEL = Path("plc") / "sorting.st"
 #: The operator input the demo presses to start the line, and when (virtual seconds).
 START_BUTTON = "start_pb.pressed"
 START_AT_S = 0.5
@@ -133,7 +131,7 @@ def run_demo(
 ) -> DemoSummary:
     """Check the model, compile the ST program, and run both ``duration_s`` in lockstep.
 
-    The program defaults to the model's ``plc/sorting.st``. If the model has a
+    The program defaults to the model's own (the one ``.st`` file in its ``plc/``). If it has a
     ``start_pb.pressed`` operator input, it is pressed at 0.5 s for 0.2 s.
 
     Raises:
@@ -141,8 +139,7 @@ def run_demo(
         PlcCompileError: the program does not compile or bind.
     """
     model = load_model(model_path)
-    folder = Path(model.path).parent
-    program_file = Path(program_path) if program_path else folder / PROGRAM_IN_MODEL
+    program_file = Path(program_path) if program_path else model_program(model.path)
     program = compile_program(program_file, model)
     with Plant(model, seed) as plant:
         sim = Simulator(plant)

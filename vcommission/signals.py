@@ -83,6 +83,18 @@ class SignalType(str, Enum):
         """Inclusive (min, max) for integer types, None otherwise."""
         return _INTEGER_LIMITS.get(self)
 
+    @property
+    def zero(self) -> Value:
+        """FALSE, 0 or 0.0: the power-on default and what a de-energised wire reads."""
+        return False if self.is_bool else 0.0 if self.is_float else 0
+
+    def reinterpret(self, value: int) -> int:
+        """The low bits of an integer read as this integer type (a WORD's bits as an INT)."""
+        bits = self.bits
+        value = int(value) & ((1 << bits) - 1)
+        low, _ = self.limits  # type: ignore[misc]
+        return value - (1 << bits) if low < 0 and value >= 1 << (bits - 1) else value
+
 
 _INTEGER_LIMITS: dict[SignalType, tuple[int, int]] = {
     SignalType.INT: (-(2**15), 2**15 - 1),
@@ -140,8 +152,7 @@ class Signal:
 
     def __post_init__(self) -> None:
         if self.default is None:
-            zero = False if self.type.is_bool else 0.0 if self.type.is_float else 0
-            object.__setattr__(self, "default", zero)
+            object.__setattr__(self, "default", self.type.zero)
         object.__setattr__(self, "default", self.coerce(self.default))
 
     def coerce(self, value: object) -> Value:

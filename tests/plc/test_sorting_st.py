@@ -11,10 +11,10 @@ from collections import Counter
 import pytest
 
 from vcommission.config.model import load_model
-from vcommission.demo import BUNDLED_MODEL, PROGRAM_IN_MODEL
+from vcommission.demo import BUNDLED_MODEL
 from vcommission.plant.plant import Plant
 from vcommission.plant.sink import Sink
-from vcommission.plc import SoftPlc, compile_program
+from vcommission.plc import SoftPlc, compile_program, model_program
 from vcommission.simulator import ChangeRecorder, Simulator
 
 MS = 1_000_000
@@ -27,7 +27,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def program(model):
-    return compile_program(BUNDLED_MODEL / PROGRAM_IN_MODEL, model)
+    return compile_program(model_program(BUNDLED_MODEL), model)
 
 
 class Line:

@@ -11,12 +11,10 @@ from vcommission.clock import s_to_ns
 from vcommission.config.model import Model, load_model
 from vcommission.errors import ConfigError
 from vcommission.plant.plant import Plant
-from vcommission.plc.runtime import SoftPlc, compile_program
-from vcommission.scenario.context import PlcLink, RunContext
+from vcommission.plc.runtime import compile_program
+from vcommission.scenario.context import RunContext
 from vcommission.scenario.faults import make_fault, validate_fault
 from vcommission.scenario.schema import FaultKind, FaultSpec
-from vcommission.scenario.trace import TraceRecorder
-from vcommission.simulator import Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
 SORTING_LINE = ROOT / "plant_models" / "sorting_line"
@@ -30,16 +28,8 @@ def model() -> Model:
 
 
 def _run(model: Model, *, plc: bool = False, seed: int | None = None) -> RunContext:
-    plant = Plant(model, seed=seed)
-    sim = Simulator(plant)
-    recorder = TraceRecorder(plant.image)
-    sim.monitors.append(recorder)
-    run = RunContext(scenario=None, model=model, plant=plant, sim=sim, recorder=recorder)
-    if plc:
-        run.plc = SoftPlc(compile_program(SORTING_ST, model))
-        run.link = PlcLink(run.plc)
-        sim.add_controller(run.link, run.plc.period_s)
-    return run
+    program = compile_program(SORTING_ST, model) if plc else None
+    return RunContext.start(None, model, Plant(model, seed=seed), program)
 
 
 @pytest.fixture
@@ -120,11 +110,6 @@ def test_sensor_stuck_off_hides_a_box_in_the_beam(run):
     assert run.plant.image["pe_exit"] is True
 
 
-def _edges(run: RunContext, tag: str) -> list[tuple[int, object]]:
-    index = run.plant.image.table.index(tag)
-    return [(t, v) for t, i, v in run.recorder.changes if i == index]
-
-
 def _chatter(model: Model, seed: int, name: str | None = None) -> list[tuple[int, object]]:
     run = _run(model, seed=seed)
     try:
@@ -132,7 +117,7 @@ def _chatter(model: Model, seed: int, name: str | None = None) -> list[tuple[int
         start = run.now_ns
         _inject(run, kind=FaultKind.SENSOR_CHATTER, tag="pe_tall", period=0.05, id=name)
         run.sim.run_for(2.0)
-        return [(t - start, v) for t, v in _edges(run, "pe_tall")]
+        return [(t - start, v) for t, v in run.recorder.edges("pe_tall")]
     finally:
         run.plant.close()
 
@@ -150,7 +135,7 @@ def test_sensor_chatter_is_seeded_and_periodic(model):
 def test_sensor_chatter_probability_zero_reads_the_truth_and_clear_stops_it(run):
     quiet = _inject(run, kind=FaultKind.SENSOR_CHATTER, tag="pe_tall", period=0.02, probability=0.0)
     run.sim.run_for(1.0)
-    assert _edges(run, "pe_tall") == []
+    assert run.recorder.edges("pe_tall") == []
     quiet.clear(run)
     loud = _inject(run, kind=FaultKind.SENSOR_CHATTER, tag="pe_tall", period=0.02, probability=1)
     run.sim.run_for(0.1)

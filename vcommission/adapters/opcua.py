@@ -803,7 +803,7 @@ class OpcUaPlcIo:
             if point.scaling is not None:
                 value = point.scaling.from_raw(value)
             elif point.st_type != point.signal_type:  # a WORD variable on an INT tag
-                value = decode_bits(signal_type, int(value))
+                value = signal_type.reinterpret(int(value))
             variant = ua.Variant(_plain(signal_type, value), _VARIANT_TYPES[signal_type])
             nodes.append(self._nodes[id(point)])
             data.append(ua.DataValue(variant))
@@ -821,14 +821,6 @@ class OpcUaPlcIo:
         if self._client is None:
             raise ConnectionError("not connected")
         return self._client
-
-
-def decode_bits(signal_type: SignalType, value: int) -> int:
-    """The low bits of ``value`` read as an integer of ``signal_type``."""
-    bits = signal_type.bits
-    value &= (1 << bits) - 1
-    low, _ = signal_type.limits  # type: ignore[misc]
-    return value - (1 << bits) if low < 0 and value >= 1 << (bits - 1) else value
 
 
 def _plain(signal_type: SignalType, value: Value) -> Value:

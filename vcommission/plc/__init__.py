@@ -14,6 +14,7 @@ from vcommission.plc.runtime import (
     SoftPlc,
     compile_program,
     compile_source,
+    model_program,
 )
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "SoftPlc",
     "compile_program",
     "compile_source",
+    "model_program",
 ]

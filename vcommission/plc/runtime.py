@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vcommission.addressing import ModbusAddress, ModbusTable, Scaling, register_count
-from vcommission.errors import PlcCompileError, PlcFault, SourceIssue
+from vcommission.errors import PlcCompileError, PlcFault, SourceIssue, VcommissionError
 from vcommission.plc.compiler import (
     NO_PROGRAM,
     CompiledUnit,
@@ -42,7 +42,15 @@ from vcommission.signals import Direction, ProcessImage, Signal, SignalType, Val
 if TYPE_CHECKING:
     from vcommission.config.model import Model
 
-__all__ = ["Coverage", "IoPoint", "PlcProgram", "SoftPlc", "compile_program", "compile_source"]
+__all__ = [
+    "Coverage",
+    "IoPoint",
+    "PlcProgram",
+    "SoftPlc",
+    "compile_program",
+    "compile_source",
+    "model_program",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +115,21 @@ class PlcProgram:
     def st_line(self, python_line: int) -> int:
         line_map = self.unit.line_map
         return line_map[python_line - 1] if 0 < python_line <= len(line_map) else 0
+
+
+def model_program(model_path: str | Path) -> Path:
+    """A model's own PLC program: the one ``.st`` file in its ``plc/`` folder.
+
+    Raises:
+        VcommissionError: the folder holds none or several (naming what it found).
+    """
+    folder = Path(model_path)
+    folder = folder if folder.is_dir() else folder.parent
+    candidates = sorted((folder / "plc").glob("*.st"))
+    if len(candidates) != 1:
+        found = ", ".join(p.name for p in candidates) or "none"
+        raise VcommissionError(f"the model's plc/ folder has not exactly one .st file ({found})")
+    return candidates[0]
 
 
 def compile_program(
@@ -517,7 +540,11 @@ class SoftPlc:
 
     def _safe_outputs(self) -> dict[str, Value]:
         """Every output de-energised: what a CPU in STOP drives."""
-        return {point.tag: _zero(point) for point in self.program.io if point.output and point.tag}
+        return {
+            point.tag: SignalType(point.st_type).zero
+            for point in self.program.io
+            if point.output and point.tag
+        }
 
     # -- the cycle itself
 
@@ -580,27 +607,11 @@ class SoftPlc:
 
     def output_values(self) -> list[tuple[IoPoint, Value]]:
         if self.fault is not None:
-            return [(p, _zero(p)) for p in self.program.io if p.output]
+            return [(p, SignalType(p.st_type).zero) for p in self.program.io if p.output]
         return [(p, getattr(self._owner(p.owner), p.attr)) for p in self.program.io if p.output]
 
 
 _UNSET = object()
-
-
-def _zero(point: IoPoint) -> Value:
-    if point.st_type == "BOOL":
-        return False
-    return 0.0 if point.st_type in ("REAL", "LREAL") else 0
-
-
-def _reinterpret(type_: SignalType) -> Callable[[Value], Value]:
-    """The bits of an integer read as ``type_`` (a WORD variable on an INT signal)."""
-    mask = (1 << type_.bits) - 1
-    low, _ = type_.limits  # type: ignore[misc]
-    if low < 0:
-        half = 1 << (type_.bits - 1)
-        return lambda v: ((int(v) + half) & mask) - half
-    return lambda v: int(v) & mask
 
 
 def _to_plc(point: IoPoint, signal: Signal) -> Callable[[Value], Value] | None:
@@ -609,7 +620,7 @@ def _to_plc(point: IoPoint, signal: Signal) -> Callable[[Value], Value] | None:
         return point.scaling.to_raw  # type: ignore[return-value]
     if point.st_type == signal.type.value.upper():
         return None
-    return _reinterpret(SignalType(point.st_type))
+    return SignalType(point.st_type).reinterpret  # type: ignore[return-value]
 
 
 def _to_plant(point: IoPoint, signal: Signal) -> Callable[[Value], Value] | None:
@@ -618,4 +629,4 @@ def _to_plant(point: IoPoint, signal: Signal) -> Callable[[Value], Value] | None
         return point.scaling.from_raw  # type: ignore[return-value]
     if point.st_type == signal.type.value.upper():
         return None
-    return _reinterpret(signal.type)
+    return signal.type.reinterpret  # type: ignore[return-value]

@@ -12,21 +12,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from vcommission.clock import s_to_ns
+from vcommission.clock import ClockMode, s_to_ns
+from vcommission.plc import PlcProgram, SoftPlc
 from vcommission.scenario.conditions import Condition, compile_condition
 from vcommission.scenario.results import Evidence
 from vcommission.scenario.schema import ConditionSpec
+from vcommission.scenario.trace import TraceRecorder, window
 from vcommission.signals import ProcessImage, Value
+from vcommission.simulator import Simulator
 
 if TYPE_CHECKING:
     from vcommission.config.model import Model
     from vcommission.plant.plant import Plant
-    from vcommission.plc import SoftPlc
     from vcommission.scenario.loader import Scenario
-    from vcommission.scenario.trace import TraceRecorder
-    from vcommission.simulator import Simulator
 
-__all__ = ["PlcLink", "RunContext", "Watcher"]
+__all__ = ["Latch", "PlcLink", "RunContext", "Watcher"]
 
 #: Called after every tick with (tick end ns, committed values, previous tick's values).
 Watcher = Callable[[int, Sequence[Value], Sequence[Value]], None]
@@ -86,8 +86,30 @@ class RunContext:
     faults: dict[str, Any] = field(default_factory=dict)
     #: The TCP proxy an external PLC connects through (link faults act on it), else None.
     proxy: Any = None
-    _watchers: list[Watcher] = field(default_factory=list)
+    #: Replaced, never changed in place, so a watcher may undo itself while being called.
+    _watchers: tuple[Watcher, ...] = ()
     _previous: tuple[Value, ...] = ()
+
+    @classmethod
+    def start(
+        cls,
+        scenario: Scenario | None,
+        model: Model,
+        plant: Plant,
+        program: PlcProgram | None,
+        mode: ClockMode = ClockMode.FAST,
+        speed: float = 1.0,
+    ) -> RunContext:
+        """A simulator over ``plant`` with a recorder and, for a program, the PLC on its link."""
+        sim = Simulator(plant, mode, speed)
+        recorder = TraceRecorder(plant.image)
+        sim.monitors.append(recorder)
+        plc = link = None
+        if program is not None:
+            plc = SoftPlc(program)
+            link = PlcLink(plc)
+            sim.add_controller(link, plc.period_s)
+        return cls(scenario, model, plant, sim, recorder, plc, link)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         self._previous = self.plant.image.committed
@@ -96,14 +118,44 @@ class RunContext:
     def _tick(self, now_ns: int, changed: list[int]) -> None:
         values = self.plant.image.committed
         previous = self._previous
-        for watcher in list(self._watchers):
+        for watcher in self._watchers:
             watcher(now_ns, values, previous)
         self._previous = values
 
     def watch(self, watcher: Watcher) -> Callable[[], None]:
         """Call ``watcher`` after every tick from now on; returns an undo."""
-        self._watchers.append(watcher)
-        return lambda: self._watchers.remove(watcher) if watcher in self._watchers else None
+        self._watchers = (*self._watchers, watcher)
+
+        def undo() -> None:
+            self._watchers = tuple(w for w in self._watchers if w is not watcher)
+
+        return undo
+
+    def latch(self, spec: ConditionSpec) -> Latch:
+        """Watch a condition from now on; see :class:`Latch`."""
+        return Latch(self, self.condition(spec))
+
+    def inject(self, fault: Any, seconds: float | None = None) -> None:
+        """Inject ``fault`` (named in :attr:`faults`), cleared after ``seconds`` if given."""
+        fault.inject(self)
+        self.faults[fault.name] = fault
+        if seconds is None:
+            return
+        due = self.now_ns + s_to_ns(seconds)
+
+        def expire(now: int, values: Any, previous: Any) -> None:
+            if now >= due:
+                undo()
+                if self.faults.get(fault.name) is fault:
+                    self.clear(fault.name)
+
+        undo = self.watch(expire)
+
+    def clear(self, name: str) -> None:
+        """Clear the active fault ``name``; nothing if it is not (or no longer) active."""
+        fault = self.faults.pop(name, None)
+        if fault is not None:
+            fault.clear(self)
 
     def condition(self, spec: ConditionSpec) -> Condition:
         """Compile a condition against this run's signals (each caller its own instance)."""
@@ -126,17 +178,32 @@ class RunContext:
         end = time_ns + s_to_ns(WINDOW_AFTER_S)
         table = self.plant.image.table
         wanted = {table.index(tag): tag for tag in dict.fromkeys(tags) if tag in table}
-        recorder = self.recorder
-        state = {i: recorder.initial[i] for i in wanted}
-        window: list[tuple[float, str, Any]] = []
-        for t, i, v in recorder.changes:
-            if t > end:
-                break
-            if i not in wanted:
-                continue
-            if t <= start:
-                state[i] = v
-            else:
-                window.append((t / 1e9, wanted[i], v))
-        head = [(start / 1e9, wanted[i], state[i]) for i in wanted]
-        return Evidence(time_ns / 1e9, list(wanted.values()), head + window)
+        rows = window(self.recorder.initial, self.recorder.changes, wanted, start, end)
+        return Evidence(
+            time_ns / 1e9, list(wanted.values()), [(t / 1e9, tag, v) for t, tag, v in rows]
+        )
+
+
+class Latch:
+    """A condition watched after every tick until it first holds (a wait, an end condition).
+
+    The condition is evaluated on every tick (so ``for`` timers stay right) until it holds;
+    :attr:`time_ns` is then when. :meth:`close` stops watching.
+    """
+
+    def __init__(self, run: RunContext, condition: Condition) -> None:
+        self.condition = condition
+        self.time_ns: int | None = None
+        self._undo = run.watch(self._tick)
+
+    def _tick(self, now_ns: int, values: Sequence[Value], previous: Sequence[Value]) -> None:
+        if self.condition(now_ns, values, previous):
+            self.time_ns = now_ns
+            self._undo()
+
+    @property
+    def reached(self) -> bool:
+        return self.time_ns is not None
+
+    def close(self) -> None:
+        self._undo()

@@ -72,7 +72,6 @@ if TYPE_CHECKING:
     from vcommission.config.model import Model
     from vcommission.plant.plant import PhaseWrapper
     from vcommission.plant.world import World
-    from vcommission.plc import SoftPlc
     from vcommission.scenario.context import RunContext
 
 __all__ = ["DEFAULT_JAM_SIZE", "Fault", "make_fault", "validate_fault"]
@@ -95,11 +94,6 @@ class Fault(Protocol):
 
 
 # ---- finding what a fault acts on ---------------------------------------------------------
-
-
-def _zero(signal: Signal) -> Value:
-    """The de-energised value of a signal: what a broken wire reads."""
-    return False if signal.type.is_bool else 0.0 if signal.type.is_float else 0
 
 
 def _overrides(component: Component, phase: str) -> bool:
@@ -375,12 +369,16 @@ class _InputOverride(_Wrapping):
                     yield name, phase, swapped
 
 
-class _Slow(_Wrapping):
-    """Stroke times times ``factor``, through the actuator's ``time_factor``."""
+class _Scaling(_Wrapping):
+    """A fault that scales something of each of ``components`` by ``factor``."""
 
     def __init__(self, name: str, components: list[str], factor: float) -> None:
         super().__init__(name)
         self.components, self.factor = components, factor
+
+
+class _Slow(_Scaling):
+    """Stroke times times ``factor``, through the actuator's ``time_factor``."""
 
     def wrappers(self, run: RunContext) -> Iterable[tuple[str, str, PhaseWrapper]]:
         factor = self.factor
@@ -404,12 +402,8 @@ class _Slow(_Wrapping):
             yield name, "update", update
 
 
-class _Slip(_Wrapping):
+class _Slip(_Scaling):
     """The belt surface at ``factor`` times the drive's speed; the drive reports its own."""
-
-    def __init__(self, name: str, components: list[str], factor: float) -> None:
-        super().__init__(name)
-        self.components, self.factor = components, factor
 
     def wrappers(self, run: RunContext) -> Iterable[tuple[str, str, PhaseWrapper]]:
         factor = self.factor
@@ -464,15 +458,6 @@ def _link(spec: FaultSpec, run: RunContext) -> PlcLink:
     return run.link
 
 
-def _resend(plc: SoftPlc) -> None:
-    """Make the PLC write every output at its next scan, as after a reconnect.
-
-    SoftPlc writes only outputs that changed since it last wrote them, and it counts writes
-    a faulty link dropped as written.
-    """
-    plc.resend_outputs()
-
-
 class _LostConnection:
     """The PLC reads frozen inputs and its writes are lost; on clear it resends them all."""
 
@@ -503,7 +488,8 @@ class _LostConnection:
         link, inbound, outbound = filters
         link.inbound.remove(inbound)
         link.outbound.remove(outbound)
-        _resend(link.plc)
+        # SoftPlc writes only changed outputs, and counts the dropped ones as written.
+        link.plc.resend_outputs()
 
 
 class _Latency:
@@ -540,7 +526,8 @@ class _Latency:
         link, outbound = installed
         link.outbound.remove(outbound)
         # Writes in flight are superseded by the PLC's current outputs, sent at its next scan.
-        _resend(link.plc)
+        # SoftPlc writes only changed outputs, and counts the dropped ones as written.
+        link.plc.resend_outputs()
 
 
 def _make_sensor_stuck(spec: FaultSpec, run: RunContext) -> Fault:
@@ -559,7 +546,7 @@ def _make_sensor_chatter(spec: FaultSpec, run: RunContext) -> Fault:
 
 def _make_wire_break(spec: FaultSpec, run: RunContext) -> Fault:
     tag = _wired(spec, run.plant.image.table, run.plant.components)
-    zero = _zero(tag.signal)
+    zero = tag.signal.type.zero
     if tag.writer is not None:
         return _SensorOverride(spec.name, tag.writer[0].name, tag.index, zero)
     return _InputOverride(spec.name, _names(c for c, _ in tag.readers), tag.index, zero)

@@ -20,29 +20,15 @@ from typing import Any
 
 import yaml
 
-from vcommission.clock import s_to_ns
 from vcommission.config.model import load_model
 from vcommission.config.yamlload import build, load_document
 from vcommission.plant.plant import Plant
-from vcommission.plc import SoftPlc, compile_program
-from vcommission.scenario.context import PlcLink, RunContext
+from vcommission.plc import compile_program, model_program
+from vcommission.scenario.context import RunContext
 from vcommission.scenario.results import CheckResult, Verdict
 from vcommission.scenario.schema import CheckSpec, ConditionSpec, FaultSpec
-from vcommission.scenario.trace import TraceRecorder
-from vcommission.simulator import Simulator
 
-__all__ = ["Harness", "default_program"]
-
-
-def default_program(model_path: str | Path) -> Path:
-    """The one ``.st`` file in a model's ``plc/`` folder."""
-    folder = Path(model_path)
-    folder = folder if folder.is_dir() else folder.parent
-    candidates = sorted((folder / "plc").glob("*.st"))
-    if len(candidates) != 1:
-        found = ", ".join(p.name for p in candidates) or "none"
-        raise FileNotFoundError(f"{folder}/plc holds not exactly one .st file ({found})")
-    return candidates[0]
+__all__ = ["Harness"]
 
 
 def _spec(value: Any, cls: type, what: str) -> Any:
@@ -64,18 +50,12 @@ class Harness:
         seed: int | None = None,
     ) -> None:
         self.model = load_model(model)
-        self.program = compile_program(program or default_program(model), self.model)
+        self.program = compile_program(program or model_program(model), self.model)
         self.plant = Plant(self.model, seed)
-        self.sim = Simulator(self.plant)
-        self.recorder = TraceRecorder(self.plant.image)
-        self.sim.monitors.append(self.recorder)
-        self.plc = SoftPlc(self.program)
-        self.link = PlcLink(self.plc)
-        self.sim.add_controller(self.link, self.plc.period_s)
-        scenario: Any = None  # no scenario file behind a Python scenario
-        self.run = RunContext(
-            scenario, self.model, self.plant, self.sim, self.recorder, self.plc, self.link
-        )
+        # No scenario file behind a Python scenario.
+        self.run = RunContext.start(None, self.model, self.plant, self.program)
+        self.sim, self.recorder = self.run.sim, self.run.recorder
+        self.plc, self.link = self.run.plc, self.run.link
         self._checks: list[Any] = []
 
     # -- time and the operator
@@ -95,14 +75,10 @@ class Harness:
 
     def wait(self, condition: dict[str, Any] | ConditionSpec, timeout: float) -> bool:
         """Run until ``condition`` holds; False if ``timeout`` seconds passed first."""
-        compiled = self.run.condition(_spec(condition, ConditionSpec, "condition"))
-        reached: list[int] = []
-        undo = self.run.watch(
-            lambda now, v, p: reached.append(now) if compiled(now, v, p) else None
-        )
-        self.sim.run_until(lambda: bool(reached), timeout)
-        undo()
-        return bool(reached)
+        latch = self.run.latch(_spec(condition, ConditionSpec, "condition"))
+        self.sim.run_until(lambda: latch.reached, timeout)
+        latch.close()
+        return latch.reached
 
     # -- faults and checks
 
@@ -111,17 +87,7 @@ class Harness:
         from vcommission.scenario.faults import make_fault
 
         fault = make_fault(_spec(spec, FaultSpec, "fault"), self.run)
-        fault.inject(self.run)
-        if seconds is not None:
-            due = self.sim.now_ns + s_to_ns(seconds)
-            undo: list[Any] = []
-
-            def expire(now: int, values: Any, previous: Any) -> None:
-                if now >= due:
-                    fault.clear(self.run)
-                    undo[0]()
-
-            undo.append(self.run.watch(expire))
+        self.run.inject(fault, seconds)
         return fault
 
     def check(self, spec: dict[str, Any] | CheckSpec) -> Any:

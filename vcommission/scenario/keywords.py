@@ -41,20 +41,26 @@ def matcher(expression: str) -> Callable[[Scenario], bool]:
     return select
 
 
-def _or(tokens: list[str]) -> tuple[Predicate, list[str]]:
-    left, tokens = _and(tokens)
-    while tokens and tokens[0].lower() == "or":
-        right, tokens = _and(tokens[1:])
-        left = (lambda a, b: lambda h: a(h) or b(h))(left, right)
+def _joined(
+    tokens: list[str],
+    word: str,
+    operand: Callable[[list[str]], tuple[Predicate, list[str]]],
+    join: Callable[[bool, bool], bool],
+) -> tuple[Predicate, list[str]]:
+    """``operand (word operand)*``, combined left to right with ``join``."""
+    left, tokens = operand(tokens)
+    while tokens and tokens[0].lower() == word:
+        right, tokens = operand(tokens[1:])
+        left = (lambda a, b: lambda h: join(a(h), b(h)))(left, right)
     return left, tokens
+
+
+def _or(tokens: list[str]) -> tuple[Predicate, list[str]]:
+    return _joined(tokens, "or", _and, lambda a, b: a or b)
 
 
 def _and(tokens: list[str]) -> tuple[Predicate, list[str]]:
-    left, tokens = _not(tokens)
-    while tokens and tokens[0].lower() == "and":
-        right, tokens = _not(tokens[1:])
-        left = (lambda a, b: lambda h: a(h) and b(h))(left, right)
-    return left, tokens
+    return _joined(tokens, "and", _not, lambda a, b: a and b)
 
 
 def _not(tokens: list[str]) -> tuple[Predicate, list[str]]:

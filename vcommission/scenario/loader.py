@@ -20,7 +20,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from vcommission.config.model import Model, load_model
 from vcommission.config.yamlload import Document, YamlPath, build, load_document
-from vcommission.errors import ConfigError, ConfigIssue
+from vcommission.errors import ConfigError, VcommissionError
+from vcommission.plc import model_program
 from vcommission.scenario.conditions import ConditionError, compile_condition, unknown_tag
 from vcommission.scenario.schema import (
     ConditionSpec,
@@ -179,17 +180,11 @@ def _program(
         return program
     if plc is not None:
         return Path(plc).resolve()
-    model_folder = model_path if model_path.is_dir() else model_path.parent
-    candidates = sorted((model_folder / "plc").glob("*.st"))
-    if len(candidates) != 1:
-        found = ", ".join(p.name for p in candidates) or "none"
-        doc.issue(
-            ("model",),
-            f"no PLC program given (plc: st: FILE, or --plc) and the model's plc/ folder has "
-            f"not exactly one .st file ({found})",
-        )
+    try:
+        return model_program(model_path)
+    except VcommissionError as exc:
+        doc.issue(("model",), f"no PLC program given (plc: st: FILE, or --plc) and {exc}")
         return None
-    return candidates[0]
 
 
 def _check_names(doc: Document, spec: ScenarioFile, model: Model) -> None:
@@ -236,8 +231,3 @@ def _walk(value: Any, path: YamlPath) -> Any:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from _walk(item, (*path, i))
-
-
-def issue(file: str, message: str) -> ConfigError:
-    """A file-level error (no line): for paths that do not exist or are not scenarios."""
-    return ConfigError([ConfigIssue(file, 0, "", message)])

@@ -29,13 +29,11 @@ from vcommission.config.model import Model, load_model
 from vcommission.errors import ConfigError, VcommissionError
 from vcommission.plant.plant import Plant
 from vcommission.plant.spawner import PartSpawner
-from vcommission.plc import PlcProgram, SoftPlc, compile_program
-from vcommission.scenario.context import PlcLink, RunContext
+from vcommission.plc import PlcProgram, compile_program
+from vcommission.scenario.context import RunContext
 from vcommission.scenario.loader import Scenario
 from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
 from vcommission.scenario.schema import ClockChoice, ExternalLink, ExternalPlc, Step
-from vcommission.scenario.trace import TraceRecorder
-from vcommission.simulator import Simulator
 
 __all__ = ["WorkerCache", "run_scenario"]
 
@@ -147,7 +145,7 @@ class _Run:
         scenario, spec = self.scenario, self.spec
         model = self.cache.model(scenario.model_path)
         external = spec.plc.external
-        program = plc = link = None
+        program = None
         if external is None:
             assert scenario.program_path is not None
             program = self.cache.program(scenario.program_path, scenario.model_path)
@@ -155,15 +153,10 @@ class _Run:
         self.result.seed = plant.seed
         # A PLC outside runs on the wall clock: the plant must too.
         realtime = spec.clock is ClockChoice.REALTIME or external is not None
-        sim = Simulator(plant, ClockMode.REALTIME if realtime else ClockMode.FAST, spec.speed)
-        recorder = TraceRecorder(plant.image)
-        sim.monitors.append(recorder)
-        if program is not None:
-            plc = SoftPlc(program)
-            link = PlcLink(plc)
-            sim.add_controller(link, plc.period_s)
-        run = RunContext(scenario, model, plant, sim, recorder, plc, link)
+        mode = ClockMode.REALTIME if realtime else ClockMode.FAST
+        run = RunContext.start(scenario, model, plant, program, mode, spec.speed)
         self.run = run
+        sim, recorder, plc = run.sim, run.recorder, run.plc
         self.deadline_ns = s_to_ns(spec.duration) if spec.duration is not None else None
         checks = self._checks(run)
         if external is None:
@@ -193,8 +186,8 @@ class _Run:
                 "statements": round(coverage.statement_percent, 2),
                 "branches": round(coverage.branch_percent, 2),
             }
-        for fault_ in list(run.faults.values()):
-            fault_.clear(run)
+        for name in list(run.faults):
+            run.clear(name)
         if trace_dir is not None:
             trace = recorder.trace(plant.parts, sim.now_ns, self._meta())
             path = Path(trace_dir) / f"{_slug(scenario.name)}.npz"
@@ -339,15 +332,12 @@ class _Run:
             assert deadline is not None
             yield _Advance(lambda: sim.now_ns >= deadline)
             return None
-        condition = self.run.condition(spec.end)
-        reached: list[int] = []
-        undo = self.run.watch(
-            lambda now, v, p: reached.append(now) if condition(now, v, p) else None
-        )
+        latch = self.run.latch(spec.end)
+        condition = latch.condition
         limit = None if deadline is None else max(0.0, ns_to_s(deadline - sim.now_ns))
-        yield _Advance(lambda: bool(reached), limit)
-        undo()
-        if reached:
+        yield _Advance(lambda: latch.reached, limit)
+        latch.close()
+        if latch.reached:
             return None
         return CheckResult(
             "end condition",
@@ -391,13 +381,12 @@ class _Run:
         wait = step.wait
         assert wait is not None
         run = self.run
-        condition = run.condition(wait.until)
-        reached: list[int] = []
-        undo = run.watch(lambda now, v, p: reached.append(now) if condition(now, v, p) else None)
+        latch = run.latch(wait.until)
+        condition = latch.condition
         started = run.sim.now_ns
-        yield _Advance(lambda: bool(reached), wait.timeout)
-        undo()
-        if reached:
+        yield _Advance(lambda: latch.reached, wait.timeout)
+        latch.close()
+        if latch.reached:
             return
         raise _StepFailed(
             CheckResult(
@@ -444,24 +433,11 @@ class _Run:
         fault = make_fault(spec, run)
         if fault.name in run.faults:
             raise VcommissionError(f"fault {fault.name!r} is already injected: give it an id")
-        fault.inject(run)
-        run.faults[fault.name] = fault
-        if spec.for_ is not None:
-            due = run.now_ns + s_to_ns(spec.for_)
-
-            def expire(now: int, values: Any, previous: Any) -> None:
-                if now >= due and run.faults.get(fault.name) is fault:
-                    del run.faults[fault.name]
-                    fault.clear(run)
-
-            run.watch(expire)
+        run.inject(fault, spec.for_)
         yield from ()
 
     def _step_clear(self, step: Step) -> Steps:
-        run = self.run
-        fault = run.faults.pop(step.clear or "", None)
-        if fault is not None:  # it may have expired already (``for``)
-            fault.clear(run)
+        self.run.clear(step.clear or "")  # it may have expired already (``for``)
         yield from ()
 
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
-from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,10 +18,12 @@ from typing import Any
 import numpy as np
 
 from vcommission.errors import VcommissionError
+from vcommission.fileio import write_atomic
 from vcommission.plant.parts import PartTracker
-from vcommission.signals import ProcessImage, SignalType, Value
+from vcommission.signals import SignalType, Value
+from vcommission.simulator import ChangeRecorder
 
-__all__ = ["Divergence", "Trace", "TraceRecorder", "first_divergence"]
+__all__ = ["Divergence", "Trace", "TraceRecorder", "first_divergence", "window"]
 
 FORMAT = "vcommission-trace-1"
 
@@ -69,17 +69,7 @@ class Trace:
     ) -> list[tuple[int, str, Value]]:
         """Changes of ``tags`` between two times, preceded by each tag's value at the start."""
         wanted = {self.index(tag): tag for tag in tags}
-        rows: list[tuple[int, str, Value]] = [
-            (start_ns, tag, self.value_at(tag, start_ns)) for tag in wanted.values()
-        ]
-        times = [t for t, _, _ in self.changes]
-        first = bisect_right(times, start_ns)
-        for t, i, v in self.changes[first:]:
-            if t > end_ns:
-                break
-            if i in wanted:
-                rows.append((t, wanted[i], v))
-        return rows
+        return window(self.initial, self.changes, wanted, start_ns, end_ns)
 
     # -- files
 
@@ -105,12 +95,7 @@ class Trace:
             indices=indices,
             values=values,
         )
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(buffer.getvalue())
-        os.replace(temporary, target)
+        write_atomic(path, buffer.getvalue())
 
     @classmethod
     def load(cls, path: str | Path) -> Trace:
@@ -147,18 +132,38 @@ def _caster(type_name: str) -> Any:
     return lambda v: int(v)
 
 
-class TraceRecorder:
-    """Simulator monitor that records every committed change (and the values at the start)."""
+def window(
+    initial: Sequence[Value],
+    changes: Sequence[tuple[int, int, Value]],
+    wanted: dict[int, str],
+    start_ns: int,
+    end_ns: int,
+) -> list[tuple[int, str, Value]]:
+    """Each wanted signal's value at ``start_ns``, then its changes up to ``end_ns``.
 
-    def __init__(self, image: ProcessImage) -> None:
-        self.image = image
-        self.initial = list(image.committed)
-        self.changes: list[tuple[int, int, Value]] = []
+    ``wanted`` maps signal index to name; rows are (time ns, name, value).
+    """
+    state = {i: initial[i] for i in wanted}
+    rows: list[tuple[int, str, Value]] = []
+    for t, i, v in changes:
+        if t > end_ns:
+            break
+        if i in wanted:
+            if t <= start_ns:
+                state[i] = v
+            else:
+                rows.append((t, wanted[i], v))
+    return [(start_ns, wanted[i], state[i]) for i in wanted] + rows
 
-    def __call__(self, now_ns: int, changed: list[int]) -> None:
-        if changed:
-            committed = self.image.committed
-            self.changes.extend((now_ns, i, committed[i]) for i in changed)
+
+@dataclass
+class TraceRecorder(ChangeRecorder):
+    """A :class:`ChangeRecorder` that also keeps the values at the start, for a :class:`Trace`."""
+
+    initial: list[Value] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.initial = list(self.image.committed)
 
     def trace(self, parts: PartTracker, end_ns: int, meta: dict[str, Any]) -> Trace:
         table = self.image.table
