@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.peers import run_cli
-from vcommission.adapters.memory import MemoryLink
+from vcommission.adapters.inprocess import InProcessLink
 from vcommission.config.model import load_model
 from vcommission.plant.plant import Plant
 from vcommission.simulator import Simulator
@@ -21,7 +21,7 @@ def rig():
     model = load_model(SORTING_LINE)
     with Plant(model) as plant:
         sim = Simulator(plant)
-        yield sim, MemoryLink(plant.image)
+        yield sim, InProcessLink(plant.image)
 
 
 def test_silent_plc_trips_to_the_safe_state_and_resumes_on_the_next_write(rig):

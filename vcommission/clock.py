@@ -76,6 +76,9 @@ class RealTimePacer:
     overruns: list[Overrun] = field(default_factory=list)
     #: Lateness of the most recent paced ticks (bounded), for the live view and benchmarks.
     lateness_ns: deque[int] = field(default_factory=lambda: deque(maxlen=100_000))
+    #: Ticks paced, and the largest lateness seen, over the pacer's whole life.
+    ticks: int = 0
+    max_lateness_ns: int = 0
     _anchor_ns: int | None = None
     _virtual_start_ns: int = 0
 
@@ -97,8 +100,21 @@ class RealTimePacer:
     def _record(self, virtual_ns: int, due: int) -> None:
         late = time.monotonic_ns() - due
         self.lateness_ns.append(max(late, 0))
+        self.ticks += 1
+        self.max_lateness_ns = max(self.max_lateness_ns, late)
         if late > self.tolerance_ns:
             self.overruns.append(Overrun(virtual_ns, late))
+
+    def summary(self) -> dict[str, float]:
+        """Paced ticks, late ones (overruns), and lateness p99 and max in milliseconds."""
+        lateness = sorted(self.lateness_ns)
+        p99 = lateness[min(len(lateness) - 1, int(0.99 * len(lateness)))] if lateness else 0
+        return {
+            "ticks": self.ticks,
+            "late_ticks": len(self.overruns),
+            "lateness_p99_ms": round(p99 / 1e6, 3),
+            "lateness_max_ms": round(self.max_lateness_ns / 1e6, 3),
+        }
 
     def wait_until(self, virtual_ns: int) -> None:
         """Block until virtual time ``virtual_ns`` is due on the wall clock.

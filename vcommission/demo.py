@@ -17,11 +17,10 @@ from pathlib import Path
 from vcommission.clock import ns_to_s
 from vcommission.config.model import load_model
 from vcommission.errors import PlcFault
-from vcommission.plant.plant import Plant
 from vcommission.plant.sink import Sink
-from vcommission.plc import Coverage, SoftPlc, compile_program, model_program
+from vcommission.plc import Coverage, compile_program, model_program
+from vcommission.session import SessionBuilder
 from vcommission.signals import ProcessImage, Value
-from vcommission.simulator import ChangeRecorder, Simulator
 
 __all__ = ["DemoSummary", "SortingScript", "run_demo"]
 
@@ -141,12 +140,9 @@ def run_demo(
     model = load_model(model_path)
     program_file = Path(program_path) if program_path else model_program(model.path)
     program = compile_program(program_file, model)
-    with Plant(model, seed) as plant:
-        sim = Simulator(plant)
-        recorder = ChangeRecorder(plant.image)
-        sim.monitors.append(recorder)
-        plc = SoftPlc(program)
-        sim.add_controller(plc, period_s=plc.period_s)
+    with SessionBuilder(model, seed=seed).plc(program).build() as session:
+        plant, sim, recorder, plc = session.plant, session.sim, session.recorder, session.plc
+        assert plc is not None
         started = time.perf_counter()
         if START_BUTTON in model.table and duration_s > START_AT_S + START_HOLD_S:
             sim.run_for(START_AT_S)

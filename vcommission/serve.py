@@ -19,7 +19,6 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -27,11 +26,11 @@ from rich.table import Table
 from rich.text import Text
 
 from vcommission.clock import ClockMode, ns_to_s, s_to_ns
-from vcommission.config.model import Model, load_model
-from vcommission.plant.plant import Plant
+from vcommission.config.model import load_model
+from vcommission.session import ServerProtocol, Session, SessionBuilder
 from vcommission.signals import Direction
 from vcommission.simulator import Simulator
-from vcommission.watchdog import CommWatchdog, WatchdogConfig
+from vcommission.watchdog import WatchdogConfig
 
 __all__ = ["ServeOptions", "parse_endpoint", "serve"]
 
@@ -72,39 +71,28 @@ class ServeOptions:
 
 @dataclass
 class _Activity:
-    """What the live view shows besides the tags."""
+    """When each tag last changed, for the live view."""
 
-    clients: int = 0
     last_change: dict[int, int] = field(default_factory=dict)
-    #: The OPC UA server, whose sessions count as clients (asyncua has no connect event).
-    opcua: Any = None
-
-    @property
-    def all_clients(self) -> int:
-        return self.clients + (self.opcua.connections if self.opcua is not None else 0)
 
     def on_commit(self, now_ns: int, changed: list[int]) -> None:
         for index in changed:
             self.last_change[index] = now_ns
 
-    def on_connect(self, connected: bool) -> None:
-        self.clients += 1 if connected else -1
-
 
 def _view(
-    model: Model,
-    sim: Simulator,
+    session: Session,
     activity: _Activity,
     endpoints: list[str],
-    watchdog: CommWatchdog | None,
     legend: str,
 ) -> Group:
+    model, sim, watchdog = session.model, session.sim, session.watchdog
     pacer = sim.pacer
     overruns = len(pacer.overruns) if pacer else 0
     state = "off" if watchdog is None else "TRIPPED" if watchdog.tripped else "ok"
     header = Text(
         f"{model.name}  t={ns_to_s(sim.now_ns):9.2f} s  speed {pacer.speed if pacer else 1:g}x  "
-        f"clients {activity.all_clients}  overruns {overruns}  watchdog {state}  "
+        f"clients {session.connections()}  overruns {overruns}  watchdog {state}  "
         f"{'  '.join(endpoints)}"
     )
     table = Table(box=None, pad_edge=False)
@@ -215,52 +203,41 @@ def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
 async def serve(model_path: str | Path, options: ServeOptions, console: Console) -> Simulator:
     """Run the model in real time and serve it until the duration ends or a signal arrives."""
     model = load_model(model_path)
-    with Plant(model) as plant:
-        sim = Simulator(plant, ClockMode.REALTIME, options.speed)
-        activity = _Activity()
+    builder = SessionBuilder(model).clock(ClockMode.REALTIME, options.speed)
+    if options.watchdog is not None:
+        builder.watchdog(WatchdogConfig(options.watchdog, model.watchdog.safe_state))
+    if options.modbus is not None:
+        host, port = options.modbus
+        builder.serve(ServerProtocol.MODBUS, host, port, unit_id=options.unit_id)
+    if options.opcua is not None:
+        host, port = options.opcua
+        builder.serve(ServerProtocol.OPCUA, host, port)
+    if options.modbus_client is not None:
+        from vcommission.adapters.modbus import ClientMap, load_client_map
+
+        mapping = (
+            load_client_map(options.client_map, model)
+            if options.client_map
+            else ClientMap.default(model)
+        )
+        builder.poll_plc(*options.modbus_client, mapping)
+    activity = _Activity()
+    with builder.build() as session:
+        sim, watchdog = session.sim, session.watchdog
         sim.listeners.append(activity.on_commit)
-        config = model.watchdog
-        if options.watchdog is not None:
-            config = WatchdogConfig(options.watchdog, config.safe_state)
-        watchdog = CommWatchdog(plant.image, config) if config.timeout > 0 else None
-        if watchdog is not None:
-            sim.monitors.append(watchdog)
-        endpoints: list[str] = []
-        async with contextlib.AsyncExitStack() as stack:
-            if options.modbus is not None:
-                from vcommission.adapters.modbus import ModbusServer
-
-                host, port = options.modbus
-                server = ModbusServer(
-                    model, plant.image, host, port, options.unit_id, on_connect=activity.on_connect
-                )
-                await stack.enter_async_context(server)
-                sim.listeners.append(server.store.on_commit)
-                endpoints.append(f"modbus tcp://{host}:{server.port}")
-                console.print(f"modbus listening on {host}:{server.port}", markup=False)
+        async with session:
+            endpoints: list[str] = []
+            for protocol, server in session.served():
+                if protocol is ServerProtocol.MODBUS:
+                    endpoints.append(f"modbus tcp://{server.host}:{server.port}")
+                    console.print(f"modbus listening on {server.host}:{server.port}", markup=False)
+                else:
+                    endpoints.append(server.endpoint)
+                    console.print(f"opcua listening on {server.endpoint}", markup=False)
             if options.modbus_client is not None:
-                from vcommission.adapters.modbus import ClientMap, ModbusClientLink, load_client_map
-
-                mapping = (
-                    load_client_map(options.client_map, model)
-                    if options.client_map
-                    else ClientMap.default(model)
-                )
                 host, port = options.modbus_client
-                poller = ModbusClientLink(model, plant.image, host, port, mapping)
-                await stack.enter_async_context(poller)
                 endpoints.append(f"modbus client -> {host}:{port}")
                 console.print(f"modbus client polling {host}:{port}", markup=False)
-            if options.opcua is not None:
-                from vcommission.adapters.opcua import OpcUaServer
-
-                host, port = options.opcua
-                ua_server = OpcUaServer(model, plant.image, host, port, realtime=True)
-                await stack.enter_async_context(ua_server)
-                sim.listeners.append(ua_server.on_commit)
-                activity.opcua = ua_server
-                endpoints.append(ua_server.endpoint)
-                console.print(f"opcua listening on {ua_server.endpoint}", markup=False)
             stop = asyncio.Event()
             keys = _OperatorKeys(sim)
             sim.monitors.append(keys)
@@ -268,7 +245,7 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
                 legend = keys.legend() if interactive else ""
                 run = asyncio.create_task(sim.run_async(options.duration))
                 stopped = asyncio.create_task(stop.wait())
-                view = functools.partial(_view, model, sim, activity, endpoints, watchdog, legend)
+                view = functools.partial(_view, session, activity, endpoints, legend)
                 live = (
                     Live(view(), console=console, auto_refresh=False)
                     if console.is_terminal

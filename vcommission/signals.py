@@ -310,7 +310,12 @@ class ProcessImage:
         return [i for i, (old, new) in enumerate(zip(previous, current, strict=True)) if old != new]
 
     def reset(self) -> None:
-        """Return every signal to its power-on value and drop staged writes."""
+        """Return every signal to its power-on value, drop staged writes, forget the PLC's.
+
+        The write count restarts too: "the PLC has written" must mean in this run, or a kept
+        plant's second scenario would start its clock before the external PLC connected.
+        """
         self.values[:] = [s.default for s in self.table.signals]
         self.committed = tuple(self.values)
         self._staged.clear()
+        self.plc_writes = 0

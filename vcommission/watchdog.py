@@ -6,11 +6,16 @@ jam forever. The watchdog is a simulator monitor: once a PLC has written at leas
 ``to_plant`` write arrives for ``timeout`` seconds of virtual time (wall time in ``serve``,
 which runs in real time), it stages the model's safe state and records the event; the first
 write after that resumes normal operation (the PLC's writes take effect as usual).
+
+What counts as the PLC talking is a heartbeat counter: by default the process image's count of
+``to_plant`` writes (a PLC over Modbus or OPC UA writes its outputs every cycle); an in-process
+PLC writes only changed outputs, so its link's count of delivered scans is given instead.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vcommission.clock import s_to_ns
@@ -49,8 +54,14 @@ class WatchdogEvent:
 class CommWatchdog:
     """Simulator monitor applying the safe state while the PLC is silent."""
 
-    def __init__(self, image: ProcessImage, config: WatchdogConfig) -> None:
+    def __init__(
+        self,
+        image: ProcessImage,
+        config: WatchdogConfig,
+        heartbeat: Callable[[], int] | None = None,
+    ) -> None:
         self.image = image
+        self._heartbeat = heartbeat or (lambda: image.plc_writes)
         self.timeout_ns = s_to_ns(config.timeout)
         self.safe_state: dict[int, Value] = {}
         for signal in image.table:
@@ -63,11 +74,11 @@ class CommWatchdog:
             self.safe_state[image.table.index(name)] = signal.coerce(value)
         self.events: list[WatchdogEvent] = []
         self.tripped = False
-        self._seen = image.plc_writes
+        self._seen = self._heartbeat()
         self._last_write_ns: int | None = None
 
     def __call__(self, now_ns: int, changed: list[int]) -> None:
-        writes = self.image.plc_writes
+        writes = self._heartbeat()
         if writes != self._seen:
             self._seen = writes
             self._last_write_ns = now_ns
@@ -88,4 +99,4 @@ class CommWatchdog:
             for index, value in self.safe_state.items():
                 self.image.stage(index, value)
             # Our own staging is not the PLC talking.
-            self._seen = self.image.plc_writes
+            self._seen = self._heartbeat()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.adapters.test_modbus import mbpoll, values_of
-from vcommission.adapters.memory import MemoryLink
+from vcommission.adapters.inprocess import InProcessLink
 from vcommission.adapters.modbus import ModbusServer
 from vcommission.addressing import opcua_node_id
 from vcommission.config.model import load_model
@@ -25,7 +25,7 @@ SORTING_LINE = Path(__file__).resolve().parents[2] / "plant_models" / "sorting_l
 
 class MemoryRig:
     def __init__(self, sim: Simulator) -> None:
-        self.link = MemoryLink(sim.image)
+        self.link = InProcessLink(sim.image)
 
     async def read(self, tag: str):
         return self.link.read(tag)

@@ -34,9 +34,7 @@ from vcommission.scenario.schema import (
     SequenceSpec,
     ThroughputSpec,
 )
-from vcommission.scenario.trace import TraceRecorder
 from vcommission.signals import ProcessImage, Value
-from vcommission.simulator import Simulator
 
 SORTING_LINE = Path(__file__).resolve().parents[2] / "plant_models" / "sorting_line"
 C = ConditionSpec
@@ -51,10 +49,7 @@ def model():
 @pytest.fixture
 def run(model) -> Iterator[RunContext]:
     with Plant(model) as plant:
-        sim = Simulator(plant)
-        recorder = TraceRecorder(plant.image)
-        sim.monitors.append(recorder)
-        yield RunContext(scenario=None, model=model, plant=plant, sim=sim, recorder=recorder)
+        yield RunContext.start(None, model, plant, None)
 
 
 def checked(run: RunContext, seconds: float, *specs: CheckSpec) -> list[CheckResult]:

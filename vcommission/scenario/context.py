@@ -2,8 +2,9 @@
 
 Checks and faults are policies that attach from outside: a check watches every tick
 (:meth:`RunContext.watch`) and gives its verdict at the end; a fault wraps a component's
-phase (``plant.wrap``) or the PLC's link (:class:`PlcLink`). Neither touches the
-simulator's loop or a component's code.
+phase (``plant.wrap``) or the PLC's link (:class:`~vcommission.adapters.inprocess.InProcessLink`,
+or the proxy of an external PLC). Neither touches the simulator's loop or a component's code.
+A run is wired by the one composition root, :class:`~vcommission.session.SessionBuilder`.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from vcommission.clock import ClockMode, s_to_ns
+from vcommission.adapters.inprocess import InProcessLink
+from vcommission.clock import ClockMode, ns_to_s, s_to_ns
 from vcommission.plc import PlcProgram, SoftPlc
 from vcommission.scenario.conditions import Condition, compile_condition
-from vcommission.scenario.results import Evidence
+from vcommission.scenario.results import CheckResult, Evidence, Verdict
 from vcommission.scenario.schema import ConditionSpec
 from vcommission.scenario.trace import TraceRecorder, window
-from vcommission.signals import ProcessImage, Value
+from vcommission.session import Session, SessionBuilder
+from vcommission.signals import Value
 from vcommission.simulator import Simulator
 
 if TYPE_CHECKING:
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from vcommission.plant.plant import Plant
     from vcommission.scenario.loader import Scenario
 
-__all__ = ["Latch", "PlcLink", "RunContext", "Watcher"]
+__all__ = ["Latch", "RunContext", "Watcher", "plc_stopped"]
 
 #: Called after every tick with (tick end ns, committed values, previous tick's values).
 Watcher = Callable[[int, Sequence[Value], Sequence[Value]], None]
@@ -36,56 +39,28 @@ WINDOW_BEFORE_S = 2.0
 WINDOW_AFTER_S = 1.0
 
 
-class _FrozenImage:
-    """What a PLC reads while its link is down: the inputs as they were when it broke."""
-
-    def __init__(self, image: ProcessImage) -> None:
-        self.table = image.table
-        self.committed = image.committed
-
-
-class PlcLink:
-    """The in-process PLC's connection to the plant: a controller that link faults wrap.
-
-    ``inbound`` filters map the image the PLC reads (``image -> image-like``); ``outbound``
-    filters map the writes it returns (``(now_ns, writes) -> writes``), in order.
-    """
-
-    def __init__(self, plc: SoftPlc) -> None:
-        self.plc = plc
-        self.inbound: list[Callable[[ProcessImage], Any]] = []
-        self.outbound: list[Callable[[int, dict[str, Value]], dict[str, Value]]] = []
-
-    def scan(self, now_ns: int, image: ProcessImage) -> dict[str, Value] | None:
-        seen: Any = image
-        for inbound in self.inbound:
-            seen = inbound(seen)
-        writes = self.plc.scan(now_ns, seen) or {}
-        for outbound in self.outbound:
-            writes = outbound(now_ns, writes)
-        return writes
-
-    @staticmethod
-    def frozen(image: ProcessImage) -> _FrozenImage:
-        return _FrozenImage(image)
+def plc_stopped(plc: SoftPlc | None) -> CheckResult | None:
+    """The failed "PLC running" result of a PLC that stopped on a runtime fault, else None."""
+    if plc is None or plc.fault is None:
+        return None
+    fault = plc.fault
+    return CheckResult(
+        "PLC running",
+        "plc",
+        Verdict.FAILED,
+        f"the PLC stopped at t={ns_to_s(fault.time_ns):.3f} s: {fault}",
+    )
 
 
 @dataclass
 class RunContext:
     """One scenario run: the plant, the simulator, the PLC and the recorder."""
 
-    scenario: Scenario
-    model: Model
-    plant: Plant
-    sim: Simulator
-    recorder: TraceRecorder
-    #: The in-process PLC and its link (None for an external PLC).
-    plc: SoftPlc | None = None
-    link: PlcLink | None = None
+    scenario: Scenario | None
+    #: How the run was wired (plant, simulator, PLC link, servers, proxy, watchdog).
+    session: Session
     #: Active faults by name.
     faults: dict[str, Any] = field(default_factory=dict)
-    #: The TCP proxy an external PLC connects through (link faults act on it), else None.
-    proxy: Any = None
     #: Replaced, never changed in place, so a watcher may undo itself while being called.
     _watchers: tuple[Watcher, ...] = ()
     _previous: tuple[Value, ...] = ()
@@ -101,15 +76,39 @@ class RunContext:
         speed: float = 1.0,
     ) -> RunContext:
         """A simulator over ``plant`` with a recorder and, for a program, the PLC on its link."""
-        sim = Simulator(plant, mode, speed)
-        recorder = TraceRecorder(plant.image)
-        sim.monitors.append(recorder)
-        plc = link = None
-        if program is not None:
-            plc = SoftPlc(program)
-            link = PlcLink(plc)
-            sim.add_controller(link, plc.period_s)
-        return cls(scenario, model, plant, sim, recorder, plc, link)  # type: ignore[arg-type]
+        builder = SessionBuilder(model, plant).clock(mode, speed).recorder(TraceRecorder)
+        return cls(scenario, builder.plc(program).build())
+
+    @property
+    def model(self) -> Model:
+        return self.session.model
+
+    @property
+    def plant(self) -> Plant:
+        return self.session.plant
+
+    @property
+    def sim(self) -> Simulator:
+        return self.session.sim
+
+    @property
+    def recorder(self) -> TraceRecorder:
+        return self.session.recorder  # type: ignore[return-value]
+
+    @property
+    def plc(self) -> SoftPlc | None:
+        """The in-process PLC (None for an external PLC)."""
+        return self.session.plc
+
+    @property
+    def link(self) -> InProcessLink | None:
+        """The in-process PLC's link, which link faults act on (None for an external PLC)."""
+        return self.session.link
+
+    @property
+    def proxy(self) -> Any:
+        """The TCP proxy an external PLC connects through (link faults act on it), else None."""
+        return self.session.proxy
 
     def __post_init__(self) -> None:
         self._previous = self.plant.image.committed

@@ -58,13 +58,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from vcommission.adapters.inprocess import InProcessLink
 from vcommission.clock import s_to_ns
 from vcommission.errors import ConfigError, SignalError
 from vcommission.plant.component import Component, Port, PortKind, TickContext
 from vcommission.plant.conveyor import BeltConveyor
 from vcommission.plant.geometry import scale
 from vcommission.plant.world import CollisionGroup
-from vcommission.scenario.context import PlcLink
 from vcommission.scenario.schema import FaultKind, FaultSpec
 from vcommission.signals import Direction, Signal, SignalTable, Value
 
@@ -452,7 +452,7 @@ class _Jam:
             placed[0].remove_body(placed[1])
 
 
-def _link(spec: FaultSpec, run: RunContext) -> PlcLink:
+def _link(spec: FaultSpec, run: RunContext) -> InProcessLink:
     if run.link is None:
         raise ConfigError(f"{spec.kind.value} needs a PLC link (in-process, or external)")
     return run.link
@@ -463,31 +463,20 @@ class _LostConnection:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._filters: tuple[PlcLink, Callable, Callable] | None = None
+        self._link: InProcessLink | None = None
 
     def inject(self, run: RunContext) -> None:
         self.clear(run)
         link = run.link
         assert link is not None
-        frozen = PlcLink.frozen(run.plant.image)
-
-        def inbound(image: object) -> object:
-            return frozen
-
-        def outbound(now_ns: int, writes: dict[str, Value]) -> dict[str, Value]:
-            return {}
-
-        link.inbound.append(inbound)
-        link.outbound.append(outbound)
-        self._filters = (link, inbound, outbound)
+        link.up = False
+        self._link = link
 
     def clear(self, run: RunContext) -> None:
-        filters, self._filters = self._filters, None
-        if filters is None:
+        link, self._link = self._link, None
+        if link is None:
             return
-        link, inbound, outbound = filters
-        link.inbound.remove(inbound)
-        link.outbound.remove(outbound)
+        link.up = True
         # SoftPlc writes only changed outputs, and counts the dropped ones as written.
         link.plc.resend_outputs()
 
@@ -498,7 +487,7 @@ class _Latency:
     def __init__(self, name: str, delay_ns: int) -> None:
         self.name = name
         self.delay_ns = delay_ns
-        self._filter: tuple[PlcLink, Callable] | None = None
+        self._filter: tuple[InProcessLink, Callable] | None = None
 
     def inject(self, run: RunContext) -> None:
         self.clear(run)

@@ -22,11 +22,12 @@ import yaml
 
 from vcommission.config.model import load_model
 from vcommission.config.yamlload import build, load_document
-from vcommission.plant.plant import Plant
 from vcommission.plc import compile_program, model_program
-from vcommission.scenario.context import RunContext
+from vcommission.scenario.context import RunContext, plc_stopped
 from vcommission.scenario.results import CheckResult, Verdict
 from vcommission.scenario.schema import CheckSpec, ConditionSpec, FaultSpec
+from vcommission.scenario.trace import TraceRecorder
+from vcommission.session import SessionBuilder
 
 __all__ = ["Harness"]
 
@@ -51,10 +52,10 @@ class Harness:
     ) -> None:
         self.model = load_model(model)
         self.program = compile_program(program or model_program(model), self.model)
-        self.plant = Plant(self.model, seed)
+        session = SessionBuilder(self.model, seed=seed).plc(self.program)
         # No scenario file behind a Python scenario.
-        self.run = RunContext.start(None, self.model, self.plant, self.program)
-        self.sim, self.recorder = self.run.sim, self.run.recorder
+        self.run = RunContext(None, session.recorder(TraceRecorder).build())
+        self.plant, self.sim, self.recorder = self.run.plant, self.run.sim, self.run.recorder
         self.plc, self.link = self.run.plc, self.run.link
         self._checks: list[Any] = []
 
@@ -102,9 +103,9 @@ class Harness:
     def results(self) -> list[CheckResult]:
         """Every check's verdict so far (a PLC runtime fault is a failed result too)."""
         results = [check.finish(self.run) for check in self._checks]
-        fault = self.plc.fault
-        if fault is not None:
-            results.insert(0, CheckResult("PLC running", "plc", Verdict.FAILED, str(fault)))
+        stopped = plc_stopped(self.plc)
+        if stopped is not None:
+            results.insert(0, stopped)
         return results
 
     def assert_checks(self) -> None:
@@ -119,7 +120,7 @@ class Harness:
             raise AssertionError("\n".join(lines))
 
     def close(self) -> None:
-        self.plant.close()
+        self.run.session.close()
 
     def __enter__(self) -> Harness:
         return self

@@ -79,6 +79,10 @@ class ScenarioResult:
     trace_file: str | None = None
     #: Statement and branch coverage of the ST program in this run, percent.
     coverage: dict[str, float] = field(default_factory=dict)
+    #: Real-time runs only: how well the plant kept to the wall clock (``ticks``,
+    #: ``late_ticks``, ``lateness_p99_ms``, ``lateness_max_ms``), so that a late plant can be
+    #: told from a slow PLC. Empty in virtual time.
+    pacing: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -30,10 +30,12 @@ from vcommission.errors import ConfigError, VcommissionError
 from vcommission.plant.plant import Plant
 from vcommission.plant.spawner import PartSpawner
 from vcommission.plc import PlcProgram, compile_program
-from vcommission.scenario.context import RunContext
+from vcommission.scenario.context import RunContext, plc_stopped
 from vcommission.scenario.loader import Scenario
 from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
-from vcommission.scenario.schema import ClockChoice, ExternalLink, ExternalPlc, Step
+from vcommission.scenario.schema import ClockChoice, ExternalPlc, Step
+from vcommission.scenario.trace import TraceRecorder
+from vcommission.session import ServerProtocol, Session, SessionBuilder
 
 __all__ = ["WorkerCache", "run_scenario"]
 
@@ -154,7 +156,12 @@ class _Run:
         # A PLC outside runs on the wall clock: the plant must too.
         realtime = spec.clock is ClockChoice.REALTIME or external is not None
         mode = ClockMode.REALTIME if realtime else ClockMode.FAST
-        run = RunContext.start(scenario, model, plant, program, mode, spec.speed)
+        builder = SessionBuilder(model, plant).clock(mode, spec.speed).recorder(TraceRecorder)
+        builder.plc(program)
+        if external is not None:
+            # The PLC connects through a proxy, so link faults can cut or slow the wire.
+            builder.serve(ServerProtocol(external.link.value)).through_proxy()
+        run = RunContext(scenario, builder.build())
         self.run = run
         sim, recorder, plc = run.sim, run.recorder, run.plc
         self.deadline_ns = s_to_ns(spec.duration) if spec.duration is not None else None
@@ -166,20 +173,14 @@ class _Run:
         results = [self._finish_check(check) for check in checks]
         if failure is not None:
             results.insert(0, failure)
-        if plc is not None and plc.fault is not None:
-            fault = plc.fault
-            results.insert(
-                0,
-                CheckResult(
-                    "PLC running",
-                    "plc",
-                    Verdict.FAILED,
-                    f"the PLC stopped at t={ns_to_s(fault.time_ns):.3f} s: {fault}",
-                ),
-            )
+        stopped = plc_stopped(plc)
+        if stopped is not None:
+            results.insert(0, stopped)
         self.result.checks = results
         self.result.verdict = Verdict.worst([r.verdict for r in results])
         self.result.virtual_s = ns_to_s(sim.now_ns)
+        if sim.pacer is not None:
+            self.result.pacing = sim.pacer.summary()
         if plc is not None:
             coverage = plc.coverage()
             self.result.coverage = {
@@ -229,8 +230,9 @@ class _Run:
         """Serve the plant on a free loopback port, start the PLC, wait for it, then run."""
         run = self.run
         image = run.plant.image
-        async with contextlib.AsyncExitStack() as stack:
-            where = await self._serve(external, stack)
+        async with run.session as session, contextlib.AsyncExitStack() as stack:
+            where = _where(session)
+            process = None
             if external.command:
                 command = [_fill(word, where) for word in external.command]
                 try:
@@ -242,15 +244,24 @@ class _Run:
                     )
                 except OSError as exc:
                     raise VcommissionError(f"cannot start the PLC {command[0]!r}: {exc}") from None
-                stack.push_async_callback(_stop_process, process)
+                # Read its stderr all along: a pipe nobody reads blocks a chatty PLC.
+                stderr = _StderrTail(process)
+                stack.push_async_callback(stderr.close)
+                stack.push_async_callback(_stop_process, process)  # stopped before the drain
             # The plant waits (time does not run) until the PLC has written once.
             loop = asyncio.get_running_loop()
             deadline = loop.time() + external.connect_timeout
             while image.plc_writes == 0:
+                if process is not None and process.returncode is not None:
+                    raise VcommissionError(
+                        f"the external PLC exited with code {process.returncode} before it "
+                        f"wrote (plant served at {where['url']}){stderr.quoted()}"
+                    )
                 if loop.time() > deadline:
                     raise VcommissionError(
                         f"the external PLC did not write within {external.connect_timeout:g} s "
                         f"(plant served at {where['url']})"
+                        + (stderr.quoted() if process is not None else "")
                     )
                 await asyncio.sleep(0.01)
             timeline = self._timeline()
@@ -261,36 +272,6 @@ class _Run:
                     request = timeline.send(None)
             except StopIteration as end:
                 return end.value
-
-    async def _serve(
-        self, external: ExternalPlc, stack: contextlib.AsyncExitStack
-    ) -> dict[str, str]:
-        run = self.run
-        host = "127.0.0.1"
-        from vcommission.adapters.proxy import LinkProxy
-
-        if external.link is ExternalLink.MODBUS:
-            from vcommission.adapters.modbus import ModbusServer
-
-            server = ModbusServer(run.model, run.plant.image, host, 0)
-            await stack.enter_async_context(server)
-            run.sim.listeners.append(server.store.on_commit)
-            port = server.port
-        else:
-            from vcommission.adapters.opcua import OpcUaServer
-
-            ua_server = OpcUaServer(run.model, run.plant.image, host, 0, realtime=True)
-            await stack.enter_async_context(ua_server)
-            run.sim.listeners.append(ua_server.on_commit)
-            port = ua_server.port
-        # The PLC connects through a proxy, so link faults can cut or slow the wire.
-        proxy = LinkProxy(host, port)
-        await stack.enter_async_context(proxy)
-        run.proxy = proxy
-        if external.link is ExternalLink.MODBUS:
-            return {"host": host, "port": str(proxy.port), "url": f"{host}:{proxy.port}"}
-        url = ua_server.endpoint.replace(f":{port}/", f":{proxy.port}/", 1)
-        return {"host": host, "port": str(proxy.port), "url": url}
 
     # -- checks
 
@@ -439,6 +420,48 @@ class _Run:
     def _step_clear(self, step: Step) -> Steps:
         self.run.clear(step.clear or "")  # it may have expired already (``for``)
         yield from ()
+
+
+def _where(session: Session) -> dict[str, str]:
+    """What an external PLC's command is told: the proxy's host, port and URL."""
+    proxy = session.proxy
+    assert proxy is not None
+    server = session.servers[0]
+    host, port = proxy.host, str(proxy.port)
+    # The server's own endpoint with the proxy's port in it (OPC UA URLs carry a path).
+    url = server.endpoint.replace(f":{server.port}", f":{port}", 1)
+    return {"host": host, "port": port, "url": url}
+
+
+class _StderrTail:
+    """Drains a process's stderr as it comes, keeping only its last :attr:`KEEP` bytes."""
+
+    KEEP = 4096
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self._tail = bytearray()
+        self.total = 0
+        assert process.stderr is not None
+        self._task = asyncio.create_task(self._drain(process.stderr))
+
+    async def _drain(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(65536):
+            self.total += len(chunk)
+            self._tail += chunk
+            del self._tail[: -self.KEEP]
+
+    def quoted(self) -> str:
+        """The kept tail, for an error message (empty if the PLC said nothing)."""
+        text = self._tail.decode(errors="replace").strip()
+        if not text:
+            return ""
+        cut = " (last part)" if self.total > len(self._tail) else ""
+        return f"; its stderr{cut}:\n{text}"
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
 
 def _fill(word: str, where: dict[str, str]) -> str:

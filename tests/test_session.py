@@ -1,0 +1,283 @@
+"""The composition root (vcommission.session) and the wiring bugs it removed, one test each."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.peers import run_cli
+from vcommission.adapters.inprocess import InProcessLink
+from vcommission.config.model import load_model
+from vcommission.errors import VcommissionError
+from vcommission.plant.plant import Plant
+from vcommission.plc import compile_program
+from vcommission.scenario.loader import load_scenarios
+from vcommission.scenario.results import Verdict
+from vcommission.scenario.runner import WorkerCache, run_scenario
+from vcommission.scenario.trace import TraceRecorder
+from vcommission.session import ServerProtocol, SessionBuilder
+from vcommission.simulator import ChangeRecorder
+from vcommission.watchdog import WatchdogConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "plant_models" / "sorting_line"
+SORTING_ST = MODEL / "plc" / "sorting.st"
+SUITE = ROOT / "scenarios" / "sorting_line"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(MODEL)
+
+
+@pytest.fixture(scope="module")
+def program(model):
+    return compile_program(SORTING_ST, model)
+
+
+def _press_start(sim) -> None:
+    sim.operate("start_pb.pressed", True)
+    sim.run_for(0.2)
+    sim.operate("start_pb.pressed", False)
+    sim.run_for(0.3)
+
+
+# ---- the builder ---------------------------------------------------------------------------
+
+
+def test_a_built_session_scans_its_plc_over_the_in_process_link_and_records(model, program):
+    with SessionBuilder(model, seed=3).plc(program).recorder(TraceRecorder).build() as session:
+        assert isinstance(session.link, InProcessLink) and session.link.plc is session.plc
+        assert isinstance(session.recorder, TraceRecorder)
+        assert session.plant.seed == 3 and session.owns_plant
+        _press_start(session.sim)
+        assert session.plant.image["conveyor_run"] is True
+        assert session.link.delivered == 50  # one scan every 10 ms, from the first tick on
+        assert any(
+            session.plant.image.table.signals[i].name == "conveyor_run"
+            for _, i, _ in session.recorder.changes
+        )
+    assert session.plant.world is None  # the session made the plant, so it closed it
+
+
+def test_a_kept_plant_is_not_closed_with_the_session(model):
+    with Plant(model) as plant:
+        with SessionBuilder(model, plant).build() as session:
+            assert type(session.recorder) is ChangeRecorder and not session.owns_plant
+        assert plant.world is not None
+
+
+def test_the_watchdog_is_attached_only_when_a_plc_talks_to_the_plant(model, program):
+    with SessionBuilder(model).build() as bare:
+        assert bare.watchdog is None
+    with SessionBuilder(model).plc(program).build() as in_process:
+        assert in_process.watchdog is not None
+        assert in_process.watchdog in in_process.sim.monitors
+    with SessionBuilder(model).plc(program).watchdog(None).build() as switched_off:
+        assert switched_off.watchdog is None
+    with SessionBuilder(model).plc(program).watchdog(WatchdogConfig(0.0)).build() as zero:
+        assert zero.watchdog is None
+    served = SessionBuilder(model).serve(ServerProtocol.MODBUS).build()
+    assert served.watchdog is not None
+    served.close()
+
+
+def test_the_watchdog_acts_while_an_in_process_plc_link_is_down(model, program):
+    """The fault docs promise the model's watchdog during link faults in scenarios too."""
+    with SessionBuilder(model).plc(program).build() as session:
+        sim, link, watchdog = session.sim, session.link, session.watchdog
+        _press_start(sim)
+        sim.run_for(2.0)  # a steady PLC writes nothing new, and still keeps the watchdog fed
+        assert session.plant.image["conveyor_run"] is True and not watchdog.events
+        link.up = False
+        sim.run_for(1.5)
+        assert watchdog.tripped and session.plant.image["conveyor_run"] is False
+        link.up = True
+        session.plc.resend_outputs()
+        sim.run_for(0.1)
+        assert [e.kind for e in watchdog.events] == ["tripped", "resumed"]
+        assert session.plant.image["conveyor_run"] is True
+
+
+async def test_servers_start_in_order_and_stop_in_reverse(model):
+    session = SessionBuilder(model).serve("modbus").serve("opcua").through_proxy().build()
+    with session:
+        async with session:
+            (modbus, ua) = [server for _, server in session.served()]
+            assert [p for p, _ in session.served()] == [ServerProtocol.MODBUS, ServerProtocol.OPCUA]
+            assert modbus.on_commit in session.sim.listeners
+            assert ua.on_commit in session.sim.listeners
+            assert session.proxy is not None and session.proxy.target[1] == modbus.port
+            # A client through the proxy reaches the Modbus server.
+            _reader, writer = await asyncio.open_connection("127.0.0.1", session.proxy.port)
+            writer.close()
+        assert session.sim.listeners == [] and session.servers == [] and session.proxy is None
+
+
+async def test_a_server_that_cannot_start_undoes_the_ones_before_it(model):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        session = SessionBuilder(model).serve("opcua").serve("modbus", port=port).build()
+        with session:
+            with pytest.raises((OSError, VcommissionError)):
+                await session.start()
+            assert session.servers == [] and session.sim.listeners == []
+
+
+# ---- bugs of wiring spread over several places ---------------------------------------------
+
+
+def test_a_plant_reset_forgets_the_plc_writes_of_the_run_before(model):
+    with Plant(model) as plant:
+        plant.image.stage("conveyor_run", True)
+        assert plant.image.plc_writes == 1
+        plant.reset()
+        assert plant.image.plc_writes == 0
+
+
+def _never_connects(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(
+        f"name: {name}\nmodel: {MODEL}\nduration: 1\n"
+        "plc:\n  external:\n    link: modbus\n"
+        f'    command: [{sys.executable}, -c, "import time; time.sleep(5)"]\n'
+        "    connect_timeout: 0.3\n"
+        "checks:\n  - final_state: {tags: {conveyor_run: false}}\n"
+    )
+    return path
+
+
+def test_every_scenario_of_a_worker_waits_for_its_own_external_plc(tmp_path):
+    """A worker keeps its plant between scenarios: the second must not inherit the first's
+    PLC writes (it did: time started at once and a PLC that never connects passed)."""
+    cache = WorkerCache()
+    try:
+        for name in ("first", "second", "third"):
+            if name == "second":
+                # One that a PLC does write to, in between.
+                (scenario,) = load_scenarios(_stand_in_writer(tmp_path))
+                assert run_scenario(scenario, cache).verdict is Verdict.PASSED
+            (scenario,) = load_scenarios(_never_connects(tmp_path, name))
+            result = run_scenario(scenario, cache)
+            assert result.verdict is Verdict.ERROR, (name, result.checks)
+            assert "did not write within 0.3 s" in (result.error or "")
+    finally:
+        cache.close()
+
+
+def _stand_in_writer(tmp_path: Path) -> Path:
+    path = tmp_path / "writer.yaml"
+    path.write_text(
+        f"name: writer\nmodel: {MODEL}\nduration: 0.5\n"
+        "plc:\n  external:\n    link: modbus\n"
+        f"    command: [{sys.executable}, -m, vcommission, plc, {SORTING_ST}, --modbus, "
+        f'"{{url}}", --model, {MODEL}]\n'
+        "checks:\n  - final_state: {tags: {conveyor_run: false}}\n"
+    )
+    return path
+
+
+def test_a_plc_that_writes_much_to_stderr_is_not_blocked_by_its_pipe(tmp_path):
+    """A pipe nobody reads fills at 64 KiB: a chatty PLC then hangs before its first write."""
+    chatty = (
+        "import os, sys; sys.stderr.write('x' * 1_000_000); sys.stderr.flush(); "
+        "os.execv(sys.executable, [sys.executable, '-m', 'vcommission', *sys.argv[1:]])"
+    )
+    path = tmp_path / "chatty.yaml"
+    path.write_text(
+        f"name: chatty\nmodel: {MODEL}\nduration: 1.2\n"
+        "plc:\n  external:\n    link: modbus\n"
+        f'    command: [{sys.executable}, -c, "{chatty}", plc, {SORTING_ST}, --modbus, '
+        f'"{{url}}", --model, {MODEL}]\n'
+        "    connect_timeout: 5\n"
+        "steps:\n  - hold: 0.3\n  - pulse: {tag: start_pb.pressed, for: 0.2}\n"
+        "checks:\n  - final_state: {tags: {conveyor_run: true}}\n"
+    )
+    (scenario,) = load_scenarios(path)
+    result = run_scenario(scenario)
+    assert result.verdict is Verdict.PASSED, (result.error, [c.message for c in result.checks])
+
+
+def test_a_plc_that_exits_before_writing_is_reported_with_its_stderr(tmp_path):
+    path = tmp_path / "dies.yaml"
+    path.write_text(
+        f"name: dies\nmodel: {MODEL}\nduration: 1\n"
+        "plc:\n  external:\n    link: modbus\n"
+        f"    command: [{sys.executable}, -c, "
+        "\"import sys; sys.exit('no licence for this PLC')\"]\n"
+        "checks:\n  - final_state: {tags: {conveyor_run: false}}\n"
+    )
+    (scenario,) = load_scenarios(path)
+    result = run_scenario(scenario)
+    assert result.verdict is Verdict.ERROR
+    assert "exited with code 1 before it wrote" in (result.error or "")
+    assert "no licence for this PLC" in (result.error or "")
+
+
+def test_a_real_time_result_says_how_well_the_plant_kept_time(tmp_path):
+    path = tmp_path / "rt.yaml"
+    path.write_text(
+        f"name: rt\nmodel: {MODEL}\nclock: realtime\nspeed: 4\nduration: 1\n"
+        "checks:\n  - final_state: {tags: {conveyor_run: false}}\n"
+    )
+    (scenario,) = load_scenarios(path)
+    result = run_scenario(scenario)
+    assert result.verdict is Verdict.PASSED
+    pacing = result.pacing
+    assert pacing["ticks"] == 100  # 1 s of 10 ms ticks, every one paced
+    assert 0 <= pacing["late_ticks"] <= pacing["ticks"]
+    assert 0 <= pacing["lateness_p99_ms"] <= pacing["lateness_max_ms"]
+    assert json.loads(json.dumps(result.to_json()))["pacing"] == pacing
+
+
+def test_a_virtual_time_result_has_no_pacing(tmp_path):
+    path = tmp_path / "fast.yaml"
+    path.write_text(
+        f"name: fast\nmodel: {MODEL}\nduration: 1\n"
+        "checks:\n  - final_state: {tags: {conveyor_run: false}}\n"
+    )
+    (scenario,) = load_scenarios(path)
+    assert run_scenario(scenario).pacing == {}
+
+
+# ---- the README's over-the-wire recipe -----------------------------------------------------
+
+#: Bundled scenarios short enough to run in real time here, run as one suite.
+OVER_THE_WIRE = ("r1_start.yaml", "r1_start_inhibited.yaml", "r8_pusher_slow.yaml")
+
+
+def test_the_over_the_wire_recipe_gives_the_in_process_verdicts_in_one_run(tmp_path):
+    """The README's recipe, bundled scenarios and sorting.st over Modbus, in ONE ``run`` with
+    one worker (so every scenario after the first reuses the worker's plant). It failed the
+    second and later scenarios while the plant kept the first one's PLC write count."""
+    link = "modbus"
+    command = (
+        f"[{sys.executable}, -m, vcommission, plc, {SORTING_ST}, --{link}, "
+        f'"{{url}}", --model, {MODEL}]'
+    )
+    for name in OVER_THE_WIRE:
+        text = (SUITE / name).read_text().replace("../../plant_models/sorting_line", str(MODEL))
+        assert "\nplc:" not in text
+        text += f"plc:\n  external: {{link: {link}, command: {command}}}\n"
+        (tmp_path / name).write_text(text)
+    wire = run_cli("run", str(tmp_path), "-j", "1", "--json", str(tmp_path / "wire.json"))
+    local = run_cli(
+        "run", *(str(SUITE / n) for n in OVER_THE_WIRE), "--json", str(tmp_path / "local.json")
+    )
+    assert local.returncode == 0, local.stdout
+    verdicts = {}
+    for which in ("wire", "local"):
+        report = json.loads((tmp_path / f"{which}.json").read_text())
+        verdicts[which] = {
+            s["name"]: (s["verdict"], [c["verdict"] for c in s["checks"]])
+            for s in report["scenarios"]
+        }
+    assert verdicts["wire"] == verdicts["local"], wire.stdout
+    assert wire.returncode == 0
