@@ -507,7 +507,7 @@ def server_task(task: asyncio.Task) -> bool:
     """True for a task running code of asyncua's server or of the adapter."""
     code = getattr(task.get_coro(), "cr_code", None)
     filename = code.co_filename if code is not None else ""
-    return "asyncua/server" in filename or filename.endswith("adapters/opcua.py")
+    return "asyncua/server" in filename or "adapters/opcua/" in filename
 
 
 async def test_a_busy_port_is_a_clear_error(served):

@@ -418,6 +418,7 @@ def server_cpu_split(model_dir: Path, count: int = 20_000) -> None:
     from pymodbus.pdu.register_message import ReadHoldingRegistersRequest
 
     from vcommission.adapters import modbus
+    from vcommission.adapters.modbus import framing
     from vcommission.config.model import load_model
     from vcommission.plant.plant import Plant
 
@@ -425,11 +426,11 @@ def server_cpu_split(model_dir: Path, count: int = 20_000) -> None:
     with Plant(model) as plant:
         server = modbus.ModbusServer(model, plant.image, port=0)
         store = server.store
-        connection = modbus._Connection(server)
+        connection = framing._Connection(server)
         pdu = bytes((3, 0, 0, 0, REGISTERS))
         request = ReadHoldingRegistersRequest()
         request.decode(pdu[1:])
-        response = modbus._run_now(request.datastore_update(store, 1))  # type: ignore[arg-type]
+        response = framing._run_now(request.datastore_update(store, 1))  # type: ignore[arg-type]
 
         def per_call(function: Callable[[], object]) -> float:
             started = time.perf_counter_ns()
@@ -442,8 +443,8 @@ def server_cpu_split(model_dir: Path, count: int = 20_000) -> None:
 
         total = per_call(lambda: connection._answer(1, 1, pdu))
         decoding = per_call(decode)
-        update = per_call(lambda: modbus._run_now(request.datastore_update(store, 1)))
-        data = per_call(lambda: modbus._run_now(store.async_getValues(1, 3, 0, REGISTERS)))
+        update = per_call(lambda: framing._run_now(request.datastore_update(store, 1)))
+        data = per_call(lambda: framing._run_now(store.async_getValues(1, 3, 0, REGISTERS)))
         encoding = per_call(lambda: bytes((response.function_code,)) + response.encode())
     pymodbus_us = decoding + (update - data) + encoding
     print(
