@@ -92,7 +92,8 @@ def _stand_in(source: str, span: _Span, library: n.Library) -> None:
     match = re.match(r"PROGRAM\s+([A-Za-z_][A-Za-z0-9_]*)", source[span.start : span.end], re.I)
     if match:
         line, col = _line_col(source, span.start)
-        library.pous.append(n.Pou(line, col, "PROGRAM", match.group(1), None, [], [], line))
+        stand_in = n.Pou(line, col, "PROGRAM", match.group(1), None, [], [], end_line=line)
+        library.pous.append(stand_in)
 
 
 # ---- cutting a file into library elements ---------------------------------------------------
@@ -562,6 +563,16 @@ def _literal_reason(prefix: str, body: str, error: ValueError) -> str:
     return str(error)
 
 
+def _name(token: Token) -> n.Name:
+    return n.Name(
+        token.line, token.column, str(token), end_line=token.end_line, end_column=token.end_column
+    )
+
+
+def _end(meta: object) -> tuple[int, int]:
+    return meta.end_line, meta.end_column  # type: ignore[attr-defined]
+
+
 def _stand_in_literal(line: int, col: int, prefix: str) -> n.Literal:
     """A literal of the right kind for one that could not be read, so no error follows."""
     if prefix in _TIME_TYPES:
@@ -582,6 +593,14 @@ class _Builder(Transformer):
         self.file = file
         self.issues = issues
 
+    def _call_userfunc(self, tree, new_children=None):
+        # Every node built from a rule ends where the rule's text ends (lark's meta). A
+        # rule method may set a truer end itself (a node it builds from a part).
+        node = super()._call_userfunc(tree, new_children)
+        if isinstance(node, n.Node) and not node.end_line and not tree.meta.empty:
+            node.end_line, node.end_column = tree.meta.end_line, tree.meta.end_column
+        return node
+
     def _fail(self, line: int, col: int, message: str) -> None:
         # Recorded, not raised: the element is still built (with a stand-in for the bad
         # part) and checked, so one bad literal hides no other error.
@@ -595,6 +614,7 @@ class _Builder(Transformer):
     def type_def(self, meta, children):
         name, body = children
         body.name, body.line, body.col = str(name), meta.line, meta.column
+        body.end_line, body.end_column = meta.end_line, meta.end_column
         return body
 
     def enum_spec(self, meta, children):
@@ -688,21 +708,15 @@ class _Builder(Transformer):
 
     def function_decl(self, meta, children):
         name, return_type, *blocks, body = children
-        return n.Pou(
-            meta.line, meta.column, "FUNCTION", str(name), return_type, blocks, body, meta.end_line
-        )
+        return n.Pou(meta.line, meta.column, "FUNCTION", str(name), return_type, blocks, body)
 
     def fb_decl(self, meta, children):
         name, *blocks, body = children
-        return n.Pou(
-            meta.line, meta.column, "FUNCTION_BLOCK", str(name), None, blocks, body, meta.end_line
-        )
+        return n.Pou(meta.line, meta.column, "FUNCTION_BLOCK", str(name), None, blocks, body)
 
     def program_decl(self, meta, children):
         name, *blocks, body = children
-        return n.Pou(
-            meta.line, meta.column, "PROGRAM", str(name), None, blocks, body, meta.end_line
-        )
+        return n.Pou(meta.line, meta.column, "PROGRAM", str(name), None, blocks, body)
 
     def config_decl(self, meta, children):
         name, *items = children
@@ -750,7 +764,7 @@ class _Builder(Transformer):
     def call_statement(self, meta, children):
         target, args = children
         if isinstance(target, Token):
-            target = n.Name(target.line, target.column, str(target))
+            target = _name(target)
         return n.CallStatement(meta.line, meta.column, target, args or [])
 
     def variable_path(self, meta, children):
@@ -811,6 +825,7 @@ class _Builder(Transformer):
                 self._fail(child.line, child.col, "CASE: a statement before the first label")
             else:
                 arms[-1].body.append(child)
+                arms[-1].end_line, arms[-1].end_column = child.end_line, child.end_column
         return arms
 
     def case_label(self, meta, children):
@@ -860,8 +875,8 @@ class _Builder(Transformer):
 
     def variable(self, meta, children):
         head, *selectors = children
-        expr: n.Expr = n.Name(head.line, head.column, str(head))
-        for kind, payload, line, col in selectors:
+        expr: n.Expr = _name(head)
+        for kind, payload, line, col, end in selectors:
             if kind == "field":
                 expr = n.Field(line, col, expr, payload)
             elif kind == "bit":
@@ -870,19 +885,21 @@ class _Builder(Transformer):
                 expr = n.Index(line, col, expr, payload)
             else:
                 self._fail(line, col, "pointer dereference (^) is not supported")
+            expr.end_line, expr.end_column = end  # the path so far ends with this selector
         return expr
 
     def field(self, meta, children):
-        return ("field", str(children[0]), meta.line, meta.column)
+        return ("field", str(children[0]), meta.line, meta.column, _end(meta))
 
     def bit(self, meta, children):
-        return ("bit", int(str(children[0]).replace("_", "")), meta.line, meta.column)
+        bit = int(str(children[0]).replace("_", ""))
+        return ("bit", bit, meta.line, meta.column, _end(meta))
 
     def index(self, meta, children):
-        return ("index", list(children), meta.line, meta.column)
+        return ("index", list(children), meta.line, meta.column, _end(meta))
 
     def deref(self, meta, children):
-        return ("deref", None, meta.line, meta.column)
+        return ("deref", None, meta.line, meta.column, _end(meta))
 
     def integer(self, meta, children):
         return n.Literal(meta.line, meta.column, _integer(str(children[0])), "int")
