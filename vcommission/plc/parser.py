@@ -18,7 +18,8 @@ from functools import cache
 from pathlib import Path
 
 import lark
-from lark import Token, Transformer, v_args
+from lark import Token, Transformer
+from lark.exceptions import GrammarError, VisitError
 from lark.parsers.lalr_parser_state import ParserState
 
 from vcommission.errors import SourceIssue
@@ -584,21 +585,35 @@ def _stand_in_literal(line: int, col: int, prefix: str) -> n.Literal:
     return n.Literal(line, col, 0, "int")
 
 
-@v_args(meta=True)
 class _Builder(Transformer):
-    """Turns lark's parse tree into :mod:`nodes` (one method per grammar rule)."""
+    """Turns lark's parse tree into :mod:`nodes` (one method per grammar rule).
+
+    Each method is called as ``method(meta, children)``, and the node it returns ends where
+    its rule's text ends (``meta.end_line``, ``meta.end_column``) unless it set a truer
+    end itself (a node built from a part of the rule).
+    """
 
     def __init__(self, file: str, issues: list[SourceIssue]) -> None:
         super().__init__()
         self.file = file
         self.issues = issues
 
-    def _call_userfunc(self, tree, new_children=None):
-        # Every node built from a rule ends where the rule's text ends (lark's meta). A
-        # rule method may set a truer end itself (a node it builds from a part).
-        node = super()._call_userfunc(tree, new_children)
-        if isinstance(node, n.Node) and not node.end_line and not tree.meta.empty:
-            node.end_line, node.end_column = tree.meta.end_line, tree.meta.end_column
+    def _call_userfunc(self, tree, new_children=None):  # lark 1.x hook
+        # lark's own dispatch (lark 1.x), with the meta argument and the end position:
+        # cheaper than v_args(meta=True), which wraps the method anew on every call.
+        children = new_children if new_children is not None else tree.children
+        method = getattr(self, tree.data, None)
+        if method is None:
+            return self.__default__(tree.data, children, tree.meta)
+        meta = tree.meta
+        try:
+            node = method(meta, children)
+        except GrammarError:
+            raise
+        except Exception as error:
+            raise VisitError(tree.data, tree, error) from error
+        if isinstance(node, n.Node) and not node.end_line and not meta.empty:
+            node.end_line, node.end_column = meta.end_line, meta.end_column
         return node
 
     def _fail(self, line: int, col: int, message: str) -> None:
