@@ -296,6 +296,7 @@ class CodeGenerator:
             self.error(target, f"bit access on {base.type}: needs an integer or bit string")
             return
         self.checker.check_bit(target, base.type)
+        target.iec_type = BOOL
         code = self.checker.convert_for_store(value, BOOL, target, "bit assignment")
         setter = f"_setbit({base.code}, {target.bit}, {code})"
         self.emit(depth, f"{base.code} = {wrap_code(setter, base.type)}")
@@ -517,6 +518,7 @@ class CodeGenerator:
         if bound is None:
             return
         codes, targets = bound
+        call.iec_type = function.result  # typed like an expression, although a statement
         temp = scope.fresh("t")
         self.emit(depth, f"{temp} = {function.py}({', '.join(codes)})")
         if result is not None:
