@@ -1,13 +1,23 @@
 """Syntax tree of a Structured Text source: declarations, statements and expressions.
 
 Every node carries the 1-based ``line`` and ``col`` of its first character, so a checker or
-runtime error can point at the source. Names keep the user's spelling; they are compared
+runtime error can point at the source, and (from the parser) the ``end_line`` and
+``end_column`` just after its last character, as lark counts them: a node spans
+``(line, col)`` up to, not including, ``(end_line, end_column)``. Nodes made by a pass
+rather than read from text have end 0. Names keep the user's spelling; they are compared
 case-insensitively (``key``) as IEC 61131-3 requires.
+
+The type checker annotates every expression it checks with its IEC type (``iec_type``), so
+the checked library is a typed tree a later pass (a mutator, a formatter) can read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vcommission.plc.types import DataType
 
 __all__ = [
     "AliasDecl",
@@ -58,8 +68,12 @@ def key(name: str) -> str:
 
 @dataclass
 class Node:
+    """Base of every node: where it starts and (when read from text) ends."""
+
     line: int
     col: int
+    end_line: int = field(default=0, kw_only=True)
+    end_column: int = field(default=0, kw_only=True)
 
 
 # ---- expressions ---------------------------------------------------------------------------
@@ -67,7 +81,10 @@ class Node:
 
 @dataclass
 class Expr(Node):
-    pass
+    """Base of expressions."""
+
+    #: Set by the type checker: the expression's IEC type (``None`` until checked).
+    iec_type: DataType | None = field(default=None, kw_only=True, compare=False, repr=False)
 
 
 @dataclass
@@ -311,7 +328,6 @@ class Pou(Node):
     return_type: TypeRef | None
     blocks: list[VarBlock]
     body: list[Statement]
-    end_line: int = 0
 
 
 @dataclass

@@ -4,25 +4,29 @@ The grammar (``grammar.lark``) is LALR(1) for lark, a pure-Python parser library
 runtime installs with nothing but pip. A file is cut into its library elements (TYPE,
 FUNCTION, FUNCTION_BLOCK, PROGRAM, CONFIGURATION, VAR_GLOBAL) before parsing, and each is
 parsed on its own: a syntax error hides only the rest of its own element, and every other
-element is still parsed and checked, so one run reports all errors it can.
+element is still parsed and checked, so one run reports all errors it can. What a syntax
+error means, in words, is :mod:`vcommission.plc.syntax_errors`' job.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Iterable
-from copy import copy
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import lark
-from lark import Token, Transformer, v_args
-from lark.parsers.lalr_parser_state import ParserState
+from lark import Token, Transformer
+from lark.exceptions import GrammarError, VisitError
 
 from vcommission.errors import SourceIssue
 from vcommission.plc import nodes as n
+from vcommission.plc.syntax_errors import (
+    line_col,
+    stray_issue,
+    syntax_issue,
+    unclosed_comment_issue,
+)
 
 __all__ = ["parse", "parse_time"]
 
@@ -64,7 +68,9 @@ def parse(source: str, file: str = "<string>") -> tuple[n.Library, list[SourceIs
         try:
             tree = _parser().parse(padded)
         except lark.exceptions.UnexpectedInput as error:
-            issue = _syntax_issue(error, source, span, file)
+            issue = syntax_issue(
+                error, source, file, span.end, span.cut_by, grammar=_parser(), elements=_ELEMENT_END
+            )
             if issue is not None:
                 issues.append(issue)
             _stand_in(source, span, library)
@@ -91,8 +97,9 @@ def _stand_in(source: str, span: _Span, library: n.Library) -> None:
     """
     match = re.match(r"PROGRAM\s+([A-Za-z_][A-Za-z0-9_]*)", source[span.start : span.end], re.I)
     if match:
-        line, col = _line_col(source, span.start)
-        library.pous.append(n.Pou(line, col, "PROGRAM", match.group(1), None, [], [], line))
+        line, col = line_col(source, span.start)
+        stand_in = n.Pou(line, col, "PROGRAM", match.group(1), None, [], [], end_line=line)
+        library.pous.append(stand_in)
 
 
 # ---- cutting a file into library elements ---------------------------------------------------
@@ -124,17 +131,7 @@ def _elements(source: str, file: str, issues: list[SourceIssue]) -> list[_Span]:
     opened = _UNCLOSED.search(masked)
     if opened is not None:
         limit = opened.start()
-        line, col = _line_col(source, limit)
-        closer = "*)" if opened.group() == "(*" else "*/"
-        issues.append(
-            SourceIssue(
-                file,
-                line,
-                col,
-                f"comment {opened.group()!r} is never closed with "
-                f"{closer!r}: the rest of the file is ignored",
-            )
-        )
+        issues.append(unclosed_comment_issue(source, file, limit, opened.group()))
         masked = masked[:limit]
     spans: list[_Span] = []
     position = 0
@@ -143,14 +140,15 @@ def _elements(source: str, file: str, issues: list[SourceIssue]) -> list[_Span]:
     for match in _WORD.finditer(masked):
         word = match.group().upper()
         if closing is not None and closing != "END_CONFIGURATION" and word in _RESYNC:
-            line, _ = _line_col(source, match.start())
+            line, _ = line_col(source, match.start())
             spans.append(_Span(start, match.start(), f"{word} at line {line}"))
             closing, position = None, match.start()
         if closing is None:
             if word in _ELEMENT_END:
                 gap = masked[position : match.start()]
                 if gap.strip():
-                    _stray(source, file, position + len(gap) - len(gap.lstrip()), issues)
+                    offset = position + len(gap) - len(gap.lstrip())
+                    issues.append(stray_issue(source, file, offset, _ELEMENT_END))
                 closing, start = _ELEMENT_END[word], match.start()
             continue
         if word == closing:
@@ -161,343 +159,12 @@ def _elements(source: str, file: str, issues: list[SourceIssue]) -> list[_Span]:
         position = limit
     tail = masked[position:]
     if tail.strip():
-        _stray(source, file, position + len(tail) - len(tail.lstrip()), issues)
+        offset = position + len(tail) - len(tail.lstrip())
+        issues.append(stray_issue(source, file, offset, _ELEMENT_END))
     return spans
 
 
 _UNCLOSED = re.compile(r"\(\*|/\*")
-
-
-def _line_col(source: str, offset: int) -> tuple[int, int]:
-    """1-based line and column of a character offset."""
-    line = source.count("\n", 0, offset) + 1
-    return line, offset - (source.rfind("\n", 0, offset) + 1) + 1
-
-
-def _stray(source: str, file: str, offset: int, issues: list[SourceIssue]) -> None:
-    line, col = _line_col(source, offset)
-    word = source[offset:].split(None, 1)[0][:30]
-    guess = _guess(word, _ELEMENT_END)
-    hint = f" (did you mean {guess}?)" if guess else ""
-    issues.append(
-        SourceIssue(
-            file,
-            line,
-            col,
-            f"unexpected {word!r} outside any declaration{hint}: expected TYPE, FUNCTION, "
-            "FUNCTION_BLOCK, PROGRAM, CONFIGURATION or VAR_GLOBAL",
-        )
-    )
-
-
-# ---- syntax error messages ------------------------------------------------------------------
-
-#: Readable names of the terminals that are not plain words or punctuation.
-_TERMINAL_TEXT = {
-    "IDENT": "a name",
-    "INTEGER": "a number",
-    "REAL": "a number",
-    "STRING": "a string",
-    "HASH_LITERAL": "a typed literal",
-    "LOCATION": "an address like %IX0.0",
-    "VAR_KIND": "VAR",
-    "QUALIFIER": "CONSTANT",
-    "ADD_OP": "'+'",
-    "MUL_OP": "'*'",
-    "AND": "AND",
-    "$END": "the end of the file",
-}
-#: Terminals that can continue any expression: listed only when nothing else would do.
-_CONTINUATIONS = {
-    "ADD_OP",
-    "MUL_OP",
-    "MOD",
-    "POW",
-    "AND",
-    "OR",
-    "XOR",
-    "EQ",
-    "NE",
-    "LT",
-    "GT",
-    "LE",
-    "GE",
-    "DOT",
-    "LSQB",
-    "CIRCUMFLEX",
-    "LPAR",
-}
-#: Tokens that open a block, and the one that closes it.
-_OPENERS = {
-    "IF": "END_IF",
-    "CASE": "END_CASE",
-    "FOR": "END_FOR",
-    "WHILE": "END_WHILE",
-    "REPEAT": "END_REPEAT",
-    "VAR_KIND": "END_VAR",
-    "STRUCT": "END_STRUCT",
-    "TYPE": "END_TYPE",
-    "FUNCTION": "END_FUNCTION",
-    "FUNCTION_BLOCK": "END_FUNCTION_BLOCK",
-    "PROGRAM": "END_PROGRAM",
-    "CONFIGURATION": "END_CONFIGURATION",
-    "RESOURCE": "END_RESOURCE",
-    "LPAR": ")",
-    "LSQB": "]",
-}
-_CLOSERS = {closer: opener for opener, closer in _OPENERS.items()}
-_MAX_EXPECTED = 6
-#: Sets of terminals named as one thing when most of them are expected.
-_GROUPS = [
-    (
-        {
-            "IF",
-            "CASE",
-            "FOR",
-            "WHILE",
-            "REPEAT",
-            "EXIT",
-            "CONTINUE",
-            "RETURN",
-            "SEMICOLON",
-            "IDENT",
-        },
-        "a statement",
-    ),
-    (
-        {
-            "INTEGER",
-            "REAL",
-            "STRING",
-            "HASH_LITERAL",
-            "TRUE",
-            "FALSE",
-            "NOT",
-            "ADD_OP",
-            "LPAR",
-            "IDENT",
-        },
-        "an expression",
-    ),
-    ({"ARRAY", "__ANON_1", "WSTRING"}, "a type"),
-]
-
-
-def _syntax_issue(
-    error: lark.exceptions.UnexpectedInput, source: str, span: _Span, file: str
-) -> SourceIssue | None:
-    """The issue for one syntax error, located where the user has to change the text."""
-    line, col = error.line, error.column
-    state = error.interactive_parser.parser_state if error.interactive_parser else error.state
-    if not isinstance(state, ParserState):  # not raised by the LALR parser: no context
-        return SourceIssue(file, line, col, f"syntax error: {error}")
-    accepts = _accepts(state)
-    if isinstance(error, lark.exceptions.UnexpectedCharacters):
-        char = error.char
-        if char in "'\"":
-            return SourceIssue(
-                file,
-                line,
-                col,
-                f"syntax error: the string that starts with {char} here is not closed on its line",
-            )
-        expected = _expected_text(accepts)
-        return SourceIssue(
-            file, line, col, f"syntax error: unexpected character {char!r}; expected {expected}"
-        )
-    if not isinstance(error, lark.exceptions.UnexpectedToken):
-        return SourceIssue(file, line, col, f"syntax error: {error}")
-    token = error.token
-    stack = state.value_stack
-    previous = stack[-1] if stack else None
-    opened = _open_blocks(stack)
-    if token.type == "$END":
-        if span.cut_by == "":
-            return None  # an unterminated comment ate the end: reported once, by _elements
-        if opened:
-            block = opened[-1]
-            name = _word(block)
-            if block.type in _ELEMENT_END:
-                name += f" {stack[[id(v) for v in stack].index(id(block)) + 1]}"
-            return SourceIssue(
-                file,
-                block.line,
-                block.column,
-                f"syntax error: {name} is not closed: expected {_describe(_closer(block))} "
-                f"before {span.cut_by or 'the end of the file'}",
-            )
-        line, col = _line_col(source, span.end)
-    found = _found(token)
-    # A misspelt keyword is read as a name; the error comes on the token after it.
-    if isinstance(previous, Token) and previous.type == "IDENT":
-        guess = _guess(str(previous), _keywords())
-        if guess:
-            return SourceIssue(
-                file,
-                previous.line,
-                previous.column,
-                f"syntax error: unknown word {str(previous)!r} (did you mean {guess}?)",
-            )
-    # An END_... that closes an outer block while an inner one is still open.
-    if token.type in _CLOSERS and opened and _closer(opened[-1]) in accepts:
-        block = opened[-1]
-        return SourceIssue(
-            file,
-            line,
-            col,
-            f"syntax error: {found} found while the {_word(block)} at line {block.line} is "
-            f"still open: expected {_describe(_closer(block))}",
-        )
-    end = _end_of(previous)
-    if (
-        token.type == "EQ"
-        and isinstance(previous, Token)
-        and previous.type == "COLON"
-        and (opened and opened[-1].type == "VAR_KIND")
-    ):
-        block = opened[-1]
-        return SourceIssue(
-            file,
-            previous.line,
-            previous.column,
-            f"syntax error: ':=' is a statement, but the VAR block at line {block.line} is "
-            "still open: expected END_VAR before the first statement",
-        )
-    if "SEMICOLON" in accepts and end is not None and token.line > end[0]:
-        return SourceIssue(
-            file, end[0], end[1], f"syntax error: missing ';' at the end of line {end[0]}"
-        )
-    message = f"syntax error: unexpected {found}; expected {_expected_text(accepts)}"
-    if accepts == {"RPAR"} and opened and opened[-1].type == "LPAR":
-        message += f" to close the '(' at line {opened[-1].line}, column {opened[-1].column}"
-    return SourceIssue(file, line, col, message)
-
-
-def _accepts(state: ParserState) -> set[str]:
-    """The terminals that would let the parser go on from ``state``.
-
-    Lark's ``expected`` is the whole LALR state's lookahead set, which holds terminals
-    only other contexts accept; feeding each one to a copy of the parser finds the true set.
-    """
-    quiet = copy(state.parse_conf)
-    quiet.callbacks = {}
-    accepts: set[str] = set()
-    for terminal in state.parse_conf.parse_table.states[state.position]:
-        if not terminal.isupper():
-            continue
-        probe = state.copy(deepcopy_values=False)
-        probe.parse_conf = quiet
-        try:
-            probe.feed_token(Token(terminal, ""), terminal == "$END")
-        except lark.exceptions.UnexpectedToken:
-            continue
-        accepts.add(terminal)
-    return accepts
-
-
-def _open_blocks(stack: list[object]) -> list[Token]:
-    """The opening tokens still waiting for their closer, outermost first."""
-    opened: list[Token] = []
-    for item in stack:
-        if not isinstance(item, Token):
-            continue
-        if item.type in _OPENERS:
-            opened.append(item)
-        elif opened and _closer(opened[-1]) == item.type:
-            opened.pop()
-    return opened
-
-
-def _closer(token: Token) -> str:
-    """Terminal name of the token that closes ``token``'s block."""
-    return {")": "RPAR", "]": "RSQB"}.get(_OPENERS[token.type], _OPENERS[token.type])
-
-
-def _word(token: Token) -> str:
-    if token.type == "VAR_KIND":
-        return f"{str(token).upper()} block"
-    return repr(str(token)) if token.type in ("LPAR", "LSQB") else str(token).upper()
-
-
-def _end_of(item: object) -> tuple[int, int] | None:
-    """Line and column just after a token or reduced subtree on the parser's stack."""
-    if isinstance(item, Token):
-        return item.end_line, item.end_column
-    meta = getattr(item, "meta", None)
-    if meta is not None and not meta.empty:
-        return meta.end_line, meta.end_column
-    return None
-
-
-def _found(token: Token) -> str:
-    if token.type == "IDENT":
-        return f"name {str(token)!r}"
-    if token.type in ("INTEGER", "REAL", "HASH_LITERAL"):
-        return f"literal {str(token)!r}"
-    return repr(str(token))
-
-
-def _expected_text(terminals: set[str]) -> str:
-    """``"';' or ':='"``: what the parser would accept, the most telling first."""
-    terminals = set(terminals)
-    groups: list[str] = []
-    for members, name in _GROUPS:
-        if len(terminals & members) >= 3:
-            terminals -= members
-            groups.append(name)
-    main = {t for t in terminals if t not in _CONTINUATIONS}
-    words = sorted({_describe(t) for t in (main or terminals)}, key=_rank)
-    words += groups
-    if not words:
-        return "nothing more"
-    if len(words) > _MAX_EXPECTED:
-        words = [*words[: _MAX_EXPECTED - 1], "..."]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
-
-
-def _rank(text: str) -> tuple[int, str]:
-    # Punctuation first (the usual slip), then words, then the catch-alls.
-    return (0 if text.startswith("'") else 2 if text.startswith(("a ", "an ", "the ")) else 1, text)
-
-
-def _describe(terminal: str) -> str:
-    if terminal in _TERMINAL_TEXT:
-        return _TERMINAL_TEXT[terminal]
-    pattern = _terminal_patterns().get(terminal)
-    if pattern is None:
-        return terminal
-    return pattern.upper() if pattern[:1].isalpha() else repr(pattern)
-
-
-@cache
-def _terminal_patterns() -> dict[str, str]:
-    return {t.name: t.pattern.value for t in _parser().terminals if t.pattern.type == "str"}
-
-
-@cache
-def _keywords() -> frozenset[str]:
-    words = {p.upper() for p in _terminal_patterns().values() if p[:1].isalpha()}
-    words |= {
-        "VAR",
-        "VAR_INPUT",
-        "VAR_OUTPUT",
-        "VAR_IN_OUT",
-        "VAR_GLOBAL",
-        "VAR_EXTERNAL",
-        "VAR_TEMP",
-        "CONSTANT",
-        "RETAIN",
-    }
-    return frozenset(words)
-
-
-def _guess(word: str, keywords: Iterable[str]) -> str | None:
-    """The keyword ``word`` is most likely a misspelling of, if any."""
-    upper = word.upper()
-    if upper in keywords or len(upper) < 3:
-        return None
-    close = difflib.get_close_matches(upper, list(keywords), n=1, cutoff=0.8)
-    return close[0] if close else None
 
 
 # ---- literals ------------------------------------------------------------------------------
@@ -562,6 +229,16 @@ def _literal_reason(prefix: str, body: str, error: ValueError) -> str:
     return str(error)
 
 
+def _name(token: Token) -> n.Name:
+    return n.Name(
+        token.line, token.column, str(token), end_line=token.end_line, end_column=token.end_column
+    )
+
+
+def _end(meta: object) -> tuple[int, int]:
+    return meta.end_line, meta.end_column  # type: ignore[attr-defined]
+
+
 def _stand_in_literal(line: int, col: int, prefix: str) -> n.Literal:
     """A literal of the right kind for one that could not be read, so no error follows."""
     if prefix in _TIME_TYPES:
@@ -573,14 +250,36 @@ def _stand_in_literal(line: int, col: int, prefix: str) -> n.Literal:
     return n.Literal(line, col, 0, "int")
 
 
-@v_args(meta=True)
 class _Builder(Transformer):
-    """Turns lark's parse tree into :mod:`nodes` (one method per grammar rule)."""
+    """Turns lark's parse tree into :mod:`nodes` (one method per grammar rule).
+
+    Each method is called as ``method(meta, children)``, and the node it returns ends where
+    its rule's text ends (``meta.end_line``, ``meta.end_column``) unless it set a truer
+    end itself (a node built from a part of the rule).
+    """
 
     def __init__(self, file: str, issues: list[SourceIssue]) -> None:
         super().__init__()
         self.file = file
         self.issues = issues
+
+    def _call_userfunc(self, tree, new_children=None):  # lark 1.x hook
+        # lark's own dispatch (lark 1.x), with the meta argument and the end position:
+        # cheaper than v_args(meta=True), which wraps the method anew on every call.
+        children = new_children if new_children is not None else tree.children
+        method = getattr(self, tree.data, None)
+        if method is None:
+            return self.__default__(tree.data, children, tree.meta)
+        meta = tree.meta
+        try:
+            node = method(meta, children)
+        except GrammarError:
+            raise
+        except Exception as error:
+            raise VisitError(tree.data, tree, error) from error
+        if isinstance(node, n.Node) and not node.end_line and not meta.empty:
+            node.end_line, node.end_column = meta.end_line, meta.end_column
+        return node
 
     def _fail(self, line: int, col: int, message: str) -> None:
         # Recorded, not raised: the element is still built (with a stand-in for the bad
@@ -595,6 +294,7 @@ class _Builder(Transformer):
     def type_def(self, meta, children):
         name, body = children
         body.name, body.line, body.col = str(name), meta.line, meta.column
+        body.end_line, body.end_column = meta.end_line, meta.end_column
         return body
 
     def enum_spec(self, meta, children):
@@ -688,21 +388,15 @@ class _Builder(Transformer):
 
     def function_decl(self, meta, children):
         name, return_type, *blocks, body = children
-        return n.Pou(
-            meta.line, meta.column, "FUNCTION", str(name), return_type, blocks, body, meta.end_line
-        )
+        return n.Pou(meta.line, meta.column, "FUNCTION", str(name), return_type, blocks, body)
 
     def fb_decl(self, meta, children):
         name, *blocks, body = children
-        return n.Pou(
-            meta.line, meta.column, "FUNCTION_BLOCK", str(name), None, blocks, body, meta.end_line
-        )
+        return n.Pou(meta.line, meta.column, "FUNCTION_BLOCK", str(name), None, blocks, body)
 
     def program_decl(self, meta, children):
         name, *blocks, body = children
-        return n.Pou(
-            meta.line, meta.column, "PROGRAM", str(name), None, blocks, body, meta.end_line
-        )
+        return n.Pou(meta.line, meta.column, "PROGRAM", str(name), None, blocks, body)
 
     def config_decl(self, meta, children):
         name, *items = children
@@ -750,7 +444,7 @@ class _Builder(Transformer):
     def call_statement(self, meta, children):
         target, args = children
         if isinstance(target, Token):
-            target = n.Name(target.line, target.column, str(target))
+            target = _name(target)
         return n.CallStatement(meta.line, meta.column, target, args or [])
 
     def variable_path(self, meta, children):
@@ -811,6 +505,7 @@ class _Builder(Transformer):
                 self._fail(child.line, child.col, "CASE: a statement before the first label")
             else:
                 arms[-1].body.append(child)
+                arms[-1].end_line, arms[-1].end_column = child.end_line, child.end_column
         return arms
 
     def case_label(self, meta, children):
@@ -860,8 +555,8 @@ class _Builder(Transformer):
 
     def variable(self, meta, children):
         head, *selectors = children
-        expr: n.Expr = n.Name(head.line, head.column, str(head))
-        for kind, payload, line, col in selectors:
+        expr: n.Expr = _name(head)
+        for kind, payload, line, col, end in selectors:
             if kind == "field":
                 expr = n.Field(line, col, expr, payload)
             elif kind == "bit":
@@ -870,19 +565,21 @@ class _Builder(Transformer):
                 expr = n.Index(line, col, expr, payload)
             else:
                 self._fail(line, col, "pointer dereference (^) is not supported")
+            expr.end_line, expr.end_column = end  # the path so far ends with this selector
         return expr
 
     def field(self, meta, children):
-        return ("field", str(children[0]), meta.line, meta.column)
+        return ("field", str(children[0]), meta.line, meta.column, _end(meta))
 
     def bit(self, meta, children):
-        return ("bit", int(str(children[0]).replace("_", "")), meta.line, meta.column)
+        bit = int(str(children[0]).replace("_", ""))
+        return ("bit", bit, meta.line, meta.column, _end(meta))
 
     def index(self, meta, children):
-        return ("index", list(children), meta.line, meta.column)
+        return ("index", list(children), meta.line, meta.column, _end(meta))
 
     def deref(self, meta, children):
-        return ("deref", None, meta.line, meta.column)
+        return ("deref", None, meta.line, meta.column, _end(meta))
 
     def integer(self, meta, children):
         return n.Literal(meta.line, meta.column, _integer(str(children[0])), "int")

@@ -12,16 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
+    "ANY_INT",
+    "ANY_REAL",
     "ELEMENTARY",
+    "ERROR",
     "ArrayType",
     "DataType",
     "ElementaryType",
     "EnumType",
     "FbType",
+    "LiteralType",
     "StringType",
     "StructType",
     "common_type",
     "implicitly_converts",
+    "wrap_value",
 ]
 
 
@@ -124,6 +129,30 @@ TIME = ELEMENTARY["TIME"]
 REAL = ELEMENTARY["REAL"]
 LREAL = ELEMENTARY["LREAL"]
 DINT = ELEMENTARY["DINT"]
+
+
+class LiteralType(DataType):
+    """Type of an untyped literal (``5``, ``2.5``): it takes its type from where it is used."""
+
+    def __init__(self, name: str, kind: str) -> None:
+        self.name = name
+        self.kind = kind
+
+    @property
+    def is_integer(self) -> bool:
+        return self.kind == "int"
+
+    @property
+    def is_real(self) -> bool:
+        return self.kind == "real"
+
+
+#: An integer literal (``5``) before it meets a type.
+ANY_INT = LiteralType("integer literal", "int")
+#: A real literal (``2.5``) before it meets a type.
+ANY_REAL = LiteralType("real literal", "real")
+#: The type of an expression already reported as wrong: it raises no further error.
+ERROR = ElementaryType("<error>", "error")
 
 
 @dataclass(frozen=True, eq=False)
@@ -229,3 +258,14 @@ def common_type(a: DataType, b: DataType) -> DataType | None:
         if implicitly_converts(a, candidate) and implicitly_converts(b, candidate):
             return candidate
     return None
+
+
+def wrap_value(value: int, t: DataType) -> int:
+    """``value`` wrapped into the range of integer type ``t`` (two's complement)."""
+    if not isinstance(t, ElementaryType) or t.kind not in ("int", "bits", "time"):
+        return value
+    mask = (1 << t.bits) - 1
+    if t.signed:
+        half = 1 << (t.bits - 1)
+        return ((value + half) & mask) - half
+    return value & mask

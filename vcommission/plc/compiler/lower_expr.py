@@ -1,0 +1,234 @@
+"""Expression lowering: the Python code of a checked ST value, and constant folding.
+
+Pure functions of types and values; no errors are found here (the type checker has
+reported them before it asks for code). The choices, each for speed or fidelity:
+
+- Integer ``+ - *`` and bitwise ``AND OR XOR`` stay unwrapped (``raw``) until a value is
+  stored, compared, divided or passed on: wrapping once at the point of use is exact
+  because two's-complement arithmetic is modular.
+- REAL results round to single precision at every operation, as the PLC computes them.
+- An operation on constants is folded to its value, wrapped or rounded like the code it
+  replaces, so constant expressions may size arrays and label CASE arms.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vcommission.plc.compiler.symbols import NOT_CONST, Var
+from vcommission.plc.stdlib import _f32, _fdiv, _idiv, _imod
+from vcommission.plc.types import (
+    ANY_INT,
+    ANY_REAL,
+    BOOL,
+    ELEMENTARY,
+    REAL,
+    ArrayType,
+    DataType,
+    ElementaryType,
+    EnumType,
+    FbType,
+    LiteralType,
+    StringType,
+    StructType,
+    wrap_value,
+)
+
+__all__ = [
+    "COMPARE",
+    "Value",
+    "array_code",
+    "convert_code",
+    "default_code",
+    "fold",
+    "real_code",
+    "size",
+    "wrap_code",
+    "wrapped",
+]
+
+
+@dataclass
+class Value:
+    """A checked expression: its Python code, its ST type, and what is known about it."""
+
+    code: str
+    type: DataType
+    const: object = NOT_CONST
+    #: Integer code that may lie outside its type's range (wrap before use).
+    raw: bool = False
+    var: Var | None = None
+    #: Assignable (a variable, a field, an element, a bit).
+    lvalue: bool = False
+
+
+#: ST comparison operators and their Python spelling.
+COMPARE = {"=": "==", "<>": "!=", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
+_FOLD: dict[str, Callable[[object, object], object]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+}
+_BITWISE = {"&": operator.and_, "|": operator.or_, "^": operator.xor}
+
+
+def wrap_code(code: str, t: DataType) -> str:
+    """``code`` wrapped into the range of integer type ``t`` (unchanged for other types)."""
+    if not isinstance(t, ElementaryType) or t.kind not in ("int", "bits", "time"):
+        return code
+    mask = (1 << t.bits) - 1
+    if t.signed:
+        half = 1 << (t.bits - 1)
+        return f"(((({code}) + {half}) & {mask}) - {half})"
+    return f"(({code}) & {mask})"
+
+
+def real_code(code: str, t: DataType) -> str:
+    """``code`` rounded to single precision if ``t`` is REAL."""
+    # REAL arithmetic rounds every result to single precision, not just the stored one:
+    # (2**24 + 1.0) + 1.0 is 2**24 in REAL, but 2**24 + 2 in double then rounded once.
+    return f"_f32({code})" if t is REAL else code
+
+
+def wrapped(value: Value) -> str:
+    """Code of ``value`` inside its type's range: what any non-modular use needs."""
+    return wrap_code(value.code, value.type) if value.raw else value.code
+
+
+def fold(code: str, t: DataType, left: Value, right: Value, op: str, raw: bool = False) -> Value:
+    """``left op right`` of type ``t``: folded to a constant when both are, else ``code``.
+
+    ``op`` is the Python operator (``+``, ``==``, ``&``, ...) or ``/`` and ``MOD`` for
+    IEC division. A fold that would divide by zero or overflow is left to run time.
+    """
+    if left.const is NOT_CONST or right.const is NOT_CONST:
+        return Value(code, t, raw=raw)
+    a, b = left.const, right.const
+    try:
+        if op in _FOLD:
+            const = _FOLD[op](a, b)
+        elif op == "/":
+            const = _idiv(a, b) if t.is_integer else _fdiv(a, b)  # type: ignore[arg-type]
+        elif op == "MOD":
+            const = _imod(a, b)  # type: ignore[arg-type]
+        else:
+            const = _BITWISE[op](a, b)
+    except (ZeroDivisionError, OverflowError):
+        return Value(code, t, raw=raw)
+    if isinstance(t, LiteralType):
+        t = ANY_REAL if isinstance(const, float) else ANY_INT
+    elif t.is_integer or t.is_time:
+        const = wrap_value(int(const), t)
+    elif t is REAL:
+        const = _f32(float(const))  # type: ignore[arg-type]
+    return Value(repr(const), t, const)
+
+
+def size(t: ArrayType) -> int:
+    """Number of elements of an array type, over all its dimensions."""
+    total = 1
+    for low, high in t.dims:
+        total *= high - low + 1
+    return total
+
+
+def _immutable(t: DataType) -> bool:
+    return isinstance(t, (ElementaryType, StringType, EnumType))
+
+
+def default_code(t: DataType) -> str:
+    """Code of a fresh value of ``t``: zero, FALSE, empty, or a new instance."""
+    if t is BOOL:
+        return "False"
+    if isinstance(t, ElementaryType):
+        return "0.0" if t.is_real else "0"
+    if isinstance(t, StringType):
+        return "''"
+    if isinstance(t, EnumType):
+        return str(t.default)
+    if isinstance(t, StructType):
+        return f"{t.py_class}()"
+    if isinstance(t, FbType):
+        return f"{t.py_class}(_rt)" if t.standard else f"{t.py_class}()"
+    if isinstance(t, ArrayType):
+        return array_code(t, [default_code(t.element)] * size(t))
+    return "None"
+
+
+def array_code(t: ArrayType, flat: list[str]) -> str:
+    """Code of an array of ``t`` from the code of every element, in row-major order."""
+
+    def build(dims: tuple[tuple[int, int], ...], items: list[str]) -> str:
+        count = dims[0][1] - dims[0][0] + 1
+        if len(dims) == 1:
+            if len(set(items)) == 1 and _immutable(t.element):
+                return f"[{items[0]}] * {count}"
+            if len(set(items)) == 1:
+                return f"[{items[0]} for _ in range({count})]"
+            return "[" + ", ".join(items) + "]"
+        step = len(items) // count
+        return "[" + ", ".join(build(dims[1:], items[i * step : (i + 1) * step])
+                               for i in range(count)) + "]"  # fmt: skip
+
+    return build(t.dims, flat)
+
+
+def convert_code(code: str, src: DataType, dst: DataType) -> str | None:
+    """Python code converting a value of ``src`` to ``dst`` (the *_TO_* functions)."""
+    if isinstance(dst, StringType):
+        if src is BOOL:
+            return f"('TRUE' if {code} else 'FALSE')"
+        if src.is_integer or isinstance(src, EnumType):
+            return f"str({code})"
+        if src.is_real:
+            return f"_real_text({code})"
+        if src.is_time:
+            return f"_time_text({code})"
+        return code if isinstance(src, StringType) else None
+    assert isinstance(dst, ElementaryType)
+    if dst is BOOL:
+        if isinstance(src, StringType):
+            return f"_to_bool_text({code})"
+        return f"({code} != 0)" if (src.is_numeric or src is BOOL) else None
+    if dst.is_integer:
+        if src is BOOL:
+            return f"int({code})"
+        if src.is_integer or isinstance(src, EnumType):
+            return wrap_code(code, dst)
+        if src.is_real:
+            return wrap_code(f"_round({code})", dst)
+        if src.is_time:
+            return wrap_code(f"_idiv({code}, 1000000)", dst)
+        if isinstance(src, StringType):
+            return wrap_code(f"_to_int_text({code})", dst)
+        return None
+    if dst.is_real:
+        single = dst is ELEMENTARY["REAL"]
+        if src is BOOL or src.is_integer:
+            inner = f"float({code})"
+        elif src.is_real:
+            inner = code
+        elif src.is_time:
+            inner = f"({code} / 1e6)"
+        elif isinstance(src, StringType):
+            inner = f"_to_real_text({code})"
+        else:
+            return None
+        return f"_f32({inner})" if single else inner
+    if dst.is_time:
+        if src.is_integer:
+            return wrap_code(f"({code} * 1000000)", dst)
+        if src.is_real:
+            return f"_round({code} * 1e6)"
+        if src.is_time:
+            return code
+        return None
+    return None

@@ -1,0 +1,550 @@
+"""Type checking of expressions: IEC 61131-3 typing rules, annotated on the syntax tree.
+
+:meth:`TypeChecker.expr` types one expression against the symbols of its scope, reports
+every type error at its line and column, records the IEC type on the node
+(``expr.iec_type``, so a later reader such as a mutator or a formatter finds the typed
+tree), and returns the checked :class:`~vcommission.plc.compiler.lower_expr.Value`, whose
+code :mod:`~vcommission.plc.compiler.lower_expr` builds. An untyped literal keeps its
+literal type (``integer literal``) until an operator or a store gives it one.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+from vcommission.plc import nodes as n
+from vcommission.plc.compiler import stdfuncs
+from vcommission.plc.compiler.diagnostics import Diagnostics, describe
+from vcommission.plc.compiler.lower_expr import (
+    COMPARE,
+    Value,
+    default_code,
+    fold,
+    real_code,
+    wrapped,
+)
+from vcommission.plc.compiler.symbols import NOT_CONST, FunctionSig, Scope, SymbolTable, py_attr
+from vcommission.plc.nodes import key
+from vcommission.plc.stdlib import _f32
+from vcommission.plc.types import (
+    ANY_INT,
+    ANY_REAL,
+    BOOL,
+    ELEMENTARY,
+    ERROR,
+    LREAL,
+    REAL,
+    TIME,
+    ArrayType,
+    DataType,
+    ElementaryType,
+    EnumType,
+    FbType,
+    LiteralType,
+    StringType,
+    StructType,
+    common_type,
+    implicitly_converts,
+    wrap_value,
+)
+
+__all__ = ["TypeChecker", "same_array"]
+
+_FOLD_COMPARE = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+}
+
+
+class TypeChecker:
+    """Types (and reports) expressions; each checked node gets its ``iec_type``."""
+
+    def __init__(self, symbols: SymbolTable, diagnostics: Diagnostics) -> None:
+        self.symbols = symbols
+        self.error = diagnostics.error
+
+    def expr(self, e: n.Expr, scope: Scope) -> Value:
+        """Check ``e`` in ``scope``; annotate it with its type; return its value."""
+        value = getattr(self, f"_x_{type(e).__name__}")(e, scope)
+        e.iec_type = value.type
+        return value
+
+    # ---- leaves --------------------------------------------------------------------------
+
+    def _x_Literal(self, e: n.Literal, scope: Scope) -> Value:
+        if e.type_name is not None and e.kind != "time":
+            target = self.symbols.named_type(e.type_name, e)
+            if target is ERROR:
+                return Value("0", ERROR)
+            literal_type = {"int": ANY_INT, "real": ANY_REAL, "bool": BOOL}[e.kind]
+            return self._typed_literal(Value(repr(e.value), literal_type, e.value), target, e)
+        if e.kind == "bool":
+            return Value(repr(e.value), BOOL, e.value)
+        if e.kind == "int":
+            return Value(repr(e.value), ANY_INT, e.value)
+        if e.kind == "real":
+            return Value(repr(e.value), ANY_REAL, e.value)
+        if e.kind == "time":
+            return Value(repr(e.value), TIME, e.value)
+        return Value(repr(e.value), StringType(max(1, len(str(e.value)))), e.value)
+
+    def _typed_literal(self, value: Value, target: DataType, e: n.Expr) -> Value:
+        code = self.convert_for_store(value, target, e, "typed literal")
+        const = value.const
+        if target is REAL:
+            const = _f32(float(const))  # type: ignore[arg-type]
+        elif target.is_real:
+            const = float(const)  # type: ignore[arg-type]
+        return Value(code, target, const)
+
+    def _x_EnumLiteral(self, e: n.EnumLiteral, scope: Scope) -> Value:
+        t = self.symbols.named_type(e.type_name, e)
+        if t is ERROR:
+            return Value("0", ERROR)
+        if not isinstance(t, EnumType):
+            self.error(e, f"{e.type_name} is not an enumerated type")
+            return Value("0", ERROR)
+        entry = t.values.get(key(e.value))
+        if entry is None:
+            self.error(e, f"{e.value!r} is not a value of {t.name}")
+            return Value("0", ERROR)
+        return Value(str(entry[1]), t, entry[1])
+
+    def _x_Name(self, e: n.Name, scope: Scope) -> Value:
+        var = scope.lookup(e.name)
+        if var is not None:
+            if var.type is ERROR:
+                return Value("0", ERROR)
+            if var.constant and var.const is not NOT_CONST:
+                return Value(repr(var.const), var.type, var.const, var=var)
+            return Value(var.py, var.type, var=var, lvalue=not var.constant)
+        enums = self.symbols.enum_values.get(key(e.name), [])
+        if len(enums) == 1:
+            value = enums[0].values[key(e.name)][1]
+            return Value(str(value), enums[0], value)
+        if len(enums) > 1:
+            names = " or ".join(f"{t.name}#{e.name}" for t in enums)
+            self.error(e, f"{e.name} is a value of several enumerations: write {names}")
+            return Value("0", ERROR)
+        self.error(e, f"unknown variable {e.name!r}")
+        return Value("0", ERROR)
+
+    # ---- selectors -----------------------------------------------------------------------
+
+    def _x_Field(self, e: n.Field, scope: Scope) -> Value:
+        base = self.expr(e.base, scope)
+        t = base.type
+        if t is ERROR:
+            return base
+        if isinstance(t, StructType):
+            entry = t.fields.get(key(e.name))
+            if entry is None:
+                self.error(e, f"{t.name} has no field {e.name!r}")
+                return Value("0", ERROR)
+            return Value(f"{base.code}.{py_attr(entry[0])}", entry[1], lvalue=base.lvalue)
+        if isinstance(t, FbType):
+            member = t.members.get(key(e.name))
+            if member is None:
+                self.error(e, f"{t.name} has no member {e.name!r}")
+                return Value("0", ERROR)
+            spelling, member_type, section = member
+            if section not in ("VAR_INPUT", "VAR_OUTPUT", "VAR_IN_OUT"):
+                self.error(e, f"{spelling} is internal to {t.name}: only inputs and outputs show")
+                return Value("0", ERROR)
+            return Value(
+                f"{base.code}.{py_attr(spelling)}",
+                member_type,
+                lvalue=section == "VAR_INPUT" and base.lvalue,
+            )
+        self.error(e, f"{describe(e.base)} is a {t}: it has no fields")
+        return Value("0", ERROR)
+
+    def _x_Index(self, e: n.Index, scope: Scope) -> Value:
+        base = self.expr(e.base, scope)
+        t = base.type
+        if t is ERROR:
+            return base
+        if not isinstance(t, ArrayType):
+            self.error(e, f"{describe(e.base)} is a {t}, not an array")
+            return Value("0", ERROR)
+        if len(e.indices) != len(t.dims):
+            self.error(e, f"{describe(e.base)} has {len(t.dims)} dimension(s), indexed with "
+                          f"{len(e.indices)}")  # fmt: skip
+            return Value("0", ERROR)
+        code = base.code
+        for index_expr, (low, high) in zip(e.indices, t.dims, strict=True):
+            index = self.expr(index_expr, scope)
+            if index.type is ERROR:
+                return index
+            if not index.type.is_integer and not isinstance(index.type, EnumType):
+                self.error(index_expr, f"array index must be an integer, not {index.type}")
+                return Value("0", ERROR)
+            if index.const is not NOT_CONST:
+                value = int(index.const)  # type: ignore[arg-type]
+                if not low <= value <= high:
+                    self.error(index_expr, f"index {value} outside {low}..{high}")
+                    return Value("0", ERROR)
+                code = f"{code}[{value - low}]"
+            else:
+                code = f"{code}[_ix({wrapped(index)}, {low}, {high})]"
+        return Value(code, t.element, lvalue=base.lvalue)
+
+    def _x_Bit(self, e: n.Bit, scope: Scope) -> Value:
+        base = self.expr(e.base, scope)
+        if base.type is ERROR:
+            return base
+        if not base.type.is_integer:
+            self.error(e, f"bit access on {base.type}: needs an integer or bit string")
+            return Value("False", ERROR)
+        self.check_bit(e, base.type)
+        return Value(f"(({wrapped(base)} >> {e.bit}) & 1 == 1)", BOOL)
+
+    def check_bit(self, node: n.Bit, t: DataType) -> None:
+        """Report a bit number beyond the width of ``t``."""
+        bits = t.bits if isinstance(t, ElementaryType) else 0
+        if node.bit >= bits:
+            self.error(node, f"bit {node.bit} of a {bits}-bit {t}: bits run 0..{bits - 1}")
+
+    # ---- operators -----------------------------------------------------------------------
+
+    def _x_Unary(self, e: n.Unary, scope: Scope) -> Value:
+        value = self.expr(e.operand, scope)
+        t = value.type
+        if t is ERROR:
+            return value
+        if e.op == "NOT":
+            if t is BOOL:
+                const = (not value.const) if value.const is not NOT_CONST else NOT_CONST
+                return Value(f"(not {value.code})", BOOL, const)
+            if t.is_integer and isinstance(t, ElementaryType):
+                mask = (1 << t.bits) - 1
+                code = f"(~{wrapped(value)})" if t.signed else f"(~{value.code} & {mask})"
+                return Value(code, t)
+            self.error(e, f"NOT needs BOOL or a bit string, not {t}")
+            return Value("False", ERROR)
+        if not (t.is_numeric or t.is_time):
+            self.error(e, f"unary {e.op} needs a number, not {t}")
+            return Value("0", ERROR)
+        if e.op == "+":
+            return value
+        if value.const is not NOT_CONST:
+            const = -value.const  # type: ignore[operator]
+            if isinstance(t, ElementaryType) and t.kind in ("int", "bits", "time"):
+                const = wrap_value(const, t)
+            return Value(repr(const), t, const)
+        if isinstance(t, ElementaryType) and not t.signed and t.is_integer:
+            self.error(e, f"unary minus on unsigned {t}")
+        return Value(f"(-{value.code})", t, raw=t.is_integer or t.is_time)
+
+    def _x_Binary(self, e: n.Binary, scope: Scope) -> Value:
+        left = self.expr(e.left, scope)
+        right = self.expr(e.right, scope)
+        if left.type is ERROR or right.type is ERROR:
+            return Value("0", ERROR)
+        op = e.op
+        if op in ("AND", "&", "OR", "XOR"):
+            return self._logic(e, left, right)
+        if op in COMPARE:
+            return self._compare(e, left, right)
+        return self.arithmetic(e, left, right)
+
+    def _logic(self, e: n.Binary, left: Value, right: Value) -> Value:
+        op = "AND" if e.op == "&" else e.op
+        if left.type is BOOL and right.type is BOOL:
+            py = {"AND": "and", "OR": "or", "XOR": "!="}[op]
+            const = NOT_CONST
+            if left.const is not NOT_CONST and right.const is not NOT_CONST:
+                const = {"AND": left.const and right.const, "OR": left.const or right.const,
+                         "XOR": left.const != right.const}[op]  # fmt: skip
+            return Value(f"({left.code} {py} {right.code})", BOOL, const)
+        t = self.unify(e, left, right)
+        if t is None:
+            return Value("0", ERROR)
+        if not t.is_integer:
+            self.error(e, f"{op} needs BOOL or bit strings, not {left.type} and {right.type}")
+            return Value("0", ERROR)
+        py = {"AND": "&", "OR": "|", "XOR": "^"}[op]
+        # Bitwise operators are exact on unwrapped two's complement values, like + - *.
+        a, b = self.coerce(left, t, e, modular=True), self.coerce(right, t, e, modular=True)
+        return fold(f"({a} {py} {b})", t, left, right, py, raw=True)
+
+    def _compare(self, e: n.Binary, left: Value, right: Value) -> Value:
+        py = COMPARE[e.op]
+        lt, rt = left.type, right.type
+        if isinstance(lt, EnumType) or isinstance(rt, EnumType):
+            if lt is not rt:
+                self.error(e, f"cannot compare {lt} with {rt}")
+                return Value("False", ERROR)
+            a, b = left.code, right.code
+        elif lt is BOOL or rt is BOOL or isinstance(lt, StringType) or isinstance(rt, StringType):
+            same = (lt is BOOL and rt is BOOL) or (
+                isinstance(lt, StringType) and isinstance(rt, StringType)
+            )
+            if not same:
+                self.error(e, f"cannot compare {lt} with {rt}")
+                return Value("False", ERROR)
+            a, b = left.code, right.code
+        else:
+            t = self.unify(e, left, right)
+            if t is None:
+                return Value("False", ERROR)
+            a, b = self.coerce(left, t, e), self.coerce(right, t, e)
+        if left.const is not NOT_CONST and right.const is not NOT_CONST:
+            const = _FOLD_COMPARE[py](left.const, right.const)
+            return Value(repr(const), BOOL, const)
+        return Value(f"({a} {py} {b})", BOOL)
+
+    def arithmetic(self, e: n.Binary, left: Value, right: Value) -> Value:
+        """``left e.op right`` for ``+ - * / MOD **`` (numbers and TIME)."""
+        op = e.op
+        lt, rt = left.type, right.type
+        if lt.is_time or rt.is_time:
+            return self._time_arithmetic(e, left, right)
+        if not (lt.is_numeric and rt.is_numeric):
+            self.error(e, f"{op} needs numbers, not {lt} and {rt}")
+            return Value("0", ERROR)
+        if op == "**":
+            t = lt if lt.is_real and not isinstance(lt, LiteralType) else LREAL
+            if isinstance(lt, LiteralType) and isinstance(rt, LiteralType):
+                t = ANY_REAL  # like any literal expression, it takes the type it is used as
+            code = real_code(f"_expt({wrapped(left)}, {wrapped(right)})", t)
+            if left.const is not NOT_CONST and right.const is not NOT_CONST:
+                try:
+                    const = float(left.const) ** right.const  # type: ignore[arg-type,operator]
+                except (ZeroDivisionError, OverflowError):
+                    const = NOT_CONST
+                if isinstance(const, float):
+                    const = _f32(const) if t is REAL else const
+                    return Value(repr(const), t, const)
+            return Value(code, t)
+        t = self.unify(e, left, right)
+        if t is None:
+            return Value("0", ERROR)
+        if op == "MOD" and not t.is_integer:
+            self.error(e, f"MOD needs integers, not {lt} and {rt}")
+            return Value("0", ERROR)
+        if op in ("+", "-", "*"):
+            a, b = self.coerce(left, t, e, modular=True), self.coerce(right, t, e, modular=True)
+            return fold(real_code(f"({a} {op} {b})", t), t, left, right, op, raw=t.is_integer)
+        a, b = self.coerce(left, t, e), self.coerce(right, t, e)
+        if op in ("/", "MOD") and right.const is not NOT_CONST and right.const == 0:
+            self.error(e.right, "division by zero")
+            return Value("0", ERROR)
+        if op == "MOD":
+            return fold(f"_imod({a}, {b})", t, left, right, "MOD")
+        if t.is_integer:
+            return fold(f"_idiv({a}, {b})", t, left, right, "/", raw=True)
+        return fold(real_code(f"_fdiv({a}, {b})", t), t, left, right, "/")
+
+    def _time_arithmetic(self, e: n.Binary, left: Value, right: Value) -> Value:
+        op, lt, rt = e.op, left.type, right.type
+        if op in ("+", "-") and lt.is_time and rt.is_time:
+            return fold(f"({left.code} {op} {right.code})", TIME, left, right, op, raw=True)
+        if op in ("*", "/") and lt.is_time and rt.is_numeric:
+            scale = wrapped(right) if not isinstance(right.type, LiteralType) else right.code
+            if op == "*":
+                code = (
+                    f"_trunc({left.code} * {scale})" if rt.is_real else f"({left.code} * {scale})"
+                )
+            else:
+                code = f"_trunc(_fdiv({left.code}, {scale}))" if rt.is_real else (
+                    f"_idiv({left.code}, {scale})")  # fmt: skip
+            return Value(code, TIME, raw=True)
+        if op == "*" and lt.is_numeric and rt.is_time:
+            return self._time_arithmetic(n.Binary(e.line, e.col, op, e.right, e.left), right, left)
+        self.error(e, f"{op} is not defined for {lt} and {rt}")
+        return Value("0", ERROR)
+
+    # ---- where types meet ----------------------------------------------------------------
+
+    def unify(self, e: n.Node, left: Value, right: Value) -> DataType | None:
+        """Type both operands of a numeric operator meet at, or None (reported)."""
+        lt, rt = left.type, right.type
+        if isinstance(lt, LiteralType) and isinstance(rt, LiteralType):
+            return ANY_REAL if ANY_REAL in (lt, rt) else ANY_INT
+        if isinstance(lt, LiteralType):
+            return self._literal_meets(left, rt, e)
+        if isinstance(rt, LiteralType):
+            return self._literal_meets(right, lt, e)
+        if lt is rt:
+            return lt
+        t = common_type(lt, rt)
+        if t is None:
+            self.error(e, f"{lt} and {rt} do not mix: convert one (e.g. {lt}_TO_{rt})")
+        return t
+
+    def _literal_meets(self, literal: Value, t: DataType, e: n.Node) -> DataType | None:
+        if literal.type is ANY_REAL and t.is_integer:
+            self.error(e, f"real literal {literal.code} with {t}: the result would be REAL; "
+                          f"convert with {t}_TO_REAL or write an integer")  # fmt: skip
+            return None
+        if not (t.is_numeric):
+            self.error(e, f"number {literal.code} with {t}")
+            return None
+        return t
+
+    def coerce(self, value: Value, t: DataType, where: n.Node, *, modular: bool = False) -> str:
+        """Code for ``value`` as an operand of type ``t`` (already checked compatible).
+
+        ``modular``: the operator (``+ - *``, bitwise) is exact on unwrapped two's
+        complement values of ``t``, so a raw operand of that very type may stay raw. Any
+        other use (compare, divide, MIN, ...) sees the wrapped value, as the PLC would.
+        """
+        if isinstance(t, LiteralType):
+            return value.code
+        if isinstance(value.type, LiteralType):
+            return self.literal_as(value, t, where)
+        if t.is_real and value.type.is_integer:
+            return f"float({wrapped(value)})"
+        if value.raw and modular and value.type is t:
+            return value.code
+        return wrapped(value)
+
+    def literal_as(self, value: Value, t: DataType, where: n.Node) -> str:
+        """Code of literal ``value`` used as a ``t`` (reported if it does not fit)."""
+        const = value.const
+        if t is REAL:  # a literal used as a REAL is a REAL: 0.1 means REAL#0.1 there
+            single = _f32(float(const))  # type: ignore[arg-type]
+            if math.isinf(single) and not math.isinf(float(const)):  # type: ignore[arg-type]
+                self.error(where, f"constant {const} does not fit REAL (about 3.4E38 at most)")
+            return repr(single)
+        if t.is_real:
+            return repr(float(const))  # type: ignore[arg-type]
+        if isinstance(t, ElementaryType) and t.is_integer:
+            if not t.low <= int(const) <= t.high:  # type: ignore[arg-type]
+                self.error(where, f"constant {const} does not fit {t} ({t.low}..{t.high})")
+            return repr(int(const))  # type: ignore[arg-type]
+        return value.code
+
+    def convert_for_store(self, value: Value, t: DataType, where: n.Node, what: str) -> str:
+        """Code that stores ``value`` into a ``t``; reports a type error if it may not."""
+        vt = value.type
+        if vt is ERROR or t is ERROR:
+            return value.code
+        if isinstance(vt, LiteralType):
+            if t.is_numeric and not (vt is ANY_REAL and t.is_integer):
+                return self.literal_as(value, t, where)
+            self.error(where, f"{what}: {vt} {value.code} cannot become {t}")
+            return value.code
+        if vt is t or implicitly_converts(vt, t) or same_array(vt, t):
+            # Implicit conversions only widen: wrapping at the source type is enough.
+            code = wrapped(value)
+            if isinstance(t, StringType):
+                if isinstance(vt, StringType) and vt.length > t.length:
+                    return f"{code}[:{t.length}]"
+                return code
+            if t is ELEMENTARY["REAL"] and vt is not t:
+                return f"_f32({code})"
+            if t is ELEMENTARY["REAL"] and not value.lvalue:
+                return f"_f32({code})"
+            if t.is_real and vt.is_integer:
+                return f"float({code})"
+            if isinstance(t, (ArrayType, StructType)) and value.lvalue:
+                return f"_copy({code})"
+            if isinstance(t, FbType):
+                self.error(where, f"{what}: function block instances cannot be copied")
+            return code
+        self.error(where, f"{what}: {vt} cannot be stored in {t}" + _hint(vt, t))
+        return value.code
+
+    def condition(self, expr: n.Expr, scope: Scope) -> str:
+        """Code of a condition (IF, WHILE, UNTIL), which must be BOOL."""
+        value = self.expr(expr, scope)
+        if value.type is not BOOL and value.type is not ERROR:
+            self.error(expr, f"condition must be BOOL, not {value.type}")
+        return value.code
+
+    # ---- calls ---------------------------------------------------------------------------
+
+    def _x_Call(self, e: n.Call, scope: Scope) -> Value:
+        k = key(e.name)
+        functions = self.symbols.functions
+        if k in functions:
+            function = functions[k]
+            if function.extra_results:
+                self.error(e, f"{function.name} has outputs: call it as a statement, or "
+                              "alone on the right of :=")  # fmt: skip
+                return Value("0", ERROR)
+            bound = self.bind_arguments(function, e, scope)
+            if bound is None or function.result is None:
+                if function.result is None:
+                    self.error(e, f"{function.name} returns no value")
+                return Value("0", ERROR)
+            return Value(f"{function.py}({', '.join(bound[0])})", function.result)
+        var = scope.lookup(e.name)
+        if var is not None and isinstance(var.type, FbType):
+            self.error(e, f"{e.name} is a function block instance: call it as a statement")
+            return Value("0", ERROR)
+        ordered = stdfuncs.ordered_arguments(self, e)
+        if ordered is None:
+            return Value("0", ERROR)
+        args = [self.expr(a, scope) for a in ordered]
+        if any(a.type is ERROR for a in args):
+            return Value("0", ERROR)
+        return stdfuncs.standard_call(self, e, args)
+
+    def bind_arguments(
+        self, function: FunctionSig, call: n.Call, scope: Scope
+    ) -> tuple[list[str], list[tuple[int, n.CallArg]]] | None:
+        """Input codes in parameter order, and output/in-out targets with their position."""
+        inputs = [p for p in function.params if p[3] != "VAR_OUTPUT"]
+        given: dict[str, n.CallArg] = {}
+        for i, arg in enumerate(call.args):
+            if arg.name is None:
+                if i >= len(inputs):
+                    self.error(arg, f"{function.name} takes {len(inputs)} inputs")
+                    return None
+                given[inputs[i][0]] = arg
+            else:
+                if key(arg.name) in given:
+                    self.error(arg, f"{arg.name} given twice")
+                given[key(arg.name)] = arg
+        codes, targets = [], []
+        extra = [p[0] for p in function.extra_results]
+        for k, spelling, param_type, section in function.params:
+            arg = given.pop(k, None)
+            if section == "VAR_OUTPUT":
+                if arg is not None:
+                    if not arg.output:
+                        self.error(arg, f"{spelling} is an output: write {spelling} => variable")
+                    else:
+                        targets.append((1 + extra.index(k), arg))
+                continue
+            if arg is None:
+                if section == "VAR_IN_OUT":
+                    self.error(call, f"{function.name}: VAR_IN_OUT {spelling} must be given")
+                codes.append(default_code(param_type))
+                continue
+            if arg.output:
+                self.error(arg, f"{spelling} is an input of {function.name}")
+                continue
+            value = self.expr(arg.value, scope)
+            if section == "VAR_IN_OUT":
+                if not value.lvalue:
+                    self.error(arg, f"VAR_IN_OUT {spelling} needs a variable")
+                targets.append((1 + extra.index(k), arg))
+            codes.append(self.convert_for_store(value, param_type, arg.value, f"input {spelling}"))
+        for name, arg in given.items():
+            self.error(arg, f"{function.name} has no parameter {name!r}")
+        return codes, targets
+
+
+def same_array(a: DataType, b: DataType) -> bool:
+    """Arrays of the same bounds and element type (assignable one to the other)."""
+    return (
+        isinstance(a, ArrayType)
+        and isinstance(b, ArrayType)
+        and a.dims == b.dims
+        and (a.element is b.element or same_array(a.element, b.element))
+    )
+
+
+def _hint(source: DataType, target: DataType) -> str:
+    if isinstance(source, ElementaryType) and isinstance(target, ElementaryType):
+        return f" (convert with {source.name}_TO_{target.name})"
+    return ""
