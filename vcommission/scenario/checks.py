@@ -1,8 +1,10 @@
 """Checks: what must hold in a scenario, each giving a verdict with measured figures.
 
 :func:`make_check` turns one :class:`~vcommission.scenario.schema.CheckSpec` into a
-:class:`Check`: the runner calls :meth:`Check.start` once before the first tick (signal
-checks register a per-tick watcher there) and :meth:`Check.finish` once after the run.
+:class:`Check` of its registered kind (the table at the end registers the built-in ones;
+:mod:`vcommission.scenario.registry` tells how to add one): the runner calls
+:meth:`Check.start` once before the first tick (signal checks register a per-tick watcher
+there) and :meth:`Check.finish` once after the run.
 Part checks (``cycle_time`` per part, ``throughput``, ``final_state``, ``no_missort``) read
 the parts' journeys at the end instead of watching: the journey is already recorded with
 virtual timestamps, so watching would only duplicate it.

@@ -35,9 +35,18 @@ if TYPE_CHECKING:
     from vcommission.config.model import Model
     from vcommission.config.yamlload import YamlPath
     from vcommission.plant.component import Component
-    from vcommission.scenario.context import RunContext
-    from vcommission.scenario.schema import CheckSpec, FaultSpec, ScenarioFile
     from vcommission.signals import SignalTable
+
+# The schema asks this module for its keys, and the run context is built from the schema:
+# both sit above it, so their types are named here, not imported, keeping imports acyclic.
+#: :class:`~vcommission.scenario.context.RunContext`
+_RunContext = Any
+#: :class:`~vcommission.scenario.schema.CheckSpec`
+_CheckSpec = Any
+#: :class:`~vcommission.scenario.schema.FaultSpec`
+_FaultSpec = Any
+#: :class:`~vcommission.scenario.schema.ScenarioFile`
+_ScenarioFile = Any
 
 __all__ = [
     "CHECKS",
@@ -62,13 +71,13 @@ class StepType:
     #: Type of the value under the key: a dataclass (a mapping), ``float``, ``str``...
     spec: Any
     #: ``run(value, run_context)``: a generator of advance requests (see ``steps``).
-    run: Callable[[Any, RunContext], Generator[Any, None, None]]
+    run: Callable[[Any, _RunContext], Generator[Any, None, None]]
     #: Validates the value when the step is created; raises ConfigError (scalar values
     #: have no ``__post_init__`` of their own).
     check: Callable[[Any], None] | None = None
     #: ``problems(value, model, scenario)``: (YAML path below the key, message) of every
     #: reference the model does not have, found when the file is loaded.
-    problems: Callable[[Any, Model, ScenarioFile], Iterable[tuple[YamlPath, str]]] | None = None
+    problems: Callable[[Any, Model, _ScenarioFile], Iterable[tuple[YamlPath, str]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,10 +87,10 @@ class CheckType:
     name: str
     spec: type
     #: Builds the check: ``make(check_spec, run_context)`` (usually the class itself).
-    make: Callable[[CheckSpec, RunContext], Any]
+    make: Callable[[_CheckSpec, _RunContext], Any]
 
 
-def _no_problem(spec: FaultSpec, table: SignalTable, components: Sequence[Component]) -> None:
+def _no_problem(spec: _FaultSpec, table: SignalTable, components: Sequence[Component]) -> None:
     """Nothing on the plant's side to check (link faults)."""
 
 
@@ -91,14 +100,14 @@ class FaultType:
 
     name: str
     #: Builds the fault against a run, not injected yet: ``make(spec, run_context)``.
-    make: Callable[[FaultSpec, RunContext], Any]
+    make: Callable[[_FaultSpec, _RunContext], Any]
     #: Keys of the fault mapping it cannot do without.
     needs: tuple[str, ...] = ()
     #: Raises ConfigError for the first static problem against the model's signals and
     #: components (found when the file is loaded).
-    validate: Callable[[FaultSpec, SignalTable, Sequence[Component]], object] = _no_problem
+    validate: Callable[[_FaultSpec, SignalTable, Sequence[Component]], object] = _no_problem
     #: Further checks of the spec on its own, when it is created (raises ConfigError).
-    check: Callable[[FaultSpec], None] | None = None
+    check: Callable[[_FaultSpec], None] | None = None
 
 
 #: Step kinds by key (``hold``, ``pulse``, ...).
@@ -132,7 +141,7 @@ def step_type(
     spec: Any,
     *,
     check: Callable[[Any], None] | None = None,
-    problems: Callable[[Any, Model, ScenarioFile], Iterable[tuple[YamlPath, str]]] | None = None,
+    problems: Callable[[Any, Model, _ScenarioFile], Iterable[tuple[YamlPath, str]]] | None = None,
 ) -> Callable[[F], F]:
     """Register the decorated generator function as the step kind ``name`` (see StepType)."""
 
@@ -157,8 +166,8 @@ def fault_type(
     name: str,
     *,
     needs: tuple[str, ...] = (),
-    validate: Callable[[FaultSpec, SignalTable, Sequence[Component]], object] | None = None,
-    check: Callable[[FaultSpec], None] | None = None,
+    validate: Callable[[_FaultSpec, SignalTable, Sequence[Component]], object] | None = None,
+    check: Callable[[_FaultSpec], None] | None = None,
 ) -> Callable[[F], F]:
     """Register the decorated factory ``make(spec, run)`` as the fault kind ``name``."""
 

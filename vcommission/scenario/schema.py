@@ -216,7 +216,11 @@ class RemoveSpec:
 
 
 class FaultKind(str, Enum):
-    """The fault library (see :mod:`vcommission.scenario.faults`)."""
+    """The built-in fault library (see :mod:`vcommission.scenario.faults`).
+
+    A fault kind registered from elsewhere (:func:`~vcommission.scenario.registry.fault_type`)
+    has no member here: ``FaultSpec.kind`` is then its name.
+    """
 
     #: A sensor's output reads ``value`` whatever happens (stuck on or off).
     SENSOR_STUCK = "sensor_stuck"
