@@ -291,6 +291,11 @@ class ProcessImage:
         if signal.direction is Direction.TO_PLANT:
             self.plc_writes += 1
 
+    def pending(self, name: str | int) -> Value:
+        """The value ``name`` has after the next latch: the write staged for it, else its own."""
+        position = name if isinstance(name, int) else self.table.index(name)
+        return self._staged.get(position, self.values[position])
+
     def latch(self) -> None:
         """Apply every staged write to the working buffer (start of a tick)."""
         if self._staged:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from vcommission.adapters import PlantServer
-from vcommission.adapters.memory import MemoryLink
+from vcommission.adapters.inprocess import InProcessLink
 from vcommission.addressing import opcua_node_id
 from vcommission.config.model import Model, load_model
 from vcommission.plant.plant import Plant
@@ -139,5 +139,5 @@ async def test_a_commit_is_served_only_through_on_commit(peer_class):
 
 def test_things_that_are_not_servers_are_not_plant_servers():
     model = load_model(SORTING_LINE)
-    assert not isinstance(MemoryLink(ProcessImage(model.table)), PlantServer)
+    assert not isinstance(InProcessLink(ProcessImage(model.table)), PlantServer)
     assert not isinstance(object(), PlantServer)

@@ -183,30 +183,46 @@ def _build(doc: Document, tp: Any, path: YamlPath, node: Node) -> Any:
 def _build_dataclass(doc: Document, cls: Any, path: YamlPath, node: Node) -> Any:
     if not isinstance(node, MappingNode):
         return _wrong(doc, cls, path, node)
-    fields = {f.metadata.get("yaml", f.name): f for f in dataclasses.fields(cls) if f.init}
-    hints = _type_hints(cls)
+    fields, hints, required = _mapping_fields(cls)
     before = len(doc.issues)
     kwargs: dict[str, Any] = {}
     for key_node, value_node in mapping_entries(node):
         key = key_node.value
-        field = fields.get(key)
-        if field is None:
+        name = fields.get(key)
+        if name is None:
             doc.issue((*path, key), _unknown_key(key, list(fields)), key_node)
         else:
-            kwargs[field.name] = _build(doc, hints[field.name], (*path, key), value_node)
+            kwargs[name] = _build(doc, hints[name], (*path, key), value_node)
 
     # Whole-mapping problems go to the entry's key line when the path reaches this node; found
     # only on failure, since resolving the path for every mapping built would be quadratic.
     def at() -> Node | None:
         return None if doc.node_at(path) is node else node
 
-    for key, field in fields.items():
-        no_default = field.default is field.default_factory is dataclasses.MISSING
-        if no_default and field.name not in kwargs:
+    for key in required:
+        if fields[key] not in kwargs:
             doc.issue(path, f"missing required key '{key}'", at())
     if len(doc.issues) > before:
         return None
     return _attempt(doc, path, at, lambda: cls(**kwargs))
+
+
+def _mapping_fields(cls: Any) -> tuple[dict[str, str], dict[str, Any], list[str]]:
+    """(YAML key -> argument name, argument name -> type, required YAML keys) of a dataclass.
+
+    A dataclass with a ``yaml_fields()`` classmethod lists its keys itself (YAML key ->
+    type, all optional, passed to the class as keyword arguments): a mapping whose keys
+    are open, such as a scenario step whose actions are registered kinds.
+    """
+    dynamic = getattr(cls, "yaml_fields", None)
+    if dynamic is not None:
+        hints = dynamic()
+        return {key: key for key in hints}, hints, []
+    fields = {f.metadata.get("yaml", f.name): f for f in dataclasses.fields(cls) if f.init}
+    required = [
+        key for key, f in fields.items() if f.default is f.default_factory is dataclasses.MISSING
+    ]
+    return {key: f.name for key, f in fields.items()}, _type_hints(cls), required
 
 
 def _build_union(doc: Document, options: tuple[Any, ...], path: YamlPath, node: Node) -> Any:

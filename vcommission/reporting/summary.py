@@ -5,14 +5,51 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from vcommission.scenario.results import ScenarioResult, Verdict
+from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
 
-__all__ = ["Summary", "requirement_key"]
+__all__ = ["Summary", "requirement_key", "requirement_verdicts", "requirements_of"]
 
 
 def requirement_key(requirement: str) -> list[int | str]:
     """Sort key that puts ``R2`` before ``R10``."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", requirement)]
+
+
+def requirements_of(result: ScenarioResult, check: CheckResult) -> list[str]:
+    """The requirements a check's verdict counts for.
+
+    A check tagged with a requirement counts for that one, if the scenario declares it (or
+    declares none). An untagged check, and the runner's own results (a ``wait`` that timed
+    out, an end condition never reached, the PLC stopping), judge the whole run, so they
+    count for every requirement the scenario declares; so does a check tagged with one the
+    scenario does not declare, so that its verdict never drops out of the table.
+    """
+    declared = result.requirements
+    if check.requirement is not None and (not declared or check.requirement in declared):
+        return [check.requirement]
+    return list(declared)
+
+
+def requirement_verdicts(results: list[ScenarioResult]) -> dict[str, Verdict]:
+    """Requirement id -> the worst verdict of the checks that count for it, in id order.
+
+    A scenario that could not run (a harness error: its checks gave no verdict, or not all)
+    is an error for every requirement it declares.
+    """
+    verdicts: dict[str, list[Verdict]] = {}
+    for result in results:
+        for requirement in result.requirements:
+            verdicts.setdefault(requirement, [])
+        if result.error is not None or not result.checks:
+            for requirement in result.requirements:
+                verdicts[requirement].append(result.verdict)
+        for check in result.checks:
+            for requirement in requirements_of(result, check):
+                verdicts.setdefault(requirement, []).append(check.verdict)
+    return {
+        requirement: Verdict.worst(verdicts[requirement])
+        for requirement in sorted(verdicts, key=requirement_key)
+    }
 
 
 @dataclass
@@ -21,23 +58,17 @@ class Summary:
 
     #: Scenarios per verdict; every verdict is present, so reports always show all three.
     counts: dict[Verdict, int]
-    #: Requirement id -> the worst verdict of the scenarios that verify it, in id order.
+    #: Requirement id -> the worst verdict of the checks that count for it, in id order
+    #: (see :func:`requirement_verdicts`).
     requirements: dict[str, Verdict] = field(default_factory=dict)
     wall_s: float = 0.0
 
     @classmethod
     def of(cls, results: list[ScenarioResult], wall_s: float) -> Summary:
         counts = {verdict: 0 for verdict in Verdict}
-        verdicts: dict[str, list[Verdict]] = {}
         for result in results:
             counts[result.verdict] += 1
-            for requirement in result.requirements:
-                verdicts.setdefault(requirement, []).append(result.verdict)
-        requirements = {
-            requirement: Verdict.worst(verdicts[requirement])
-            for requirement in sorted(verdicts, key=requirement_key)
-        }
-        return cls(counts=counts, requirements=requirements, wall_s=wall_s)
+        return cls(counts=counts, requirements=requirement_verdicts(results), wall_s=wall_s)
 
     @property
     def total(self) -> int:

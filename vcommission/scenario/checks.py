@@ -1,8 +1,10 @@
 """Checks: what must hold in a scenario, each giving a verdict with measured figures.
 
 :func:`make_check` turns one :class:`~vcommission.scenario.schema.CheckSpec` into a
-:class:`Check`: the runner calls :meth:`Check.start` once before the first tick (signal
-checks register a per-tick watcher there) and :meth:`Check.finish` once after the run.
+:class:`Check` of its registered kind (the table at the end registers the built-in ones;
+:mod:`vcommission.scenario.registry` tells how to add one): the runner calls
+:meth:`Check.start` once before the first tick (signal checks register a per-tick watcher
+there) and :meth:`Check.finish` once after the run.
 Part checks (``cycle_time`` per part, ``throughput``, ``final_state``, ``no_missort``) read
 the parts' journeys at the end instead of watching: the journey is already recorded with
 virtual timestamps, so watching would only duplicate it.
@@ -30,6 +32,7 @@ from vcommission.plant.sink import Sink
 from vcommission.plant.world import KinematicBody
 from vcommission.scenario.conditions import Condition, ConditionError, describe
 from vcommission.scenario.context import RunContext
+from vcommission.scenario.registry import CHECKS, check_type
 from vcommission.scenario.results import CheckResult, Evidence, Verdict
 from vcommission.scenario.schema import (
     CheckSpec,
@@ -78,7 +81,7 @@ def make_check(spec: CheckSpec, run: RunContext) -> Check:
         ConfigError: the check names a tag, component, sink or part variant the model
             does not have, or compares a tag with a value of the wrong kind.
     """
-    return CHECKS[spec.kind](spec, run)
+    return CHECKS.load(spec.kind).make(spec, run)
 
 
 # ---- words ------------------------------------------------------------------------------------
@@ -939,17 +942,16 @@ class NoMissortCheck(_Check):
         return self._result(False, message, figures, lambda: run.evidence(t, tags))
 
 
-#: Check kind -> its class; a kind added to the schema gets its class here.
-CHECKS: dict[str, Callable[[CheckSpec, RunContext], Check]] = {
-    cls.kind: cls
-    for cls in (
-        InterlockCheck,
-        ReactionCheck,
-        SequenceCheck,
-        CycleTimeCheck,
-        ThroughputCheck,
-        NoCollisionCheck,
-        FinalStateCheck,
-        NoMissortCheck,
-    )
-}
+# One line per kind: its name, the spec its YAML mapping is loaded into, its class. A kind
+# from elsewhere registers the same way, with @check_type on its class.
+for _name, _spec, _cls in (
+    ("interlock", InterlockSpec, InterlockCheck),
+    ("reaction", ReactionSpec, ReactionCheck),
+    ("sequence", SequenceSpec, SequenceCheck),
+    ("cycle_time", CycleTimeSpec, CycleTimeCheck),
+    ("throughput", ThroughputSpec, ThroughputCheck),
+    ("no_collision", NoCollisionSpec, NoCollisionCheck),
+    ("final_state", FinalStateSpec, FinalStateCheck),
+    ("no_missort", NoMissortSpec, NoMissortCheck),
+):
+    check_type(_name, _spec)(_cls)

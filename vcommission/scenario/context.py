@@ -27,7 +27,7 @@ from vcommission.simulator import Simulator
 if TYPE_CHECKING:
     from vcommission.config.model import Model
     from vcommission.plant.plant import Plant
-    from vcommission.scenario.loader import Scenario
+    from vcommission.scenario.schema import Scenario
 
 __all__ = ["Latch", "RunContext", "Watcher", "plc_stopped"]
 

@@ -65,7 +65,8 @@ from vcommission.plant.component import Component, Port, PortKind, TickContext
 from vcommission.plant.conveyor import BeltConveyor
 from vcommission.plant.geometry import scale
 from vcommission.plant.world import CollisionGroup
-from vcommission.scenario.schema import FaultKind, FaultSpec
+from vcommission.scenario.registry import FAULTS, fault_type
+from vcommission.scenario.schema import FaultKind, FaultSpec, fault_kind_name
 from vcommission.signals import Direction, Signal, SignalTable, Value
 
 if TYPE_CHECKING:
@@ -237,24 +238,6 @@ def _jam_size(spec: FaultSpec) -> tuple[float, float, float]:
     return size  # type: ignore[return-value]
 
 
-def _no_check(spec: FaultSpec, table: SignalTable, components: Sequence[Component]) -> None:
-    """Link faults: nothing on the plant's side to check."""
-
-
-#: Per kind: raise ConfigError for the first static problem (the plant's side only).
-_CHECKS: dict[FaultKind, Callable[[FaultSpec, SignalTable, Sequence[Component]], object]] = {
-    FaultKind.SENSOR_STUCK: lambda spec, t, c: _value(spec, _sensor(spec, t, c)),
-    FaultKind.SENSOR_CHATTER: _sensor,
-    FaultKind.WIRE_BREAK: _wired,
-    FaultKind.ACTUATOR_STUCK: lambda spec, t, c: _value(spec, _actuator(spec, t, c)),
-    FaultKind.ACTUATOR_SLOW: _components,
-    FaultKind.BELT_SLIP: _components,
-    FaultKind.JAM: lambda spec, t, c: _jam_size(spec),
-    FaultKind.LOST_CONNECTION: _no_check,
-    FaultKind.LATENCY: _no_check,
-}
-
-
 def validate_fault(spec: FaultSpec, model: Model) -> list[str]:
     """Problems of ``spec`` found without running: unknown tag or component, wrong kind.
 
@@ -262,7 +245,7 @@ def validate_fault(spec: FaultSpec, model: Model) -> list[str]:
     business); :func:`make_fault` refuses them without a link.
     """
     try:
-        _CHECKS[spec.kind](spec, model.table, model.instantiate())
+        FAULTS.load(fault_kind_name(spec.kind)).validate(spec, model.table, model.instantiate())
     except ConfigError as exc:
         return [issue.message for issue in exc.issues]
     return []
@@ -614,17 +597,37 @@ def _names(components: Iterable[Component]) -> list[str]:
     return list(dict.fromkeys(c.name for c in components))
 
 
-_FACTORIES: dict[FaultKind, Callable[[FaultSpec, RunContext], Fault]] = {
-    FaultKind.SENSOR_STUCK: _make_sensor_stuck,
-    FaultKind.SENSOR_CHATTER: _make_sensor_chatter,
-    FaultKind.WIRE_BREAK: _make_wire_break,
-    FaultKind.ACTUATOR_STUCK: _make_actuator_stuck,
-    FaultKind.ACTUATOR_SLOW: _make_actuator_slow,
-    FaultKind.BELT_SLIP: _make_belt_slip,
-    FaultKind.JAM: _make_jam,
-    FaultKind.LOST_CONNECTION: _make_lost_connection,
-    FaultKind.LATENCY: _make_latency,
-}
+def _tag_or_component(spec: FaultSpec) -> None:
+    if not (spec.tag or spec.component):
+        raise ConfigError(f"fault {spec.kind.value} needs a tag or a component")
+
+
+# One line per kind: its name, the keys it needs, its static check against the model and
+# its factory. A kind from elsewhere registers the same way, with @fault_type on its factory.
+for _kind, _needs, _validate, _make, _check in (
+    (
+        FaultKind.SENSOR_STUCK,
+        ("tag", "value"),
+        lambda spec, t, c: _value(spec, _sensor(spec, t, c)),
+        _make_sensor_stuck,
+        None,
+    ),
+    (FaultKind.SENSOR_CHATTER, ("tag", "period"), _sensor, _make_sensor_chatter, None),
+    (FaultKind.WIRE_BREAK, ("tag",), _wired, _make_wire_break, None),
+    (
+        FaultKind.ACTUATOR_STUCK,
+        ("tag", "value"),
+        lambda spec, t, c: _value(spec, _actuator(spec, t, c)),
+        _make_actuator_stuck,
+        None,
+    ),
+    (FaultKind.ACTUATOR_SLOW, ("factor",), _components, _make_actuator_slow, _tag_or_component),
+    (FaultKind.BELT_SLIP, ("factor",), _components, _make_belt_slip, _tag_or_component),
+    (FaultKind.JAM, ("position",), lambda spec, t, c: _jam_size(spec), _make_jam, None),
+    (FaultKind.LOST_CONNECTION, (), None, _make_lost_connection, None),
+    (FaultKind.LATENCY, ("delay",), None, _make_latency, None),
+):
+    fault_type(_kind.value, needs=_needs, validate=_validate, check=_check)(_make)
 
 
 def make_fault(spec: FaultSpec, run: RunContext) -> Fault:
@@ -635,7 +638,7 @@ def make_fault(spec: FaultSpec, run: RunContext) -> Fault:
             link fault without the in-process PLC.
     """
     try:
-        return _FACTORIES[spec.kind](spec, run)
+        return FAULTS.load(fault_kind_name(spec.kind)).make(spec, run)
     except ConfigError as exc:
         raise ConfigError(
             [replace(issue, message=f"fault {spec.name}: {issue.message}") for issue in exc.issues]

@@ -65,11 +65,14 @@ class Harness:
         self.sim.run_for(seconds)
 
     def pulse(self, tag: str, seconds: float = 0.2, value: Any = True) -> None:
-        """Hold ``tag`` at ``value`` for ``seconds``, then restore it (press a button)."""
-        before = self.plant.image[tag]
-        self.sim.operate(tag, value)
-        self.sim.run_for(seconds)
-        self.sim.operate(tag, before)
+        """Hold ``tag`` at ``value`` for ``seconds``, then restore it (press a button).
+
+        The scenario step ``pulse``, run here: the same value is restored in both.
+        """
+        from vcommission.scenario.schema import PulseSpec
+        from vcommission.scenario.steps import drive, pulse
+
+        drive(pulse(PulseSpec(tag, seconds, value), self.run), self.sim)
 
     def set(self, tag: str, value: Any) -> None:
         self.sim.operate(tag, value)

@@ -3,14 +3,14 @@
 :func:`load_scenarios` returns one :class:`Scenario` per matrix case, each with its model
 and PLC program resolved. Every problem is reported at once with file, line and YAML path:
 unknown keys, wrong types, tags the model does not have, faults on the wrong kind of
-signal, a missing PLC program.
+signal, a missing PLC program. Which keys a step or a check may have, and what each step
+must find in the model, the registered kinds say (:mod:`vcommission.scenario.registry`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,49 +22,15 @@ from vcommission.config.model import Model, load_model
 from vcommission.config.yamlload import Document, YamlPath, build, load_document
 from vcommission.errors import ConfigError, VcommissionError
 from vcommission.plc import model_program
-from vcommission.scenario.conditions import ConditionError, compile_condition, unknown_tag
-from vcommission.scenario.schema import (
-    ConditionSpec,
-    FaultSpec,
-    PulseSpec,
-    ScenarioFile,
-    SetSpec,
-    SpawnSpec,
-)
-from vcommission.signals import Direction
+from vcommission.scenario.conditions import ConditionError, compile_condition
+from vcommission.scenario.registry import STEPS
+from vcommission.scenario.schema import CheckSpec, ConditionSpec, Scenario, ScenarioFile, Step
 
 __all__ = ["Scenario", "find_scenarios", "load_scenarios"]
 
 _RESOLVER = yaml.resolver.Resolver()
 #: Folders never searched for scenarios.
 _SKIP_DIRS = {"node_modules", ".git", "__pycache__"}
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """One runnable scenario: a file's spec with one matrix case applied, paths resolved."""
-
-    file: str
-    spec: ScenarioFile
-    model_path: Path
-    #: The ST program, or None for an external PLC.
-    program_path: Path | None
-    seed: int | None
-    #: Matrix values of this case (empty without a matrix).
-    params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def case(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in self.params.items())
-
-    @property
-    def name(self) -> str:
-        return f"{self.spec.name} [{self.case}]" if self.params else self.spec.name
-
-    @property
-    def id(self) -> str:
-        """Unique in a suite: ``file::name``."""
-        return f"{self.file}::{self.name}"
 
 
 def find_scenarios(paths: list[Path]) -> list[Path]:
@@ -188,43 +154,28 @@ def _program(
 
 
 def _check_names(doc: Document, spec: ScenarioFile, model: Model) -> None:
-    """Every tag, condition, spawn and fault refers to something the model has."""
-    from vcommission.scenario.faults import validate_fault
-
-    table = model.table
-    faults: set[str] = set()
+    """Every condition and step refers to something the model has."""
     for path, value in _walk(spec, ()):
         if isinstance(value, ConditionSpec):
             try:
-                compile_condition(value, table)
+                compile_condition(value, model.table)
             except ConditionError as exc:
                 doc.issue(path, str(exc))
-        elif isinstance(value, (SetSpec, PulseSpec)):
-            if value.tag not in table:
-                doc.issue((*path, "tag"), unknown_tag(table, value.tag))
-            elif table[value.tag].direction is Direction.FROM_PLANT:
-                doc.issue((*path, "tag"), f"{value.tag} is a sensor: use a fault to change it")
-        elif isinstance(value, SpawnSpec):
-            if value.variant not in model.variants:
-                doc.issue((*path, "variant"), f"unknown part variant {value.variant!r}")
-            spawners = [c.name for c in model.components if c.kind == "spawner"]
-            wanted = value.spawner
-            if wanted is not None and wanted not in spawners:
-                doc.issue((*path, "spawner"), f"no spawner named {wanted!r} ({spawners})")
-            elif wanted is None and len(spawners) != 1:
-                doc.issue(path, f"name the spawner: the model has {len(spawners)} ({spawners})")
-        elif isinstance(value, FaultSpec):
-            faults.add(value.name)
-            for problem in validate_fault(value, model):
-                doc.issue(path, problem)
     for i, step in enumerate(spec.steps):
-        if step.clear is not None and step.clear not in faults:
-            doc.issue(("steps", i, "clear"), f"no fault named {step.clear!r} is injected")
+        problems = STEPS.load(step.action).problems
+        if problems is not None:
+            for below, message in problems(step.spec, model, spec):
+                doc.issue(("steps", i, step.action, *below), message)
 
 
 def _walk(value: Any, path: YamlPath) -> Any:
     """(YAML path, value) of every dataclass and list item below ``value``, depth first."""
-    if dataclasses.is_dataclass(value):
+    if isinstance(value, Step | CheckSpec):  # one key: the action or kind, then its spec
+        yield path, value
+        yield from _walk(
+            value.spec, (*path, value.action if isinstance(value, Step) else value.kind)
+        )
+    elif dataclasses.is_dataclass(value):
         yield path, value
         for f in dataclasses.fields(value):
             yield from _walk(getattr(value, f.name), (*path, f.metadata.get("yaml", f.name)))

@@ -19,7 +19,7 @@ import logging
 import re
 import time
 import traceback
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,12 +28,13 @@ from vcommission.clock import ClockMode, ns_to_s, s_to_ns
 from vcommission.config.model import Model, load_model
 from vcommission.errors import ConfigError, VcommissionError
 from vcommission.plant.plant import Plant
-from vcommission.plant.spawner import PartSpawner
 from vcommission.plc import PlcProgram, compile_program
 from vcommission.scenario.context import RunContext, plc_stopped
 from vcommission.scenario.loader import Scenario
+from vcommission.scenario.registry import STEPS
 from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
 from vcommission.scenario.schema import ClockChoice, ExternalPlc, Step
+from vcommission.scenario.steps import Advance, StepFailed, Steps
 from vcommission.scenario.trace import TraceRecorder
 from vcommission.session import ServerProtocol, Session, SessionBuilder
 
@@ -75,27 +76,6 @@ class WorkerCache:
         for plant in self.plants.values():
             plant.close()
         self.plants.clear()
-
-
-@dataclass
-class _Advance:
-    """A request from the steps to the driver: step the simulator until ``done()``."""
-
-    done: Callable[[], bool]
-    #: Give up after this many virtual seconds (None: no limit).
-    limit_s: float | None = None
-
-
-#: What step methods are: generators of advance requests, driven sync or async.
-Steps = Generator[_Advance, None, None]
-
-
-class _StepFailed(Exception):
-    """A step could not complete because of the PLC or plant behaviour (a failed verdict)."""
-
-    def __init__(self, result: CheckResult) -> None:
-        super().__init__(result.message)
-        self.result = result
 
 
 def run_scenario(
@@ -209,14 +189,14 @@ class _Run:
 
     # -- driving: the steps yield how far to run; a driver steps the simulator that far
 
-    def _timeline(self) -> Generator[_Advance, None, CheckResult | None]:
+    def _timeline(self) -> Generator[Advance, None, CheckResult | None]:
         try:
             yield from self._play(self.spec.steps)
             return (yield from self._finish_time())
-        except _StepFailed as stop:
+        except StepFailed as stop:
             return stop.result
 
-    def _drive(self, timeline: Generator[_Advance, None, CheckResult | None]) -> CheckResult | None:
+    def _drive(self, timeline: Generator[Advance, None, CheckResult | None]) -> CheckResult | None:
         sim = self.run.sim
         try:
             request = next(timeline)
@@ -296,12 +276,7 @@ class _Run:
 
     # -- time
 
-    def _run_for(self, seconds: float) -> Steps:
-        sim = self.run.sim
-        end = sim.now_ns + s_to_ns(seconds)
-        yield _Advance(lambda: sim.now_ns >= end)
-
-    def _finish_time(self) -> Generator[_Advance, None, CheckResult | None]:
+    def _finish_time(self) -> Generator[Advance, None, CheckResult | None]:
         """After the steps: run to the end condition, or to the duration if not there yet.
 
         The steps always run to their end (a late PLC makes waits longer, never a harness
@@ -311,12 +286,12 @@ class _Run:
         deadline = self.deadline_ns
         if spec.end is None:
             assert deadline is not None
-            yield _Advance(lambda: sim.now_ns >= deadline)
+            yield Advance(lambda: sim.now_ns >= deadline)
             return None
         latch = self.run.latch(spec.end)
         condition = latch.condition
         limit = None if deadline is None else max(0.0, ns_to_s(deadline - sim.now_ns))
-        yield _Advance(lambda: latch.reached, limit)
+        yield Advance(lambda: latch.reached, limit)
         latch.close()
         if latch.reached:
             return None
@@ -333,93 +308,7 @@ class _Run:
 
     def _play(self, steps: list[Step]) -> Steps:
         for step in steps:
-            yield from getattr(self, f"_step_{step.action}")(step)
-
-    def _step_hold(self, step: Step) -> Steps:
-        yield from self._run_for(step.hold or 0.0)
-
-    def _step_until(self, step: Step) -> Steps:
-        remaining = (step.until or 0.0) - ns_to_s(self.run.sim.now_ns)
-        if remaining > 0:
-            yield from self._run_for(remaining)
-
-    def _step_set(self, step: Step) -> Steps:
-        assert step.set is not None
-        self.run.sim.operate(step.set.tag, step.set.value)
-        yield from ()
-
-    def _step_pulse(self, step: Step) -> Steps:
-        pulse = step.pulse
-        assert pulse is not None
-        image = self.run.plant.image
-        index = image.table.index(pulse.tag)
-        before = image.values[index]  # the working value: includes writes staged earlier
-        self.run.sim.operate(pulse.tag, pulse.value)
-        yield from self._run_for(pulse.for_)
-        self.run.sim.operate(pulse.tag, before)
-
-    def _step_wait(self, step: Step) -> Steps:
-        wait = step.wait
-        assert wait is not None
-        run = self.run
-        latch = run.latch(wait.until)
-        condition = latch.condition
-        started = run.sim.now_ns
-        yield _Advance(lambda: latch.reached, wait.timeout)
-        latch.close()
-        if latch.reached:
-            return
-        raise _StepFailed(
-            CheckResult(
-                f"wait: {condition.text}",
-                "wait",
-                Verdict.FAILED,
-                f"waited {wait.timeout:g} s from t={ns_to_s(started):.3f} s for "
-                f"{condition.text}: it never happened",
-                figures={"timeout_s": wait.timeout},
-                evidence=run.evidence(run.sim.now_ns, condition.tags),
-            )
-        )
-
-    def _step_spawn(self, step: Step) -> Steps:
-        spawn = step.spawn
-        assert spawn is not None
-        plant = self.run.plant
-        spawners = [c for c in plant.components if isinstance(c, PartSpawner)]
-        if spawn.spawner is not None:
-            spawners = [c for c in spawners if c.name == spawn.spawner]
-        spawners[0].request(spawn.variant, spawn.count, s_to_ns(spawn.interval), self.run.now_ns)
-        yield from ()
-
-    def _step_remove(self, step: Step) -> Steps:
-        remove = step.remove
-        assert remove is not None
-        plant = self.run.plant
-        world = plant.world
-        assert world is not None
-        now = self.run.now_ns
-        for body in world.overlapping(remove.low, remove.high, plant.parts.is_part):
-            part = plant.parts.by_body(body)
-            world.remove_body(body)
-            if part is not None:
-                plant.parts.retire(part, now, "operator")
-        yield from ()
-
-    def _step_fault(self, step: Step) -> Steps:
-        from vcommission.scenario.faults import make_fault
-
-        spec = step.fault
-        assert spec is not None
-        run = self.run
-        fault = make_fault(spec, run)
-        if fault.name in run.faults:
-            raise VcommissionError(f"fault {fault.name!r} is already injected: give it an id")
-        run.inject(fault, spec.for_)
-        yield from ()
-
-    def _step_clear(self, step: Step) -> Steps:
-        self.run.clear(step.clear or "")  # it may have expired already (``for``)
-        yield from ()
+            yield from STEPS.load(step.action).run(step.spec, self.run)
 
 
 def _where(session: Session) -> dict[str, str]:

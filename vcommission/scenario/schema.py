@@ -25,9 +25,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from vcommission.errors import ConfigError
+from vcommission.scenario.registry import CHECKS, FAULTS, STEPS
 
 __all__ = [
     "COMPARATORS",
@@ -46,6 +48,7 @@ __all__ = [
     "PulseSpec",
     "ReactionSpec",
     "RemoveSpec",
+    "Scenario",
     "ScenarioFile",
     "SequenceSpec",
     "SetSpec",
@@ -53,6 +56,8 @@ __all__ = [
     "Step",
     "ThroughputSpec",
     "WaitSpec",
+    "fault_kind",
+    "fault_kind_name",
 ]
 
 #: Comparison keys of a condition, in the order they are tried.
@@ -211,7 +216,11 @@ class RemoveSpec:
 
 
 class FaultKind(str, Enum):
-    """The fault library (see :mod:`vcommission.scenario.faults`)."""
+    """The built-in fault library (see :mod:`vcommission.scenario.faults`).
+
+    A fault kind registered from elsewhere (:func:`~vcommission.scenario.registry.fault_type`)
+    has no member here: ``FaultSpec.kind`` is then its name.
+    """
 
     #: A sensor's output reads ``value`` whatever happens (stuck on or off).
     SENSOR_STUCK = "sensor_stuck"
@@ -232,11 +241,41 @@ class FaultKind(str, Enum):
     #: The PLC's writes reach the plant ``delay`` seconds late.
     LATENCY = "latency"
 
+    @classmethod
+    def from_yaml_scalar(cls, value: object) -> FaultKind | str:
+        """A ``kind:`` as written: a built-in kind, or the name of a registered one.
+
+        Raises:
+            ValueError: no fault kind of that name is registered.
+        """
+        text = str(value)
+        names = FAULTS.names()
+        # As the Enum was matched before kinds were open: exactly, else ignoring case.
+        for same in (lambda name: name == text, lambda name: name.casefold() == text.casefold()):
+            found = [name for name in names if same(name)]
+            if len(found) == 1:
+                return fault_kind(found[0])
+        raise ValueError(f"{text!r} is not one of: {', '.join(names)}")
+
+
+_BUILTIN_FAULTS = {kind.value: kind for kind in FaultKind}
+
+
+def fault_kind(name: FaultKind | str) -> FaultKind | str:
+    """The :class:`FaultKind` member of a built-in kind's name; a registered kind's name."""
+    return _BUILTIN_FAULTS.get(name, name)
+
+
+def fault_kind_name(kind: FaultKind | str) -> str:
+    """The name of a fault kind as written in YAML."""
+    return kind.value if isinstance(kind, FaultKind) else kind
+
 
 @dataclass(frozen=True)
 class FaultSpec:
     """A fault to inject; which keys apply depends on ``kind`` (checked on creation)."""
 
+    #: A built-in kind, or the name (a ``str``) of a kind registered by a third party.
     kind: FaultKind
     #: Name to clear it by (``clear: NAME``); defaults to the kind.
     id: str | None = None
@@ -256,24 +295,16 @@ class FaultSpec:
     for_: float | None = field(default=None, metadata={"yaml": "for"})
 
     def __post_init__(self) -> None:
-        needs = {
-            FaultKind.SENSOR_STUCK: ("tag", "value"),
-            FaultKind.SENSOR_CHATTER: ("tag", "period"),
-            FaultKind.WIRE_BREAK: ("tag",),
-            FaultKind.ACTUATOR_STUCK: ("tag", "value"),
-            FaultKind.ACTUATOR_SLOW: ("factor",),
-            FaultKind.BELT_SLIP: ("factor",),
-            FaultKind.JAM: ("position",),
-            FaultKind.LOST_CONNECTION: (),
-            FaultKind.LATENCY: ("delay",),
-        }[self.kind]
-        missing = [name for name in needs if getattr(self, name) is None]
+        object.__setattr__(self, "kind", fault_kind(self.kind))  # "jam" is FaultKind.JAM
+        name = fault_kind_name(self.kind)
+        if name not in FAULTS:
+            raise ConfigError(f"{name!r} is not one of: {', '.join(FAULTS.names())}")
+        what = FAULTS.load(name)
+        missing = [name for name in what.needs if getattr(self, name) is None]
         if missing:
-            raise ConfigError(f"fault {self.kind.value} needs {', '.join(missing)}")
-        if self.kind in (FaultKind.ACTUATOR_SLOW, FaultKind.BELT_SLIP) and not (
-            self.tag or self.component
-        ):
-            raise ConfigError(f"fault {self.kind.value} needs a tag or a component")
+            raise ConfigError(f"fault {what.name} needs {', '.join(missing)}")
+        if what.check is not None:
+            what.check(self)
         if self.factor is not None and not (math.isfinite(self.factor) and self.factor > 0):
             raise ConfigError(f"factor={self.factor} must be > 0")
         if self.probability is not None and not 0 <= self.probability <= 1:
@@ -283,37 +314,47 @@ class FaultSpec:
 
     @property
     def name(self) -> str:
-        return self.id or self.kind.value
+        return self.id or fault_kind_name(self.kind)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Step:
-    """One step: exactly one action. Steps run in order; each starts when the previous ends."""
+    """One step: exactly one action. Steps run in order; each starts when the previous ends.
 
-    #: Run this many seconds.
-    hold: float | None = None
-    #: Run until this virtual time (seconds since the start), if not past it already.
-    until: float | None = None
-    set: SetSpec | None = None
-    pulse: PulseSpec | None = None
-    wait: WaitSpec | None = None
-    spawn: SpawnSpec | None = None
-    remove: RemoveSpec | None = None
-    fault: FaultSpec | None = None
-    #: Clear the fault of this name.
-    clear: str | None = None
+    The actions are the registered step kinds (:mod:`vcommission.scenario.steps`: ``hold``
+    seconds, ``until`` a virtual time, ``set``, ``pulse``, ``wait``, ``spawn``, ``remove``,
+    ``fault``, ``clear`` a fault by name), one keyword argument each:
+    ``Step(pulse=PulseSpec("start_pb.pressed"))``. ``step.pulse`` is then the spec, and
+    every other action's name gives None, as if each were a field.
+    """
 
-    def __post_init__(self) -> None:
-        _seconds("hold", self.hold, zero_ok=True)
-        _seconds("until", self.until, zero_ok=True)
-        _exactly_one("a step", {name: getattr(self, name) for name in _STEP_ACTIONS})
+    #: The action's name: a registered step kind.
+    action: str
+    #: Its value, as the kind's spec type (``PulseSpec``, seconds for ``hold``...).
+    spec: Any
 
-    @property
-    def action(self) -> str:
-        return next(name for name in _STEP_ACTIONS if getattr(self, name) is not None)
+    def __init__(self, **action: Any) -> None:
+        names = STEPS.names()
+        unknown = [name for name in action if name not in names]
+        if unknown:
+            raise TypeError(f"Step() got an unexpected keyword argument {unknown[0]!r}")
+        name = _exactly_one("a step", {kind: action.get(kind) for kind in names})
+        check = STEPS.load(name).check
+        if check is not None:
+            check(action[name])
+        object.__setattr__(self, "action", name)
+        object.__setattr__(self, "spec", action[name])
 
+    @classmethod
+    def yaml_fields(cls) -> dict[str, Any]:
+        """YAML key -> type of every action, for the strict loader."""
+        return {name: kind.spec | None for name, kind in STEPS.entries()}
 
-_STEP_ACTIONS = ("hold", "until", "set", "pulse", "wait", "spawn", "remove", "fault", "clear")
+    def __getattr__(self, name: str) -> Any:
+        # Only called for what is not an attribute: an action's name reads like a field.
+        if not name.startswith("_") and name in STEPS:
+            return self.spec if self.__dict__.get("action") == name else None
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 # ---- checks ------------------------------------------------------------------------------------
@@ -457,43 +498,46 @@ class NoMissortSpec:
     map: dict[str, str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class CheckSpec:
-    """One check: exactly one kind, with an optional name and requirement id."""
+    """One check: exactly one kind, with an optional name and requirement id.
 
-    name: str | None = None
-    requirement: str | None = None
-    interlock: InterlockSpec | None = None
-    reaction: ReactionSpec | None = None
-    sequence: SequenceSpec | None = None
-    cycle_time: CycleTimeSpec | None = None
-    throughput: ThroughputSpec | None = None
-    no_collision: NoCollisionSpec | None = None
-    final_state: FinalStateSpec | None = None
-    no_missort: NoMissortSpec | None = None
+    The kinds are the registered check kinds (:mod:`vcommission.scenario.checks`), one
+    keyword argument each: ``CheckSpec(requirement="R4", interlock=InterlockSpec(...))``.
+    ``spec.interlock`` is then the kind's spec, and every other kind's name gives None.
+    """
 
-    def __post_init__(self) -> None:
-        _exactly_one("a check", {kind: getattr(self, kind) for kind in CHECK_KINDS})
+    name: str | None
+    requirement: str | None
+    #: The kind's name: a registered check kind.
+    kind: str
+    #: Its spec (``InterlockSpec``, ...).
+    spec: Any
 
-    @property
-    def kind(self) -> str:
-        return next(kind for kind in CHECK_KINDS if getattr(self, kind) is not None)
+    def __init__(
+        self, name: str | None = None, requirement: str | None = None, **kind: Any
+    ) -> None:
+        names = CHECKS.names()
+        unknown = [key for key in kind if key not in names]
+        if unknown:
+            raise TypeError(f"CheckSpec() got an unexpected keyword argument {unknown[0]!r}")
+        chosen = _exactly_one("a check", {key: kind.get(key) for key in names})
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "requirement", requirement)
+        object.__setattr__(self, "kind", chosen)
+        object.__setattr__(self, "spec", kind[chosen])
 
-    @property
-    def spec(self) -> Any:
-        return getattr(self, self.kind)
+    @classmethod
+    def yaml_fields(cls) -> dict[str, Any]:
+        """YAML key -> type of the name, the requirement and every kind, for the loader."""
+        kinds = {key: kind.spec | None for key, kind in CHECKS.entries()}
+        return {"name": str | None, "requirement": str | None, **kinds}
 
-
-CHECK_KINDS = (
-    "interlock",
-    "reaction",
-    "sequence",
-    "cycle_time",
-    "throughput",
-    "no_collision",
-    "final_state",
-    "no_missort",
-)
+    def __getattr__(self, name: str) -> Any:
+        # Only called for what is not an attribute: a kind's name reads like a field.
+        if not name.startswith("_") and name in CHECKS:
+            return self.spec if self.__dict__.get("kind") == name else None
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 # ---- the scenario ------------------------------------------------------------------------------
@@ -582,3 +626,30 @@ class ScenarioFile:
                 raise ConfigError(f"matrix.{name} needs at least one value")
         if not self.checks:
             raise ConfigError("a scenario needs at least one check (what would it verify?)")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One runnable scenario: a file's spec with one matrix case applied, paths resolved."""
+
+    file: str
+    spec: ScenarioFile
+    model_path: Path
+    #: The ST program, or None for an external PLC.
+    program_path: Path | None
+    seed: int | None
+    #: Matrix values of this case (empty without a matrix).
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def case(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.params.items())
+
+    @property
+    def name(self) -> str:
+        return f"{self.spec.name} [{self.case}]" if self.params else self.spec.name
+
+    @property
+    def id(self) -> str:
+        """Unique in a suite: ``file::name``."""
+        return f"{self.file}::{self.name}"

@@ -1,0 +1,225 @@
+"""The step kinds: what a scenario does, in order, each as a generator of advance requests.
+
+A step kind is a generator function ``step(value, run)`` registered with
+:func:`~vcommission.scenario.registry.step_type`. It acts on the run (a
+:class:`~vcommission.scenario.context.RunContext`: its simulator, plant, faults, latches
+and evidence) and yields an :class:`Advance` whenever virtual time must pass; whoever
+drives it (the runner, synchronously or against an external PLC's wall clock, or
+:func:`drive` for the pytest ``Harness``) steps the simulator until the request is done
+and resumes the step. A step ends when its generator returns; one that finds the PLC or
+the plant misbehaving raises :class:`StepFailed` with a failed result (a ``wait`` that
+times out), which ends the steps with that verdict.
+
+So a step is written once and runs the same everywhere: ``pulse`` in a scenario file and
+``Harness.pulse`` are this module's :func:`pulse`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from vcommission.clock import ns_to_s, s_to_ns
+from vcommission.errors import VcommissionError
+from vcommission.plant.spawner import PartSpawner
+from vcommission.scenario.conditions import unknown_tag
+from vcommission.scenario.faults import make_fault, validate_fault
+from vcommission.scenario.registry import step_type
+from vcommission.scenario.results import CheckResult, Verdict
+from vcommission.scenario.schema import (
+    FaultSpec,
+    PulseSpec,
+    RemoveSpec,
+    ScenarioFile,
+    SetSpec,
+    SpawnSpec,
+    WaitSpec,
+    _seconds,
+)
+from vcommission.signals import Direction
+
+if TYPE_CHECKING:
+    from vcommission.config.model import Model
+    from vcommission.config.yamlload import YamlPath
+    from vcommission.scenario.context import RunContext
+    from vcommission.simulator import Simulator
+
+__all__ = ["Advance", "StepFailed", "Steps", "drive", "pulse", "run_for"]
+
+Problems = Iterable[tuple["YamlPath", str]]
+
+
+@dataclass
+class Advance:
+    """A request from a step to its driver: step the simulator until ``done()``."""
+
+    done: Callable[[], bool]
+    #: Give up after this many virtual seconds (None: no limit).
+    limit_s: float | None = None
+
+
+#: What a step is: a generator of advance requests, driven sync or async.
+Steps = Generator[Advance, None, None]
+
+
+class StepFailed(Exception):
+    """A step could not complete because of the PLC or plant behaviour (a failed verdict)."""
+
+    def __init__(self, result: CheckResult) -> None:
+        super().__init__(result.message)
+        self.result = result
+
+
+def drive(steps: Steps, sim: Simulator) -> None:
+    """Run ``steps`` to their end on ``sim``, in this thread (lockstep or fast)."""
+    for request in steps:
+        sim.run_until(request.done, request.limit_s)
+
+
+def run_for(run: RunContext, seconds: float) -> Steps:
+    """Let ``seconds`` of virtual time pass."""
+    sim = run.sim
+    end = sim.now_ns + s_to_ns(seconds)
+    yield Advance(lambda: sim.now_ns >= end)
+
+
+# ---- time ---------------------------------------------------------------------------------------
+
+
+@step_type("hold", float, check=lambda seconds: _seconds("hold", seconds, zero_ok=True))
+def hold(seconds: float, run: RunContext) -> Steps:
+    """Run this many seconds."""
+    yield from run_for(run, seconds)
+
+
+@step_type("until", float, check=lambda seconds: _seconds("until", seconds, zero_ok=True))
+def until(seconds: float, run: RunContext) -> Steps:
+    """Run until this virtual time (seconds since the start), if not past it already."""
+    remaining = seconds - ns_to_s(run.sim.now_ns)
+    if remaining > 0:
+        yield from run_for(run, remaining)
+
+
+# ---- the operator -------------------------------------------------------------------------------
+
+
+def _operable(spec: SetSpec | PulseSpec, model: Model, scenario: ScenarioFile) -> Problems:
+    table = model.table
+    if spec.tag not in table:
+        yield ("tag",), unknown_tag(table, spec.tag)
+    elif table[spec.tag].direction is Direction.FROM_PLANT:
+        yield ("tag",), f"{spec.tag} is a sensor: use a fault to change it"
+
+
+@step_type("set", SetSpec, problems=_operable)
+def set_(spec: SetSpec, run: RunContext) -> Steps:
+    """Write a value to an operator, internal or PLC-output tag and leave it there."""
+    run.sim.operate(spec.tag, spec.value)
+    yield from ()
+
+
+@step_type("pulse", PulseSpec, problems=_operable)
+def pulse(spec: PulseSpec, run: RunContext) -> Steps:
+    """Write ``value`` for ``for`` seconds, then the value the tag had before the pulse."""
+    image = run.plant.image
+    # What the tag holds once writes staged so far land: a `set` just before the pulse is
+    # staged, not yet in the working buffer, and is what the pulse must give back.
+    before = image.pending(spec.tag)
+    run.sim.operate(spec.tag, spec.value)
+    yield from run_for(run, spec.for_)
+    run.sim.operate(spec.tag, before)
+
+
+@step_type("wait", WaitSpec)
+def wait(spec: WaitSpec, run: RunContext) -> Steps:
+    """Run until ``until`` holds; past ``timeout`` the steps end with a failed verdict."""
+    latch = run.latch(spec.until)
+    condition = latch.condition
+    started = run.sim.now_ns
+    yield Advance(lambda: latch.reached, spec.timeout)
+    latch.close()
+    if latch.reached:
+        return
+    raise StepFailed(
+        CheckResult(
+            f"wait: {condition.text}",
+            "wait",
+            Verdict.FAILED,
+            f"waited {spec.timeout:g} s from t={ns_to_s(started):.3f} s for "
+            f"{condition.text}: it never happened",
+            figures={"timeout_s": spec.timeout},
+            evidence=run.evidence(run.sim.now_ns, condition.tags),
+        )
+    )
+
+
+# ---- parts --------------------------------------------------------------------------------------
+
+
+def _spawnable(spec: SpawnSpec, model: Model, scenario: ScenarioFile) -> Problems:
+    if spec.variant not in model.variants:
+        yield ("variant",), f"unknown part variant {spec.variant!r}"
+    spawners = [c.name for c in model.components if c.kind == "spawner"]
+    wanted = spec.spawner
+    if wanted is not None and wanted not in spawners:
+        yield ("spawner",), f"no spawner named {wanted!r} ({spawners})"
+    elif wanted is None and len(spawners) != 1:
+        yield (), f"name the spawner: the model has {len(spawners)} ({spawners})"
+
+
+@step_type("spawn", SpawnSpec, problems=_spawnable)
+def spawn(spec: SpawnSpec, run: RunContext) -> Steps:
+    """Drop parts from a spawner, whatever its ``enable`` says; the run goes on meanwhile."""
+    plant = run.plant
+    spawners = [c for c in plant.components if isinstance(c, PartSpawner)]
+    if spec.spawner is not None:
+        spawners = [c for c in spawners if c.name == spec.spawner]
+    spawners[0].request(spec.variant, spec.count, s_to_ns(spec.interval), run.now_ns)
+    yield from ()
+
+
+@step_type("remove", RemoveSpec)
+def remove(spec: RemoveSpec, run: RunContext) -> Steps:
+    """A person takes every part reaching into a zone off the line."""
+    plant = run.plant
+    world = plant.world
+    assert world is not None
+    now = run.now_ns
+    for body in world.overlapping(spec.low, spec.high, plant.parts.is_part):
+        part = plant.parts.by_body(body)
+        world.remove_body(body)
+        if part is not None:
+            plant.parts.retire(part, now, "operator")
+    yield from ()
+
+
+# ---- faults -------------------------------------------------------------------------------------
+
+
+def _injectable(spec: FaultSpec, model: Model, scenario: ScenarioFile) -> Problems:
+    for problem in validate_fault(spec, model):
+        yield (), problem
+
+
+@step_type("fault", FaultSpec, problems=_injectable)
+def fault(spec: FaultSpec, run: RunContext) -> Steps:
+    """Inject a fault (cleared after its ``for``, if given, or by a ``clear`` step)."""
+    injected = make_fault(spec, run)
+    if injected.name in run.faults:
+        raise VcommissionError(f"fault {injected.name!r} is already injected: give it an id")
+    run.inject(injected, spec.for_)
+    yield from ()
+
+
+def _injected(name: str, model: Model, scenario: ScenarioFile) -> Problems:
+    names = {step.fault.name for step in scenario.steps if step.action == "fault"}
+    if name not in names:
+        yield (), f"no fault named {name!r} is injected"
+
+
+@step_type("clear", str, problems=_injected)
+def clear(name: str, run: RunContext) -> Steps:
+    """Clear the fault of this name."""
+    run.clear(name)  # it may have expired already (``for``)
+    yield from ()
