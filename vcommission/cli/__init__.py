@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from importlib import import_module
 
-from vcommission.cli._common import Parser
+from vcommission.cli._common import Handler, Parser
 from vcommission.cli.exitcodes import ExitCode
 from vcommission.errors import ConfigError, PlcCompileError, VcommissionError
 
@@ -46,8 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Soft wrap: a located error must stay on one line when piped, not wrap at 80 columns.
     out = Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
+    handler: Handler = args.handler
     try:
-        return int(args.handler(args, out, err))
+        return int(handler(args, out, err))
     except (ConfigError, PlcCompileError) as exc:
         for issue in exc.issues:
             err.print(str(issue), markup=False, highlight=False)

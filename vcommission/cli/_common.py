@@ -13,7 +13,7 @@ import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 from vcommission.cli.exitcodes import ExitCode
 from vcommission.resources import resolve_model, resolve_suite
@@ -38,9 +38,9 @@ __all__ = [
 ]
 
 #: A command's handler: parsed arguments, stdout and stderr consoles -> exit code.
-Handler = Callable[[argparse.Namespace, "Console", "Console"], ExitCode]
+Handler: TypeAlias = Callable[[argparse.Namespace, "Console", "Console"], ExitCode]
 #: What each command module's ``register`` adds its subparser to.
-Subparsers = argparse._SubParsersAction
+Subparsers: TypeAlias = argparse._SubParsersAction
 
 
 class Parser(argparse.ArgumentParser):
