@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.sorting_script import SortingScript
 from vcommission.clock import s_to_ns
 from vcommission.config.model import load_model
-from vcommission.demo import SortingScript
 from vcommission.plant.plant import Plant
 from vcommission.simulator import ChangeRecorder, Simulator
 

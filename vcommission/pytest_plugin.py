@@ -7,7 +7,8 @@ pytest-xdist work as for any test. A failed scenario shows its failed checks wit
 evidence; measured figures go to the JUnit report as the item's properties.
 
 Fixtures for Python scenarios (``--vc-model`` or the ini option ``vcommission_model`` names
-the model; ``--vc-plc`` overrides its program):
+the model, a path from the rootdir or a bundled model's name; ``--vc-plc`` overrides its
+program):
 
 - ``line``: a :class:`~vcommission.scenario.harness.Harness` (plant + PLC + checks);
 - ``plant``, ``sim``, ``plc``: its parts.
@@ -20,14 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from vcommission.errors import ConfigError
+from vcommission.scenario.collect import looks_like_scenario
 from vcommission.scenario.results import ScenarioResult, Verdict
 
 __all__ = ["ScenarioItem", "ScenarioYaml"]
-
-_SCENARIO_KEYS = {"name", "model", "checks"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,18 +48,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("vcommission_model", "model of the plant, sim and line fixtures", default="")
 
 
-def _looks_like_scenario(path: Path) -> bool:
-    if path.suffix not in (".yaml", ".yml") or path.name == "model.yaml":
-        return False
-    try:
-        head = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return False
-    return isinstance(head, dict) and set(head) >= _SCENARIO_KEYS
-
-
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if _looks_like_scenario(file_path):
+    # pytest walks the tree itself and meets models and fixtures too: only scenario-shaped YAML.
+    if looks_like_scenario(file_path):
         return ScenarioYaml.from_parent(parent, path=file_path)
     return None
 
@@ -69,11 +59,13 @@ class ScenarioYaml(pytest.File):
     """A scenario file: one item per matrix case."""
 
     def collect(self) -> Iterator[ScenarioItem]:
-        from vcommission.scenario.loader import load_scenarios
+        from vcommission.scenario.collect import load_cases
 
         config = self.config
         try:
-            scenarios = load_scenarios(self.path, config.getoption("--vc-plc"))
+            scenarios = load_cases(
+                self.path, config.getoption("--vc-plc"), config.getoption("--vc-seed")
+            )
         except ConfigError as exc:
             raise self.CollectError(str(exc)) from None
         for scenario in scenarios:
@@ -100,16 +92,10 @@ class ScenarioItem(pytest.Item):
             self.add_marker(pytest.mark.requirement(requirement))
 
     def runtest(self) -> None:
-        import dataclasses
-
         from vcommission.scenario.runner import run_scenario
 
-        scenario = self.scenario
-        seed = self.config.getoption("--vc-seed")
-        if seed is not None:
-            scenario = dataclasses.replace(scenario, seed=seed)
         result = run_scenario(
-            scenario, _cache(self.config), self.config.getoption("--vc-trace-dir")
+            self.scenario, _cache(self.config), self.config.getoption("--vc-trace-dir")
         )
         for check in result.checks:
             for figure, value in check.figures.items():
@@ -163,15 +149,18 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def line(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A plant with its PLC in lockstep, ready for checks, faults and operator actions."""
+    from vcommission.resources import resolve_model
     from vcommission.scenario.harness import Harness
 
     config = request.config
     model = config.getoption("--vc-model") or config.getini("vcommission_model")
     if not model:
         pytest.fail("name the model: --vc-model MODEL or the ini option vcommission_model")
-    root = config.rootpath
+    path = config.rootpath / model
+    if not path.exists():
+        path = resolve_model(model)  # a bundled model's name: ``--vc-model sorting_line``
     program = config.getoption("--vc-plc")
-    harness = Harness(root / model, program, config.getoption("--vc-seed"))
+    harness = Harness(path, program, config.getoption("--vc-seed"))
     try:
         yield harness
     finally:

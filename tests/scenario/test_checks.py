@@ -1,7 +1,7 @@
 """Checks against real runs of the sorting line: each passes on right behaviour and fails,
 with the message, figures and evidence a controls engineer needs, on wrong behaviour.
 
-Runs are driven by :class:`~vcommission.demo.SortingScript` (a right program), by small
+Runs are driven by :class:`~tests.sorting_script.SortingScript` (a right program), by small
 deliberately wrong controllers, or by operating tags directly; timings below follow from
 the tick order: a write staged at t is committed at t + 10 ms.
 """
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.sorting_script import SortingScript
 from vcommission.clock import s_to_ns
 from vcommission.config.model import load_model
-from vcommission.demo import SortingScript
 from vcommission.errors import ConfigError
 from vcommission.plant.plant import Plant
 from vcommission.scenario.checks import make_check

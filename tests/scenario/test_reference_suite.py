@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from vcommission.scenario.loader import Scenario, find_scenarios, load_scenarios
+from vcommission.scenario.collect import find_scenario_files as find_scenarios
+from vcommission.scenario.loader import Scenario, load_scenarios
 from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
 from vcommission.scenario.suite import run_suite
 

@@ -3,7 +3,7 @@
 Two loads, each measured the same way:
 
 * **nominal**: the bundled sorting line driven by the scripted actuators
-  (:class:`vcommission.demo.SortingScript`) at the maximum infeed rate, with at most 10
+  (:class:`tests.sorting_script.SortingScript`) at the maximum infeed rate, with at most 10
   boxes in flight;
 * **stress**: the same line with a raised end stop at the belt end and bins that keep every
   box, filled until 50 boxes are in the world: a queue of boxes held against the end stop
@@ -30,9 +30,10 @@ from pathlib import Path
 # Measure this checkout, whatever an editable install elsewhere points at.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from tests.sorting_script import SortingScript
 from vcommission.clock import s_to_ns
 from vcommission.config.model import load_model
-from vcommission.demo import BUNDLED_MODEL, SortingScript
+from vcommission.demo import BUNDLED_MODEL
 from vcommission.plant.bullet import new_client, pybullet
 from vcommission.plant.plant import Plant
 from vcommission.simulator import Simulator

@@ -4,7 +4,7 @@ Three figures, each set against a baseline measured in the same run:
 
 * **scan**: the reference program ``plant_models/sorting_line/plc/sorting.st`` scanned
   in-process, with and without coverage instrumentation, against the Python stand-in
-  :class:`vcommission.demo.SortingScript`. A lockstep run of the sorting line (start
+  :class:`tests.sorting_script.SortingScript`. A lockstep run of the sorting line (start
   pressed at t = 0, the PLC driving the plant) records the process image the PLC saw at
   every scan; each window then replays that trace into a fresh instance, timing the
   ``scan(now, image)`` calls alone. The PLC is deterministic, so a replay goes through
@@ -44,8 +44,9 @@ from pathlib import Path
 # Measure this checkout, whatever an editable install elsewhere points at.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from tests.sorting_script import SortingScript
 from vcommission.config.model import Model, load_model
-from vcommission.demo import BUNDLED_MODEL, SortingScript
+from vcommission.demo import BUNDLED_MODEL
 from vcommission.errors import PlcCompileError
 from vcommission.plant.plant import Plant
 from vcommission.plant.sink import Sink

@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from vcommission.scenario.loader import Scenario
+if TYPE_CHECKING:
+    from vcommission.scenario.loader import Scenario
 
 __all__ = ["KeywordError", "matcher"]
 

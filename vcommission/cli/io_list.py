@@ -1,0 +1,81 @@
+"""``vcommission io-list``: a model's I/O list with its addresses, as a table, CSV or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from vcommission.cli._common import Subparsers, model_path
+from vcommission.cli.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from vcommission.config.model import IoRow
+
+__all__ = ["handle", "register"]
+
+_IO_COLUMNS = ("tag", "type", "dir", "modbus", "iec", "opcua", "unit", "description")
+_PLC_DIRECTION = {"from_plant": "in", "to_plant": "out"}
+
+
+def register(commands: Subparsers) -> None:
+    io_list = commands.add_parser("io-list", help="print a model's I/O list with addresses")
+    io_list.add_argument("model", type=model_path, metavar="MODEL")
+    io_list.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    io_list.add_argument("--all", action="store_true", help="include internal and operator signals")
+    io_list.set_defaults(handler=handle)
+
+
+def _io_values(row: IoRow) -> list[str]:
+    return [
+        row.tag,
+        row.type.value,
+        _PLC_DIRECTION.get(row.direction.value, row.direction.value),
+        str(row.modbus) if row.modbus else "",
+        row.iec,
+        row.opcua,
+        row.unit,
+        row.description,
+    ]
+
+
+def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
+    from vcommission.config.model import load_model
+
+    model = load_model(args.model)
+    rows = model.io_rows(include_internal=args.all)
+    if args.format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(_IO_COLUMNS)
+        writer.writerows(_io_values(r) for r in rows)
+        sys.stdout.write(buffer.getvalue())
+    elif args.format == "json":
+        records = [dict(zip(_IO_COLUMNS, _io_values(r), strict=True)) for r in rows]
+        for record, row in zip(records, rows, strict=True):
+            record["port"] = row.port
+            record["direction"] = row.direction.value
+        json.dump({"model": model.name, "signals": records}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif out.is_terminal:
+        from rich.table import Table
+
+        table = Table(title=f"{model.name}: I/O list")
+        for column in _IO_COLUMNS:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*_io_values(row))
+        out.print(table)
+    else:
+        values = [list(_IO_COLUMNS), *(_io_values(r) for r in rows)]
+        widths = [max(len(v[i]) for v in values) for i in range(len(_IO_COLUMNS))]
+        for v in values:
+            sys.stdout.write(
+                "  ".join(c.ljust(w) for c, w in zip(v, widths, strict=True)).rstrip() + "\n"
+            )
+    return ExitCode.OK

@@ -1,0 +1,97 @@
+"""``vcommission run``: run scenario files (or folders, or bundled suites) and report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vcommission.cli._common import Subparsers, jobs, seed, suite_path
+from vcommission.cli.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["handle", "register"]
+
+
+def register(commands: Subparsers) -> None:
+    run = commands.add_parser("run", help="run scenario files (or folders of them) and report")
+    run.add_argument("paths", nargs="+", type=suite_path, metavar="PATH")
+    run.add_argument(
+        "--plc",
+        type=Path,
+        default=None,
+        metavar="PROGRAM.st",
+        help="ST program for scenarios that name none",
+    )
+    run.add_argument("--seed", type=seed, default=None, help="plant seed for every scenario")
+    run.add_argument(
+        "-j",
+        "--jobs",
+        type=jobs,
+        default=None,
+        metavar="N",
+        help="worker processes (default: one per core)",
+    )
+    run.add_argument("--junit", type=Path, default=None, metavar="FILE")
+    run.add_argument("--json", type=Path, default=None, metavar="FILE")
+    run.add_argument("--trace-dir", type=Path, default=None, metavar="DIR")
+    run.add_argument(
+        "-k",
+        dest="keyword",
+        default=None,
+        metavar="EXPR",
+        help="only scenarios matching: words, and, or, not, ( ) as in pytest",
+    )
+    run.add_argument("-v", "--verbose", action="store_true")
+    run.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
+    import time
+
+    from vcommission.reporting import ConsoleReporter, Hooks, JsonReporter, JUnitReporter
+    from vcommission.scenario.collect import collect
+    from vcommission.scenario.keywords import KeywordError
+    from vcommission.scenario.results import ScenarioResult, Verdict
+    from vcommission.scenario.suite import default_jobs, run_suite
+
+    for path in args.paths:
+        if not path.exists():
+            err.print(f"{path}: no such file or folder", markup=False)
+            return ExitCode.USAGE
+    try:
+        found = collect(args.paths, args.plc, args.keyword, args.seed)
+    except KeywordError as exc:
+        err.print(f"-k: {exc}", markup=False)
+        return ExitCode.USAGE
+    # A file that does not load is an error verdict, so the others' results still count.
+    broken: list[ScenarioResult] = []
+    for file, exc in found.broken:
+        for issue in exc.issues:
+            err.print(str(issue), markup=False, highlight=False)
+        broken.append(ScenarioResult(str(file), str(file), Verdict.ERROR, error=str(exc)))
+    scenarios = found.scenarios
+    if not scenarios and not broken:
+        err.print(f"no scenario found under {', '.join(map(str, args.paths))}", markup=False)
+        return ExitCode.NO_INPUT
+    reporters = [ConsoleReporter(out, verbose=args.verbose)]
+    if args.junit:
+        reporters.append(JUnitReporter(args.junit))
+    if args.json:
+        reporters.append(JsonReporter(args.json))
+    hooks = Hooks(reporters)
+    workers = args.jobs or default_jobs()
+    started = time.perf_counter()
+    hooks.run_start(scenarios)
+    results: list[ScenarioResult] = list(broken)
+    try:
+        results += run_suite(scenarios, workers, args.trace_dir, hooks.suite_events(scenarios))
+    finally:
+        # Also on Ctrl-C: the reports say what did run, and the progress display stops.
+        hooks.run_finish(results, time.perf_counter() - started)
+    verdicts = [r.verdict for r in results]
+    if Verdict.ERROR in verdicts:
+        return ExitCode.ERROR
+    return ExitCode.FAILED if Verdict.FAILED in verdicts else ExitCode.OK

@@ -1,0 +1,87 @@
+"""``vcommission serve``: run a model in real time and serve its I/O over Modbus and OPC UA."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vcommission.cli._common import (
+    Subparsers,
+    endpoint,
+    model_path,
+    non_negative_float,
+    positive_float,
+)
+from vcommission.cli.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["handle", "register"]
+
+
+def register(commands: Subparsers) -> None:
+    serve = commands.add_parser("serve", help="run a model in real time and serve its I/O")
+    serve.add_argument("model", type=model_path, metavar="MODEL")
+    serve.add_argument(
+        "--modbus",
+        type=endpoint(502),
+        default=("127.0.0.1", 502),
+        metavar="HOST:PORT",
+        help="Modbus TCP endpoint (default 127.0.0.1:502; port 0 picks a free one; 'off')",
+    )
+    serve.add_argument(
+        "--opcua",
+        type=endpoint(4840),
+        default=("127.0.0.1", 4840),
+        metavar="HOST:PORT",
+        help="OPC UA endpoint (default 127.0.0.1:4840; port 0 picks a free one; 'off')",
+    )
+    serve.add_argument(
+        "--modbus-client",
+        type=endpoint(502),
+        default=None,
+        metavar="HOST:PORT",
+        help="client mode: poll this PLC's Modbus server (Factory I/O's 'Modbus client')",
+    )
+    serve.add_argument(
+        "--client-map",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="YAML map of tags to the PLC server's addresses (default: see README)",
+    )
+    serve.add_argument("--unit-id", type=int, default=None, help="answer only this unit id")
+    serve.add_argument("--speed", type=positive_float, default=1.0, metavar="FACTOR")
+    serve.add_argument("--duration", type=positive_float, default=None, metavar="SECONDS")
+    serve.add_argument(
+        "--watchdog",
+        type=non_negative_float,
+        default=None,
+        metavar="SECONDS",
+        help="PLC write timeout before the safe state (default: the model's; 0 disables)",
+    )
+    serve.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
+    import asyncio
+
+    from vcommission.serve import ServeOptions, serve
+
+    if args.unit_id is not None and not 0 <= args.unit_id <= 255:
+        err.print(f"--unit-id {args.unit_id} must be 0..255", markup=False)
+        return ExitCode.USAGE
+    options = ServeOptions(
+        modbus=args.modbus,
+        opcua=args.opcua,
+        unit_id=args.unit_id,
+        speed=args.speed,
+        duration=args.duration,
+        watchdog=args.watchdog,
+        modbus_client=args.modbus_client,
+        client_map=args.client_map,
+    )
+    asyncio.run(serve(args.model, options, out))
+    return ExitCode.OK

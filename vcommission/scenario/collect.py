@@ -1,0 +1,132 @@
+"""Finding scenarios: scenario files under paths, their cases, ``-k`` selection.
+
+The one implementation behind ``vcommission run`` and the pytest plugin. The CLI walks the
+paths it is given (:func:`collect`): every ``*.yaml``/``*.yml`` but ``model.yaml`` is a
+scenario file, and one that does not load is reported, located, as a broken file so the
+others still run. pytest walks the tree itself and asks :func:`looks_like_scenario` of each
+file, since it meets model files and fixtures too; both load cases with :func:`load_cases`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from vcommission.errors import ConfigError
+from vcommission.scenario.keywords import matcher
+
+if TYPE_CHECKING:
+    from vcommission.scenario.loader import Scenario
+
+__all__ = [
+    "Collection",
+    "collect",
+    "find_scenario_files",
+    "is_scenario_candidate",
+    "load_cases",
+    "looks_like_scenario",
+]
+
+#: Folders never searched for scenarios.
+SKIP_DIRS = frozenset({"node_modules", ".git", "__pycache__"})
+#: Suffixes of scenario files.
+SUFFIXES = (".yaml", ".yml")
+#: The top-level keys every scenario file has (how pytest tells one from other YAML).
+SCENARIO_KEYS = frozenset({"name", "model", "checks"})
+
+
+def is_scenario_candidate(path: Path) -> bool:
+    """A YAML file that is not a model (``model.yaml``)."""
+    return path.suffix in SUFFIXES and path.name != "model.yaml"
+
+
+def looks_like_scenario(path: Path) -> bool:
+    """A candidate whose YAML is a mapping with ``name``, ``model`` and ``checks``.
+
+    Cheap and forgiving: a file that does not read or parse is not a scenario here (pytest
+    meets every YAML file in a tree); a scenario that does will then report its problems.
+    """
+    if not is_scenario_candidate(path):
+        return False
+    try:
+        head = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(head, dict) and set(head) >= SCENARIO_KEYS
+
+
+def find_scenario_files(paths: Iterable[Path]) -> list[Path]:
+    """Scenario files: the files given, and every candidate below the folders given, sorted."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            for candidate in sorted(path.rglob("*")):
+                if SKIP_DIRS & set(candidate.parts):
+                    continue
+                if is_scenario_candidate(candidate):
+                    found.append(candidate)
+        else:
+            found.append(path)
+    return found
+
+
+def load_cases(
+    path: Path, plc: str | Path | None = None, seed: int | None = None
+) -> list[Scenario]:
+    """The cases of one scenario file, with ``seed`` (if given) for every one.
+
+    Raises:
+        ConfigError: every problem in the file, located.
+    """
+    # Imported here: the pytest plugin imports this module in every session, scenarios or not.
+    from vcommission.scenario.loader import load_scenarios
+
+    scenarios = load_scenarios(path, plc)
+    if seed is None:
+        return scenarios
+    return [dataclasses.replace(s, seed=seed) for s in scenarios]
+
+
+@dataclass
+class Collection:
+    """What :func:`collect` found."""
+
+    #: The selected cases, in file order.
+    scenarios: list[Scenario] = field(default_factory=list)
+    #: Files that did not load, each with its located problems.
+    broken: list[tuple[Path, ConfigError]] = field(default_factory=list)
+
+
+def collect(
+    paths: Iterable[Path],
+    plc: str | Path | None = None,
+    keyword: str | None = None,
+    seed: int | None = None,
+) -> Collection:
+    """Every scenario case under ``paths`` that the ``-k`` expression ``keyword`` selects.
+
+    Args:
+        paths: Scenario files and folders of them.
+        plc: ST program for scenarios that name none.
+        keyword: A ``-k`` expression (see :mod:`vcommission.scenario.keywords`), or None.
+        seed: Plant seed for every scenario, or None for their own.
+
+    Raises:
+        KeywordError: ``keyword`` does not parse (before any file is read).
+    """
+    wanted = matcher(keyword) if keyword else None
+    found = Collection()
+    for file in find_scenario_files(paths):
+        try:
+            cases = load_cases(file, plc, seed)
+        except ConfigError as exc:
+            # One broken file must not lose the others' results.
+            found.broken.append((file, exc))
+            continue
+        found.scenarios += [s for s in cases if wanted is None or wanted(s)]
+    return found
