@@ -27,8 +27,8 @@ from typing import Any
 from vcommission.clock import ClockMode, ns_to_s, s_to_ns
 from vcommission.config.model import Model, load_model
 from vcommission.errors import ConfigError, VcommissionError
+from vcommission.plant.capabilities import PartSource
 from vcommission.plant.plant import Plant
-from vcommission.plant.spawner import PartSpawner
 from vcommission.plc import PlcProgram, compile_program
 from vcommission.scenario.context import RunContext
 from vcommission.scenario.loader import Scenario
@@ -404,7 +404,7 @@ class _Run:
         spawn = step.spawn
         assert spawn is not None
         plant = self.run.plant
-        spawners = [c for c in plant.components if isinstance(c, PartSpawner)]
+        spawners = plant.having(PartSource)
         if spawn.spawner is not None:
             spawners = [c for c in spawners if c.name == spawn.spawner]
         spawners[0].request(spawn.variant, spawn.count, s_to_ns(spawn.interval), self.run.now_ns)
