@@ -127,3 +127,35 @@ def test_world_closest_distance_and_contacts():
         assert all(c.distance < 0.01 for c in contacts)
         assert world.contacts(part, b) == []
         assert {c.body_a for c in world.contacts(body_b=part)} == {part}
+
+
+# ---- pybullet stays inside the plant ------------------------------------------------------------
+
+PACKAGE = Path(__file__).resolve().parents[2] / "vcommission"
+#: Attributes that mean "talking to pybullet" when read outside the plant package.
+_ENGINE_ATTRIBUTES = {"client", "cid", "getClosestPoints", "getContactPoints", "rayTestBatch"}
+
+
+def test_no_pybullet_import_or_call_outside_the_plant_package():
+    import ast
+
+    offences = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.is_relative_to(PACKAGE / "plant"):
+            continue
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            modules: list[str] = []
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                modules = [node.module]
+            if any(m.split(".")[0] in ("pybullet", "pybullet_utils") for m in modules):
+                offences.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: imports pybullet")
+            if any(m in ("vcommission.plant.bullet", "vcommission.plant.world") for m in modules):
+                names = [a.name for a in getattr(node, "names", [])]
+                if names != ["World"]:  # World for type hints only
+                    offences.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: {modules[0]}")
+            if isinstance(node, ast.Attribute) and node.attr in _ENGINE_ATTRIBUTES:
+                offences.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: .{node.attr}")
+    assert offences == []

@@ -181,7 +181,7 @@ def check_component(
     _same(kind, "building twice gives the same state", "the instance built again", record, rebuilt)
     return CheckedKind(
         kind,
-        {name: tuple(tick[i] for tick in record.outputs) for i, name in enumerate(record.names)},
+        {port: tuple(tick[i] for tick in record.outputs) for i, port in enumerate(record.names)},
         len(record.parts),
         {group: (len(static), len(moving)) for group, static, moving in record.built},
     )

@@ -708,9 +708,10 @@ def _bodies(component: Any) -> list[int]:
 class NoCollisionCheck(_Check):
     """Bodies of ``between`` and ``and`` stay at least ``margin`` metres apart on every tick.
 
-    Distances are the world's closest distances between surfaces (negative when bodies
-    interpenetrate). ``closest_m`` is the smallest distance seen, measured up
-    to 0.1 m beyond the margin (farther apart reads as that).
+    A component's bodies are the moving ones it reports (``Component.bodies()``); ``parts``
+    are the workpieces alive at that tick. Distances are the world's closest distances
+    between surfaces (negative when bodies interpenetrate). ``closest_m`` is the smallest
+    distance seen, measured up to 0.1 m beyond the margin (farther apart reads as that).
     """
 
     kind = "no_collision"
