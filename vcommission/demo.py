@@ -15,7 +15,7 @@ from pathlib import Path
 from vcommission.clock import ns_to_s
 from vcommission.config.model import load_model
 from vcommission.errors import PlcFault
-from vcommission.plant.sink import Sink
+from vcommission.plant.capabilities import PartSink
 from vcommission.plc import Coverage, compile_program, model_program
 from vcommission.resources import bundled_models
 from vcommission.session import SessionBuilder
@@ -97,11 +97,7 @@ def run_demo(
             virtual_s=ns_to_s(sim.now_ns),
             wall_s=wall,
             spawned=Counter(p.variant for p in plant.parts.parts),
-            bins={
-                c.name: Counter(a.variant for a in c.arrivals)
-                for c in plant.components
-                if isinstance(c, Sink)
-            },
+            bins={c.name: Counter(a.variant for a in c.arrivals) for c in plant.having(PartSink)},
             edges={name: len(recorder.edges(name)) for name in sensors},
             program=str(program_file),
             coverage=plc.coverage(),

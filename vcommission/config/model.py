@@ -40,7 +40,7 @@ from vcommission.errors import ConfigError, RegistryError, SignalError
 from vcommission.plant import registry
 from vcommission.plant.component import Component, Port, PortKind
 from vcommission.plant.parts import PartVariant
-from vcommission.plant.world import PhysicsConfig
+from vcommission.plant.physics import PhysicsConfig
 from vcommission.signals import Direction, Signal, SignalTable, SignalType, Value, is_identifier
 from vcommission.watchdog import WatchdogConfig
 
@@ -189,6 +189,14 @@ class Model:
                 port.index = self.wiring[port.path]
             instances.append(component)
         return instances
+
+    def having(self, capability: type) -> list[str]:
+        """Names of the components that have ``capability`` (a protocol or class).
+
+        Asked of unbuilt instances, so scenario files can be checked against capabilities
+        (``Model.having(PartSource)``: the spawners) without building a world.
+        """
+        return [c.name for c in self.instantiate() if isinstance(c, capability)]
 
     def wire_type(self, signal: Signal) -> SignalType:
         """The type a signal has on the Modbus wire: its own, or its scaling's raw type."""

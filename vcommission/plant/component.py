@@ -10,12 +10,18 @@ per-tick code is plain list indexing.
 Per-run state (positions, timers, counters) is created in :meth:`Component.build` and
 reset by building again; a unit test can build one component into a bare
 :class:`~vcommission.plant.world.World`, set input values in a list and step it.
+
+A component records the bodies it builds with :meth:`Component.own` and reports them with
+:meth:`Component.bodies`, in named groups of static and moving bodies, so checks measure
+them without knowing the kind. What else a component can do (hold parts, drop parts, be
+slowed) it says by implementing the protocols of :mod:`vcommission.plant.capabilities`.
+:func:`vcommission.plant.checker.check_component` tells whether a kind keeps these rules.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from vcommission.errors import PlantError
+from vcommission.plant.capabilities import BodyGroup
 from vcommission.signals import SignalType, Value
 
 if TYPE_CHECKING:
@@ -113,6 +120,7 @@ class Component:
         # component never changes the random draws of another.
         self.rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
         self._seed = seed
+        self._bodies: dict[str, BodyGroup] = {}
 
     # -- declaring ports ------------------------------------------------------------------
 
@@ -136,8 +144,36 @@ class Component:
     # -- lifecycle --------------------------------------------------------------------------
 
     def build(self, world: World) -> None:
-        """Create bodies and fresh per-run state. Default: nothing physical."""
+        """Create bodies and fresh per-run state. Default: nothing physical.
+
+        Subclasses call this first: it restarts the random stream and forgets the bodies
+        of the previous build (they went with the previous world).
+        """
         self.rng = np.random.default_rng([self._seed, zlib.crc32(self.name.encode())])
+        self._bodies = {}
+
+    # -- bodies -----------------------------------------------------------------------------
+
+    def own(self, group: str, *, static: Iterable[int] = (), moving: Iterable[int] = ()) -> None:
+        """Record bodies this component built (pybullet body ids) under ``group``.
+
+        Called from :meth:`build`; adding to a group again extends it. Workpieces are not
+        a component's own: a spawner does not record the parts it drops.
+        """
+        old = self._bodies.get(group, BodyGroup())
+        self._bodies[group] = BodyGroup(
+            old.static + tuple(int(b) for b in static),
+            old.moving + tuple(int(b) for b in moving),
+        )
+
+    def bodies(self) -> Mapping[str, BodyGroup]:
+        """The bodies this component built, in named groups (empty when it has none).
+
+        E.g. a belt conveyor: ``surface`` (moving: the transport surface) and ``guides``
+        (static rails); a sink: ``bin`` (static floor and walls); a cylinder: ``plate``.
+        Valid until the next :meth:`build`.
+        """
+        return self._bodies
 
     def update(self, ctx: TickContext) -> None:
         """Before physics: read input ports and command actuators. Default: nothing."""

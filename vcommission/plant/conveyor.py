@@ -10,12 +10,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from vcommission.errors import ConfigError
 from vcommission.plant.component import Component, TickContext
 from vcommission.plant.geometry import Vec3, add, scale, unit_xy, yaw_quaternion
-from vcommission.plant.world import CollisionGroup, World
+from vcommission.plant.physics import CollisionGroup
 from vcommission.signals import SignalType
+
+if TYPE_CHECKING:
+    from vcommission.plant.world import World
 
 __all__ = ["BeltConveyor", "BeltConveyorParams", "GuideGap", "Side"]
 
@@ -101,6 +105,9 @@ class BeltConveyorParams:
 class BeltConveyor(Component):
     """Belt conveyor with run, reverse and a speed setpoint in mm/s.
 
+    Bodies: ``surface`` (moving: the transport surface) and ``guides`` (static side rails,
+    when ``guide_height`` > 0). A :class:`~vcommission.plant.capabilities.Slippable`.
+
     Ports:
         run (input BOOL): motor on.
         reverse (input BOOL): run backwards.
@@ -151,6 +158,7 @@ class BeltConveyor(Component):
             orientation=self.orientation,
             surface=True,
         )
+        self.own("surface", moving=[self.surface.body])
         self.speed = 0.0
         if p.guide_height > 0:
             self._build_guides(world)
@@ -167,12 +175,13 @@ class BeltConveyor(Component):
                     centre = self.point(
                         (cursor + start) / 2, sign * (spacing / 2 + rail), p.guide_height / 2
                     )
-                    world.add_box(
+                    rail_body = world.add_box(
                         ((start - cursor) / 2, rail, p.guide_height / 2),
                         centre,
                         orientation=self.orientation,
                         friction=0.2,
                     )
+                    self.own("guides", static=[rail_body])
                 cursor = max(cursor, end)
 
     def update(self, ctx: TickContext) -> None:
@@ -188,6 +197,10 @@ class BeltConveyor(Component):
         speed += max(-step, min(step, target - speed))
         self.speed = speed
         self.surface.velocity = scale(self.axis, speed)
+
+    def slip(self, factor: float) -> None:
+        """Surface at ``factor`` times the drive's speed this tick (belt slip faults)."""
+        self.surface.velocity = scale(self.axis, self.speed * factor)
 
     def sense(self, ctx: TickContext) -> None:
         ctx.values[self.speed_actual.index] = round(self.speed * 1000)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vcommission.errors import ConfigError
 from vcommission.plant.component import Component, TickContext
 from vcommission.plant.geometry import add, scale, yaw_quaternion
-from vcommission.plant.world import CollisionGroup, World
+from vcommission.plant.physics import CollisionGroup
 from vcommission.signals import SignalType
+
+if TYPE_CHECKING:
+    from vcommission.plant.world import World
 
 __all__ = ["Cylinder", "CylinderParams"]
 
@@ -53,6 +57,8 @@ class Cylinder(Component):
         retracted (output BOOL): end switch at the retracted end.
         extended (output BOOL): end switch at the extended end.
         position (output REAL, mm): stroke position, 0 = retracted.
+
+    Bodies: ``plate`` (moving). A :class:`~vcommission.plant.capabilities.Slowable`.
     """
 
     kind = "cylinder"
@@ -96,6 +102,7 @@ class Cylinder(Component):
             orientation=self.orientation,
             mass=200.0,
         )
+        self.own("plate", moving=[self.plate.body])
 
     def update(self, ctx: TickContext) -> None:
         p = self.params

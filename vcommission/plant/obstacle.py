@@ -6,11 +6,15 @@ Scenarios use it for jams; models use it for stop gates at a belt end.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vcommission.errors import ConfigError
 from vcommission.plant.component import Component, TickContext
-from vcommission.plant.world import CollisionGroup, World
+from vcommission.plant.physics import CollisionGroup
 from vcommission.signals import SignalType
+
+if TYPE_CHECKING:
+    from vcommission.plant.world import World
 
 __all__ = ["Obstacle", "ObstacleParams"]
 
@@ -36,6 +40,8 @@ class Obstacle(Component):
 
     Ports:
         raised (input BOOL): stopper up, holding parts.
+
+    Bodies: ``stopper`` (moving).
     """
 
     kind = "obstacle"
@@ -59,6 +65,7 @@ class Obstacle(Component):
             group=CollisionGroup.MOVER,
             friction=0.3,
         )
+        self.own("stopper", moving=[self.body.body])
 
     def update(self, ctx: TickContext) -> None:
         self.body.position = self._up if ctx.values[self.raised.index] else self._down

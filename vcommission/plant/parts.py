@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from vcommission.errors import ConfigError
 
-__all__ = ["Part", "PartEvent", "PartTracker", "PartVariant"]
+__all__ = ["Arrival", "Part", "PartEvent", "PartTracker", "PartVariant"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,15 @@ class PartEvent:
     event: str
     #: Component that saw it.
     where: str
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One part arriving in a sink: what a :class:`~.capabilities.PartSink` records."""
+
+    time_ns: int
+    part_id: int
+    variant: str
 
 
 @dataclass

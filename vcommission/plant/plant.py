@@ -1,24 +1,31 @@
-"""A plant: one run of a model, with its world, components, process image and parts."""
+"""A plant: one run of a model, with its world, components, process image and parts.
+
+Importing this module does not import pybullet: the world (the one pybullet user) is
+imported when a plant is first built, so code that only names :class:`Plant` (the CLI's
+``check`` and ``io-list``, type hints) stays free of the physics engine.
+"""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from vcommission.errors import PlantError
 from vcommission.plant.component import Component, TickContext
 from vcommission.plant.parts import PartTracker
-from vcommission.plant.world import World
 from vcommission.signals import ProcessImage
 
 if TYPE_CHECKING:
     from vcommission.config.model import Model
+    from vcommission.plant.world import World
 
 __all__ = ["PhaseWrapper", "Plant"]
 
 #: ``wrapper(original, ctx)``: runs instead of a component's phase and may call the original.
 PhaseWrapper = Callable[[Callable[[TickContext], None], TickContext], None]
+
+T = TypeVar("T")
 
 
 def _overrides(component: Component, method: str) -> bool:
@@ -43,6 +50,8 @@ class Plant:
         """Power-on: a fresh world, fresh component state, default signal values."""
         if seed is not None:
             self.seed = seed
+        from vcommission.plant.world import World  # pybullet, on first build only
+
         if self.world is not None:
             self.world.close()
         self.world = World(self.model.physics)
@@ -111,6 +120,19 @@ class Plant:
 
     def component(self, name: str) -> Component:
         return self.by_name[name]
+
+    def find(self, name: str, capability: type[T]) -> T | None:
+        """The component ``name`` if it has ``capability`` (a protocol or class), else None.
+
+        ``plant.find("bin_tall", PartSink)``: scenario code asks for what it needs, not for
+        a concrete kind.
+        """
+        component = self.by_name.get(name)
+        return component if isinstance(component, capability) else None
+
+    def having(self, capability: type[T]) -> list[T]:
+        """Every component with ``capability`` (a protocol or class), in model order."""
+        return [c for c in self.components if isinstance(c, capability)]
 
     def context(self, now_ns: int) -> TickContext:
         assert self.world is not None

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from vcommission.errors import ConfigError
 from vcommission.plant.component import Component, TickContext
 from vcommission.plant.parts import PartEvent
-from vcommission.plant.world import World
 from vcommission.signals import SignalType
+
+if TYPE_CHECKING:
+    from vcommission.plant.world import World
 
 __all__ = [
     "BeamLogic",

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vcommission.clock import s_to_ns
 from vcommission.errors import ConfigError
 from vcommission.plant.component import Component, TickContext
-from vcommission.plant.parts import Part, PartEvent, PartTracker
-from vcommission.plant.world import World
+from vcommission.plant.parts import Arrival, Part, PartEvent, PartTracker
 from vcommission.signals import SignalType
+
+if TYPE_CHECKING:
+    from vcommission.plant.world import World
 
 __all__ = ["Arrival", "Sink", "SinkParams"]
 
@@ -39,21 +42,14 @@ class SinkParams:
             raise ConfigError(f"remove_after={self.remove_after} must be >= 0 or null")
 
 
-@dataclass(frozen=True)
-class Arrival:
-    """One part arriving in a sink."""
-
-    time_ns: int
-    part_id: int
-    variant: str
-
-
 class Sink(Component):
     """A bin: counts each part whose bounding box enters its inner volume, once.
 
     Ports:
         count (output DINT): parts arrived.
         count_<variant> (output DINT): parts of each variant of the model's catalogue.
+
+    Bodies: ``bin`` (static floor and walls). A :class:`~vcommission.plant.capabilities.PartSink`.
     """
 
     kind = "sink"
@@ -78,14 +74,22 @@ class Sink(Component):
         self._remove_after_ns = (
             None if self.params.remove_after is None else s_to_ns(self.params.remove_after)
         )
+        self.arrivals: list[Arrival] = []
 
     def build(self, world: World) -> None:
         super().build(world)
         (x, y, z), (sx, sy, sz), w = self.params.position, self.params.size, self.params.wall
-        world.add_box((sx / 2 + w, sy / 2 + w, w / 2), (x, y, z - w / 2))
+        walls = [world.add_box((sx / 2 + w, sy / 2 + w, w / 2), (x, y, z - w / 2))]
         for sign in (-1, 1):
-            world.add_box((w / 2, sy / 2 + w, sz / 2), (x + sign * (sx / 2 + w / 2), y, z + sz / 2))
-            world.add_box((sx / 2, w / 2, sz / 2), (x, y + sign * (sy / 2 + w / 2), z + sz / 2))
+            walls.append(
+                world.add_box(
+                    (w / 2, sy / 2 + w, sz / 2), (x + sign * (sx / 2 + w / 2), y, z + sz / 2)
+                )
+            )
+            walls.append(
+                world.add_box((sx / 2, w / 2, sz / 2), (x, y + sign * (sy / 2 + w / 2), z + sz / 2))
+            )
+        self.own("bin", static=walls)
         self.arrivals: list[Arrival] = []
         self._to_remove: list[tuple[int, Part]] = []
         self._counts = dict.fromkeys(self.variants, 0)

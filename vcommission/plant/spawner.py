@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from vcommission.clock import s_to_ns
 from vcommission.errors import ConfigError, PlantError
 from vcommission.plant.component import Component, TickContext
 from vcommission.plant.parts import Part
-from vcommission.plant.world import World
 from vcommission.signals import SignalType
+
+if TYPE_CHECKING:
+    from vcommission.plant.world import World
 
 __all__ = ["PartSpawner", "PartSpawnerParams"]
 
@@ -46,6 +49,9 @@ class PartSpawner(Component):
     Ports:
         enable (input BOOL): spawning allowed.
         count (output DINT): parts spawned so far.
+
+    No bodies of its own (the parts it drops are workpieces). A
+    :class:`~vcommission.plant.capabilities.PartSource`.
     """
 
     kind = "spawner"

@@ -24,20 +24,24 @@ Engineering choices that buy speed without losing the physics (see tools/bench/p
   settled (a pile in a bin), so only what moves costs solver time.
 * **Batched sensing.** Every photo-eye beam of the plant is cast in one ``rayTestBatch`` a
   tick, and region sensors use broadphase AABB queries.
+
+The world also answers the geometric questions checks ask (:meth:`World.closest_distance`,
+:meth:`World.contacts`), so code outside ``vcommission.plant`` never calls pybullet. The
+settings and collision groups components name live in :mod:`vcommission.plant.physics`,
+which does not import pybullet.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from enum import IntFlag
+from typing import NamedTuple
 
-from vcommission.errors import ConfigError
 from vcommission.plant.bullet import new_client, pybullet
 from vcommission.plant.parts import PartVariant
+from vcommission.plant.physics import MASKS, RAY_MASK, CollisionGroup, PhysicsConfig
 
-__all__ = ["CollisionGroup", "KinematicBody", "PhysicsConfig", "World"]
+__all__ = ["CollisionGroup", "Contact", "KinematicBody", "PhysicsConfig", "World"]
 
 log = logging.getLogger(__name__)
 
@@ -45,60 +49,15 @@ Vec3 = tuple[float, float, float]
 _IDENTITY = (0.0, 0.0, 0.0, 1.0)
 
 
-class CollisionGroup(IntFlag):
-    """Collision filter groups; a body collides with another when the masks allow it."""
+class Contact(NamedTuple):
+    """A contact point between two bodies, found by the last physics step."""
 
-    #: Workpieces: boxes, products.
-    PART = 1
-    #: Static structure and transport surfaces: belts, guides, bins, floor.
-    FRAME = 2
-    #: Driven machine bodies that should break light beams: pusher plates, stoppers.
-    MOVER = 4
-
-
-# Everything collides with parts; machine bodies never collide with each other.
-_MASKS = {
-    CollisionGroup.PART: CollisionGroup.PART | CollisionGroup.FRAME | CollisionGroup.MOVER,
-    CollisionGroup.FRAME: CollisionGroup.PART,
-    CollisionGroup.MOVER: CollisionGroup.PART,
-}
-#: Beams see parts and moving machine parts, not the frame they are mounted on.
-RAY_MASK = int(CollisionGroup.PART | CollisionGroup.MOVER)
-
-
-@dataclass(frozen=True)
-class PhysicsConfig:
-    """Solver settings of one model (``physics:`` in the model YAML)."""
-
-    #: Simulator tick in seconds: inputs latched, components updated, outputs committed.
-    tick: float = 0.01
-    #: Physics steps per tick; the physics step is ``tick / substeps``.
-    substeps: int = 2
-    #: Sequential-impulse solver iterations per step.
-    solver_iterations: int = 10
-    #: Gravity in m/s^2, pointing down -z.
-    gravity: float = 9.81
-    #: Stop iterating once the solver residual drops below this (cheap, and exact enough
-    #: for boxes on belts).
-    solver_residual: float = 1e-3
-
-    def __post_init__(self) -> None:
-        if not 1e-4 <= self.tick <= 0.1:
-            raise ConfigError(f"tick={self.tick} must be between 0.0001 and 0.1 s")
-        if not 1 <= self.substeps <= 100:
-            raise ConfigError(f"substeps={self.substeps} must be between 1 and 100")
-        if not 1 <= self.solver_iterations <= 1000:
-            raise ConfigError(f"solver_iterations={self.solver_iterations} must be 1..1000")
-        if self.gravity < 0:
-            raise ConfigError(f"gravity={self.gravity} must be >= 0 (it points down -z)")
-
-    @property
-    def tick_ns(self) -> int:
-        return round(self.tick * 1e9)
-
-    @property
-    def step_s(self) -> float:
-        return self.tick / self.substeps
+    body_a: int
+    body_b: int
+    #: Signed separation, metres: negative while the bodies interpenetrate.
+    distance: float
+    #: The contact point on ``body_a`` (x, y, z), metres.
+    position: Vec3
 
 
 class KinematicBody:
@@ -197,7 +156,7 @@ class World:
     # -- bodies -------------------------------------------------------------------------
 
     def _set_group(self, body: int, group: CollisionGroup) -> None:
-        self.client.setCollisionFilterGroupMask(body, -1, int(group), int(_MASKS[group]))
+        self.client.setCollisionFilterGroupMask(body, -1, int(group), int(MASKS[group]))
 
     def add_box(
         self,
@@ -322,6 +281,41 @@ class World:
             ):
                 bodies.append(body)
         return bodies
+
+    # -- geometric queries ----------------------------------------------------------------
+
+    def closest_distance(self, body_a: int, body_b: int, max_m: float) -> float | None:
+        """Smallest distance between two bodies' surfaces, or None if farther than ``max_m``.
+
+        Negative while the bodies interpenetrate (by that depth). Collision filters do not
+        apply: a pusher plate and a belt, which never collide, still have a distance. One
+        narrowphase query of this step's poses; cheap enough to ask every tick.
+        """
+        points = pybullet.getClosestPoints(
+            bodyA=body_a, bodyB=body_b, distance=max_m, physicsClientId=self.cid
+        )
+        if not points:
+            return None
+        return min(point[8] for point in points)
+
+    def contacts(self, body_a: int = -1, body_b: int = -1) -> list[Contact]:
+        """Contacts the last physics step found, of ``body_a`` (with ``body_b``), or all."""
+        if body_a < 0 and body_b >= 0:
+            body_a, body_b = body_b, -1
+        return [
+            Contact(point[1], point[2], point[8], point[5])
+            for point in pybullet.getContactPoints(
+                bodyA=body_a, bodyB=body_b, physicsClientId=self.cid
+            )
+        ]
+
+    def bodies(self) -> list[int]:
+        """Every body in the world except the ground, in creation order."""
+        return list(self.boxes)
+
+    def rays(self) -> list[tuple[Vec3, Vec3]]:
+        """Every registered beam as (start, end), in registration order."""
+        return list(zip(self._ray_from, self._ray_to, strict=True))
 
     # -- light beams --------------------------------------------------------------------
 

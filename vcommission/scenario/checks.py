@@ -27,9 +27,8 @@ from typing import Any, ClassVar, Protocol
 
 from vcommission.clock import s_to_ns
 from vcommission.errors import ConfigError
+from vcommission.plant.capabilities import PartSink
 from vcommission.plant.parts import Part
-from vcommission.plant.sink import Sink
-from vcommission.plant.world import KinematicBody
 from vcommission.scenario.conditions import Condition, ConditionError, describe
 from vcommission.scenario.context import RunContext
 from vcommission.scenario.registry import CHECKS, check_type
@@ -163,12 +162,13 @@ class _Check:
             raise ConfigError(f"{self._where()}: {what}: unknown component {name!r} ({known})")
         return component
 
-    def _sink(self, run: RunContext, name: str, what: str) -> Sink:
-        component = self._component(run, name, what)
-        if not isinstance(component, Sink):
+    def _sink(self, run: RunContext, name: str, what: str) -> PartSink:
+        self._component(run, name, what)
+        sink = run.plant.find(name, PartSink)
+        if sink is None:
             sinks = ", ".join(_sink_names(run))
             raise ConfigError(f"{self._where()}: {what}: {name!r} is not a sink ({sinks})")
-        return component
+        return sink
 
     def _variant(self, run: RunContext, name: str, what: str) -> None:
         if name not in run.model.variants:
@@ -200,7 +200,7 @@ class _Check:
 
 
 def _sink_names(run: RunContext) -> list[str]:
-    return [c.name for c in run.plant.components if isinstance(c, Sink)]
+    return [c.name for c in run.plant.having(PartSink)]
 
 
 def _component_tags(run: RunContext, names: Iterable[str]) -> list[str]:
@@ -704,27 +704,17 @@ class ThroughputCheck(_Check):
 
 
 def _bodies(component: Any) -> list[int]:
-    """The physical bodies a component keeps: its driven bodies and any ``bodies`` it lists.
-
-    Static bodies (a sink's walls, a belt's guide rails) are not kept by components, so
-    they cannot be named here yet.
-    """
-    listed = getattr(component, "bodies", None)
-    if listed is not None:
-        return [int(b.body if isinstance(b, KinematicBody) else b) for b in listed]
-    return [
-        value.body
-        for _, value in sorted(vars(component).items())
-        if isinstance(value, KinematicBody)
-    ]
+    """The moving bodies a component reports (its static ones stand still: not measured)."""
+    return [body for group in component.bodies().values() for body in group.moving]
 
 
 class NoCollisionCheck(_Check):
     """Bodies of ``between`` and ``and`` stay at least ``margin`` metres apart on every tick.
 
-    Distances are pybullet's closest points (negative when bodies interpenetrate), asked of
-    the plant's own physics client. ``closest_m`` is the smallest distance seen, measured up
-    to 0.1 m beyond the margin (farther apart reads as that).
+    A component's bodies are the moving ones it reports (``Component.bodies()``); ``parts``
+    are the workpieces alive at that tick. Distances are the world's closest distances
+    between surfaces (negative when bodies interpenetrate). ``closest_m`` is the smallest
+    distance seen, measured up to 0.1 m beyond the margin (farther apart reads as that).
     """
 
     kind = "no_collision"
@@ -756,7 +746,7 @@ class NoCollisionCheck(_Check):
         # Bodies are looked up now, not at make_check: a plant reset makes new ones.
         world = run.plant.world
         assert world is not None
-        self._client = world.client
+        self._world = world
         self._horizon = self.spec.margin + _COLLISION_HORIZON_M
         self._fixed = [
             self._group_bodies(run, group) for group in (self.spec.between, self.spec.and_)
@@ -789,17 +779,17 @@ class NoCollisionCheck(_Check):
             else:
                 sides.append(fixed)
         margin = self.spec.margin
-        closest_points = self._client.getClosestPoints
+        closest_distance = self._world.closest_distance
+        horizon = self._horizon
         touching: set[tuple[int, int]] = set()
         for a, name_a in sides[0]:
             for b, name_b in sides[1]:
                 pair = (a, b) if a < b else (b, a)
                 if a == b or pair in touching:
                     continue
-                points = closest_points(bodyA=a, bodyB=b, distance=self._horizon)
-                if not points:
+                distance = closest_distance(a, b, horizon)
+                if distance is None:
                     continue
-                distance = min(point[8] for point in points)
                 self.closest = min(self.closest, distance)
                 if distance < margin:
                     touching.add(pair)

@@ -61,10 +61,9 @@ import numpy as np
 from vcommission.adapters.inprocess import InProcessLink
 from vcommission.clock import s_to_ns
 from vcommission.errors import ConfigError, SignalError
+from vcommission.plant.capabilities import Slippable, Slowable
 from vcommission.plant.component import Component, Port, PortKind, TickContext
-from vcommission.plant.conveyor import BeltConveyor
-from vcommission.plant.geometry import scale
-from vcommission.plant.world import CollisionGroup
+from vcommission.plant.physics import CollisionGroup
 from vcommission.scenario.registry import FAULTS, fault_type
 from vcommission.scenario.schema import FaultKind, FaultSpec, fault_kind_name
 from vcommission.signals import Direction, Signal, SignalTable, Value
@@ -183,13 +182,10 @@ def _value(spec: FaultSpec, tag: _Tag) -> Value:
         raise ConfigError(f"value: {exc}") from None
 
 
-#: Fault kinds acting on whole components: (can it, what it needs).
-_CAPABLE: dict[FaultKind, tuple[Callable[[Component], bool], str]] = {
-    FaultKind.ACTUATOR_SLOW: (
-        lambda c: isinstance(getattr(c, "time_factor", None), float),
-        "an actuator with stroke times (a cylinder)",
-    ),
-    FaultKind.BELT_SLIP: (lambda c: isinstance(c, BeltConveyor), "a belt_conveyor"),
+#: Fault kinds acting on whole components: (the capability they need, what it is in words).
+_CAPABLE: dict[FaultKind, tuple[type, str]] = {
+    FaultKind.ACTUATOR_SLOW: (Slowable, "an actuator with stroke times (a cylinder)"),
+    FaultKind.BELT_SLIP: (Slippable, "a belt_conveyor"),
 }
 
 
@@ -197,7 +193,11 @@ def _components(
     spec: FaultSpec, table: SignalTable, components: Sequence[Component]
 ) -> list[Component]:
     """Components a component fault acts on: ``component``, else those wired to ``tag``."""
-    capable, needs = _CAPABLE[spec.kind]
+    capability, needs = _CAPABLE[spec.kind]
+
+    def capable(component: Component) -> bool:
+        return isinstance(component, capability)
+
     what = spec.kind.value
     if spec.component is not None:
         by_name = {c.name: c for c in components}
@@ -366,21 +366,22 @@ class _Slow(_Scaling):
     def wrappers(self, run: RunContext) -> Iterable[tuple[str, str, PhaseWrapper]]:
         factor = self.factor
         for name in self.components:
-            component = run.plant.component(name)
+            component = run.plant.find(name, Slowable)
+            assert component is not None
 
             def update(
                 original: Callable[[TickContext], None],
                 ctx: TickContext,
-                component: Component = component,
+                component: Slowable = component,
             ) -> None:
                 # Set only around update (where the stroke is integrated) and restored, so
                 # nested faults multiply and a cleared fault leaves no trace.
-                normal = component.time_factor  # type: ignore[attr-defined]
-                component.time_factor = normal * factor  # type: ignore[attr-defined]
+                normal = component.time_factor
+                component.time_factor = normal * factor
                 try:
                     original(ctx)
                 finally:
-                    component.time_factor = normal  # type: ignore[attr-defined]
+                    component.time_factor = normal
 
             yield name, "update", update
 
@@ -391,16 +392,16 @@ class _Slip(_Scaling):
     def wrappers(self, run: RunContext) -> Iterable[tuple[str, str, PhaseWrapper]]:
         factor = self.factor
         for name in self.components:
-            belt = run.plant.component(name)
-            assert isinstance(belt, BeltConveyor)
+            belt = run.plant.find(name, Slippable)
+            assert belt is not None
 
             def update(
                 original: Callable[[TickContext], None],
                 ctx: TickContext,
-                belt: BeltConveyor = belt,
+                belt: Slippable = belt,
             ) -> None:
                 original(ctx)
-                belt.surface.velocity = scale(belt.axis, belt.speed * factor)
+                belt.slip(factor)
 
             yield name, "update", update
 

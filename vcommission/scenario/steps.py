@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from vcommission.clock import ns_to_s, s_to_ns
 from vcommission.errors import VcommissionError
-from vcommission.plant.spawner import PartSpawner
+from vcommission.plant.capabilities import PartSource
 from vcommission.scenario.conditions import unknown_tag
 from vcommission.scenario.faults import make_fault, validate_fault
 from vcommission.scenario.registry import step_type
@@ -160,7 +160,7 @@ def wait(spec: WaitSpec, run: RunContext) -> Steps:
 def _spawnable(spec: SpawnSpec, model: Model, scenario: ScenarioFile) -> Problems:
     if spec.variant not in model.variants:
         yield ("variant",), f"unknown part variant {spec.variant!r}"
-    spawners = [c.name for c in model.components if c.kind == "spawner"]
+    spawners = model.having(PartSource)
     wanted = spec.spawner
     if wanted is not None and wanted not in spawners:
         yield ("spawner",), f"no spawner named {wanted!r} ({spawners})"
@@ -172,7 +172,7 @@ def _spawnable(spec: SpawnSpec, model: Model, scenario: ScenarioFile) -> Problem
 def spawn(spec: SpawnSpec, run: RunContext) -> Steps:
     """Drop parts from a spawner, whatever its ``enable`` says; the run goes on meanwhile."""
     plant = run.plant
-    spawners = [c for c in plant.components if isinstance(c, PartSpawner)]
+    spawners = plant.having(PartSource)
     if spec.spawner is not None:
         spawners = [c for c in spawners if c.name == spec.spawner]
     spawners[0].request(spec.variant, spec.count, s_to_ns(spec.interval), run.now_ns)

@@ -1,0 +1,94 @@
+"""Capabilities: what scenario code may ask of a component, without knowing its class.
+
+Code outside the plant asks for a capability, never for a concrete kind: "the bodies of this
+component" (:meth:`~vcommission.plant.component.Component.bodies`, groups of
+:class:`BodyGroup`), "something that drops parts on request" (:class:`PartSource`),
+"something that holds parts" (:class:`PartSink`), "an actuator whose stroke can be slowed"
+(:class:`Slowable`), "a transport surface that can slip" (:class:`Slippable`). A robot, a
+gripper or a third-party kind takes part in spawn steps, throughput checks or faults by
+implementing the protocol; no scenario code changes. Ask with
+:meth:`Plant.find(name, PartSink) <vcommission.plant.plant.Plant.find>` or
+:meth:`Plant.having(PartSource) <vcommission.plant.plant.Plant.having>`.
+
+The protocols are :func:`typing.runtime_checkable`: ``isinstance(component, PartSink)``
+checks that the members exist, which is all a duck-typed kind promises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from vcommission.plant.parts import Arrival
+
+__all__ = ["BodyGroup", "PartSink", "PartSource", "Slippable", "Slowable"]
+
+
+@dataclass(frozen=True)
+class BodyGroup:
+    """A named set of a component's own bodies (pybullet body ids), static and moving.
+
+    Static bodies never move (a bin's walls, a belt's guide rails); moving bodies are driven
+    by the component every tick (a pusher plate, a stopper, a belt's transport surface).
+    Parts a component creates (a spawner's boxes) are not its own: they are workpieces.
+    """
+
+    #: Bodies that stay where they were built.
+    static: tuple[int, ...] = ()
+    #: Bodies the component drives.
+    moving: tuple[int, ...] = ()
+
+    @property
+    def all(self) -> tuple[int, ...]:
+        """Static bodies, then moving ones."""
+        return self.static + self.moving
+
+    def __len__(self) -> int:
+        return len(self.static) + len(self.moving)
+
+
+@runtime_checkable
+class PartSource(Protocol):
+    """Drops workpieces into the world, on its own schedule and when a scenario asks."""
+
+    name: str
+
+    def request(self, variant: str, count: int, interval_ns: int, now_ns: int) -> None:
+        """Drop ``count`` parts of ``variant`` ``interval_ns`` apart, from ``now_ns`` on.
+
+        Raises:
+            PlantError: the source cannot make ``variant``.
+        """
+
+
+@runtime_checkable
+class PartSink(Protocol):
+    """Receives workpieces and records each arrival once (bins, outfeeds, robot places)."""
+
+    name: str
+    #: Every part that arrived, in arrival order.
+    arrivals: Sequence[Arrival]
+
+
+@runtime_checkable
+class Slowable(Protocol):
+    """An actuator whose motion takes ``time_factor`` times its nominal time.
+
+    Faults multiply it around the component's ``update`` (where the motion is integrated)
+    and restore it afterwards, so nested faults multiply and a cleared one leaves no trace.
+    """
+
+    #: Multiplies the actuator's stroke (motion) times; 1.0 is nominal.
+    time_factor: float
+
+
+@runtime_checkable
+class Slippable(Protocol):
+    """A transport surface that can move slower (or faster) than its drive reports."""
+
+    def slip(self, factor: float) -> None:
+        """Move the surface at ``factor`` times the drive's speed until the next ``update``.
+
+        Called after ``update``; the drive's own state and reported speed are untouched.
+        """
