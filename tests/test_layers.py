@@ -69,8 +69,6 @@ HEAVY = ("pybullet", "pybullet_utils", "pymodbus", "asyncua")
 #: Violations known today, as (importer, imported) modules relative to ``vcommission``.
 #: Each is removed by the issue 9 item named; delete its line then.
 KNOWN: frozenset[tuple[str, str]] = frozenset({
-    # removed by issue 9 item 3: the simulator steps a plant protocol, not plant.Plant
-    ("simulator", "plant.plant"),
     # removed by issue 9 item 3: plant.Plant is typed against config.Model (TYPE_CHECKING)
     ("plant.plant", "config.model"),
     # removed by issue 9 item 4: the faults are typed against the scenario's RunContext
@@ -80,18 +78,6 @@ KNOWN: frozenset[tuple[str, str]] = frozenset({
 
 #: Import-time edges that make a LIGHT module load a HEAVY one today.
 KNOWN_HEAVY: frozenset[tuple[str, str]] = frozenset({
-    # removed by issue 9 item 3 (config without pybullet): config.model imports the plant
-    # package (component, kinds registry, world, parts), and importing any of it runs
-    # plant/__init__.py, which imports plant.world and so pybullet
-    ("config.model", "plant.component"),
-    ("config.model", "plant.parts"),
-    ("config.model", "plant.registry"),
-    ("config.model", "plant.world"),
-    # removed by issue 9 item 3: the package facade imports the plant at import time, so
-    # every ``import vcommission.<anything>`` loads pybullet
-    ("__init__", "plant.plant"),
-    # removed by issue 9 item 3: the simulator imports plant.Plant (also in KNOWN)
-    ("simulator", "plant.plant"),
 })  # fmt: skip
 
 

@@ -5,19 +5,36 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from vcommission.clock import ClockMode, RealTimePacer, s_to_ns
-from vcommission.plant.plant import Plant
 from vcommission.signals import Direction, ProcessImage, Value
 
-__all__ = ["ChangeRecorder", "Controller", "Simulator"]
+__all__ = ["ChangeRecorder", "Controller", "SimulatedPlant", "Simulator"]
 
 #: What a person or scenario may write: everything but the plant's own sensor outputs.
 _OPERABLE = (Direction.TO_PLANT, Direction.OPERATOR, Direction.INTERNAL)
 
 #: Called after each commit with (tick end time in ns, indices that changed).
 Monitor = Callable[[int, list[int]], None]
+
+
+class SimulatedPlant(Protocol):
+    """What the simulator steps: a plant's image and phases (``vcommission.plant.Plant``).
+
+    A protocol, so the kernel does not depend on the plant layer that implements it.
+    """
+
+    image: ProcessImage
+    #: Reused for every tick; the simulator sets its ``now_ns``.
+    tick: Any
+    model: Any
+
+    def update(self, ctx: Any) -> None: ...
+
+    def sense(self, ctx: Any) -> None: ...
+
+    def reset(self, seed: int | None = None) -> None: ...
 
 
 class Controller(Protocol):
@@ -52,7 +69,7 @@ class ChangeRecorder:
 
 
 class Simulator:
-    """Steps a :class:`Plant` in virtual time.
+    """Steps a plant (a :class:`SimulatedPlant`: ``vcommission.plant.Plant``) in virtual time.
 
     Tick order (one tick = ``physics.tick`` of virtual time, from ``now`` to ``now + tick``):
 
@@ -81,7 +98,7 @@ class Simulator:
 
     def __init__(
         self,
-        plant: Plant,
+        plant: SimulatedPlant,
         mode: ClockMode = ClockMode.FAST,
         speed: float = 1.0,
     ) -> None:
