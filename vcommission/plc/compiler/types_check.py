@@ -67,10 +67,15 @@ class TypeChecker:
     def __init__(self, symbols: SymbolTable, diagnostics: Diagnostics) -> None:
         self.symbols = symbols
         self.error = diagnostics.error
+        #: Expression node class -> its ``_x_<Class>`` method (looked up once, not per node).
+        expression_classes = (
+            n.Literal, n.EnumLiteral, n.Name, n.Field, n.Index, n.Bit, n.Unary, n.Binary, n.Call,
+        )  # fmt: skip
+        self._checks = {cls: getattr(self, f"_x_{cls.__name__}") for cls in expression_classes}
 
     def expr(self, e: n.Expr, scope: Scope) -> Value:
         """Check ``e`` in ``scope``; annotate it with its type; return its value."""
-        value = getattr(self, f"_x_{type(e).__name__}")(e, scope)
+        value = self._checks[type(e)](e, scope)
         e.iec_type = value.type
         return value
 
