@@ -3,6 +3,12 @@
 ``compile_program(path, model)`` turns an ST file into a :class:`PlcProgram` (or raises
 :class:`~vcommission.errors.PlcCompileError` listing every located error);
 :class:`SoftPlc` runs it in lockstep with the simulator or over the wire.
+
+Modules: ``parser`` (text to the ``nodes`` syntax tree, with start and end positions;
+``syntax_errors`` words what a syntax error means), ``unparse`` (a tree back to ST),
+``compiler/`` (a pipeline of passes: symbols, types_check, lower_expr, stdfuncs, codegen,
+emitter, diagnostics), ``types`` (the IEC types), ``stdlib`` (what generated code calls),
+``runtime`` (binding and the scan) and ``remote`` (the real-time loop over the wire).
 """
 
 from __future__ import annotations

@@ -43,8 +43,11 @@ __all__ = [
     "convert_code",
     "default_code",
     "fold",
+    "literal_code",
+    "operand_code",
     "real_code",
     "size",
+    "store_code",
     "wrap_code",
     "wrapped",
 ]
@@ -101,6 +104,54 @@ def real_code(code: str, t: DataType) -> str:
 def wrapped(value: Value) -> str:
     """Code of ``value`` inside its type's range: what any non-modular use needs."""
     return wrap_code(value.code, value.type) if value.raw else value.code
+
+
+def literal_code(value: Value, t: DataType) -> str:
+    """Code of an untyped literal used as a ``t``: ``0.1`` as a REAL is REAL#0.1."""
+    const = value.const
+    if t is REAL:
+        return repr(_f32(float(const)))  # type: ignore[arg-type]
+    if t.is_real:
+        return repr(float(const))  # type: ignore[arg-type]
+    if isinstance(t, ElementaryType) and t.is_integer:
+        return repr(int(const))  # type: ignore[arg-type]
+    return value.code
+
+
+def operand_code(value: Value, t: DataType, *, modular: bool = False) -> str:
+    """Code for ``value`` as an operand of type ``t`` (checked compatible).
+
+    ``modular``: the operator (``+ - *``, bitwise) is exact on unwrapped two's
+    complement values of ``t``, so a raw operand of that very type may stay raw. Any
+    other use (compare, divide, MIN, ...) sees the wrapped value, as the PLC would.
+    """
+    if isinstance(t, LiteralType):
+        return value.code
+    if isinstance(value.type, LiteralType):
+        return literal_code(value, t)
+    if t.is_real and value.type.is_integer:
+        return f"float({wrapped(value)})"
+    if value.raw and modular and value.type is t:
+        return value.code
+    return wrapped(value)
+
+
+def store_code(value: Value, t: DataType) -> str:
+    """Code that stores ``value`` (of a type that converts implicitly) into a ``t``."""
+    vt = value.type
+    # Implicit conversions only widen: wrapping at the source type is enough.
+    code = wrapped(value)
+    if isinstance(t, StringType):
+        if isinstance(vt, StringType) and vt.length > t.length:
+            return f"{code}[:{t.length}]"
+        return code
+    if t is REAL and (vt is not t or not value.lvalue):
+        return f"_f32({code})"  # a REAL variable holds single precision already
+    if t.is_real and vt.is_integer:
+        return f"float({code})"
+    if isinstance(t, (ArrayType, StructType)) and value.lvalue:
+        return f"_copy({code})"
+    return code
 
 
 def fold(code: str, t: DataType, left: Value, right: Value, op: str, raw: bool = False) -> Value:

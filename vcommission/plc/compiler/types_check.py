@@ -3,9 +3,13 @@
 :meth:`TypeChecker.expr` types one expression against the symbols of its scope, reports
 every type error at its line and column, records the IEC type on the node
 (``expr.iec_type``, so a later reader such as a mutator or a formatter finds the typed
-tree), and returns the checked :class:`~vcommission.plc.compiler.lower_expr.Value`, whose
-code :mod:`~vcommission.plc.compiler.lower_expr` builds. An untyped literal keeps its
-literal type (``integer literal``) until an operator or a store gives it one.
+tree), and returns the checked :class:`~vcommission.plc.compiler.lower_expr.Value`. Typing
+and lowering share one walk over each expression (a second walk would cost compile time
+for nothing): the checker decides types and reports, and asks
+:mod:`~vcommission.plc.compiler.lower_expr` for the code (wrapping at the point of use,
+REAL rounding, folding, stores and conversions) and :mod:`.stdfuncs` for standard calls.
+An untyped literal keeps its literal type (``integer literal``) until an operator or a
+store gives it one.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ from vcommission.plc.compiler.lower_expr import (
     Value,
     default_code,
     fold,
+    literal_code,
+    operand_code,
     real_code,
+    store_code,
     wrapped,
 )
 from vcommission.plc.compiler.symbols import NOT_CONST, FunctionSig, Scope, SymbolTable, py_attr
@@ -31,7 +38,6 @@ from vcommission.plc.types import (
     ANY_INT,
     ANY_REAL,
     BOOL,
-    ELEMENTARY,
     ERROR,
     LREAL,
     REAL,
@@ -67,10 +73,15 @@ class TypeChecker:
     def __init__(self, symbols: SymbolTable, diagnostics: Diagnostics) -> None:
         self.symbols = symbols
         self.error = diagnostics.error
+        #: Expression node class -> its ``_x_<Class>`` method (looked up once, not per node).
+        expression_classes = (
+            n.Literal, n.EnumLiteral, n.Name, n.Field, n.Index, n.Bit, n.Unary, n.Binary, n.Call,
+        )  # fmt: skip
+        self._checks = {cls: getattr(self, f"_x_{cls.__name__}") for cls in expression_classes}
 
     def expr(self, e: n.Expr, scope: Scope) -> Value:
         """Check ``e`` in ``scope``; annotate it with its type; return its value."""
-        value = getattr(self, f"_x_{type(e).__name__}")(e, scope)
+        value = self._checks[type(e)](e, scope)
         e.iec_type = value.type
         return value
 
@@ -391,35 +402,28 @@ class TypeChecker:
     def coerce(self, value: Value, t: DataType, where: n.Node, *, modular: bool = False) -> str:
         """Code for ``value`` as an operand of type ``t`` (already checked compatible).
 
-        ``modular``: the operator (``+ - *``, bitwise) is exact on unwrapped two's
-        complement values of ``t``, so a raw operand of that very type may stay raw. Any
-        other use (compare, divide, MIN, ...) sees the wrapped value, as the PLC would.
+        A literal is checked to fit ``t``; the code is
+        :func:`~vcommission.plc.compiler.lower_expr.operand_code`'s.
         """
-        if isinstance(t, LiteralType):
-            return value.code
-        if isinstance(value.type, LiteralType):
-            return self.literal_as(value, t, where)
-        if t.is_real and value.type.is_integer:
-            return f"float({wrapped(value)})"
-        if value.raw and modular and value.type is t:
-            return value.code
-        return wrapped(value)
+        if isinstance(value.type, LiteralType) and not isinstance(t, LiteralType):
+            self._check_literal(value, t, where)
+        return operand_code(value, t, modular=modular)
 
     def literal_as(self, value: Value, t: DataType, where: n.Node) -> str:
         """Code of literal ``value`` used as a ``t`` (reported if it does not fit)."""
+        self._check_literal(value, t, where)
+        return literal_code(value, t)
+
+    def _check_literal(self, value: Value, t: DataType, where: n.Node) -> None:
         const = value.const
         if t is REAL:  # a literal used as a REAL is a REAL: 0.1 means REAL#0.1 there
             single = _f32(float(const))  # type: ignore[arg-type]
             if math.isinf(single) and not math.isinf(float(const)):  # type: ignore[arg-type]
                 self.error(where, f"constant {const} does not fit REAL (about 3.4E38 at most)")
-            return repr(single)
-        if t.is_real:
-            return repr(float(const))  # type: ignore[arg-type]
-        if isinstance(t, ElementaryType) and t.is_integer:
-            if not t.low <= int(const) <= t.high:  # type: ignore[arg-type]
-                self.error(where, f"constant {const} does not fit {t} ({t.low}..{t.high})")
-            return repr(int(const))  # type: ignore[arg-type]
-        return value.code
+        elif (
+            isinstance(t, ElementaryType) and t.is_integer and not t.low <= int(const) <= t.high  # type: ignore[arg-type]
+        ):
+            self.error(where, f"constant {const} does not fit {t} ({t.low}..{t.high})")
 
     def convert_for_store(self, value: Value, t: DataType, where: n.Node, what: str) -> str:
         """Code that stores ``value`` into a ``t``; reports a type error if it may not."""
@@ -432,23 +436,9 @@ class TypeChecker:
             self.error(where, f"{what}: {vt} {value.code} cannot become {t}")
             return value.code
         if vt is t or implicitly_converts(vt, t) or same_array(vt, t):
-            # Implicit conversions only widen: wrapping at the source type is enough.
-            code = wrapped(value)
-            if isinstance(t, StringType):
-                if isinstance(vt, StringType) and vt.length > t.length:
-                    return f"{code}[:{t.length}]"
-                return code
-            if t is ELEMENTARY["REAL"] and vt is not t:
-                return f"_f32({code})"
-            if t is ELEMENTARY["REAL"] and not value.lvalue:
-                return f"_f32({code})"
-            if t.is_real and vt.is_integer:
-                return f"float({code})"
-            if isinstance(t, (ArrayType, StructType)) and value.lvalue:
-                return f"_copy({code})"
             if isinstance(t, FbType):
                 self.error(where, f"{what}: function block instances cannot be copied")
-            return code
+            return store_code(value, t)
         self.error(where, f"{what}: {vt} cannot be stored in {t}" + _hint(vt, t))
         return value.code
 
