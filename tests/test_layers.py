@@ -69,11 +69,6 @@ HEAVY = ("pybullet", "pybullet_utils", "pymodbus", "asyncua")
 #: Violations known today, as (importer, imported) modules relative to ``vcommission``.
 #: Each is removed by the issue 9 item named; delete its line then.
 KNOWN: frozenset[tuple[str, str]] = frozenset({
-    # removed by issue 9 item 3: plant.Plant is typed against config.Model (TYPE_CHECKING)
-    ("plant.plant", "config.model"),
-    # removed by issue 9 item 4: the faults are typed against the scenario's RunContext
-    # (TYPE_CHECKING only); a host protocol of their own removes it
-    ("scenario.faults", "scenario.context"),
 })  # fmt: skip
 
 #: Import-time edges that make a LIGHT module load a HEAVY one today.

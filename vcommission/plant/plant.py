@@ -9,18 +9,34 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from vcommission.errors import PlantError
 from vcommission.plant.component import Component, TickContext
 from vcommission.plant.parts import PartTracker
-from vcommission.signals import ProcessImage
+from vcommission.plant.physics import PhysicsConfig
+from vcommission.signals import ProcessImage, SignalTable
 
 if TYPE_CHECKING:
-    from vcommission.config.model import Model
     from vcommission.plant.world import World
 
-__all__ = ["PhaseWrapper", "Plant"]
+__all__ = ["PhaseWrapper", "Plant", "PlantModel"]
+
+
+class PlantModel(Protocol):
+    """What a plant is built from: a validated model (``vcommission.config.Model``).
+
+    A protocol, so the plant layer does not depend on the config layer that loads models.
+    """
+
+    table: SignalTable
+    physics: PhysicsConfig
+    seed: int
+
+    def instantiate(self, seed: int) -> list[Component]:
+        """Fresh component instances, seeded from ``seed``."""
+        ...
+
 
 #: ``wrapper(original, ctx)``: runs instead of a component's phase and may call the original.
 PhaseWrapper = Callable[[Callable[[TickContext], None], TickContext], None]
@@ -33,13 +49,13 @@ def _overrides(component: Component, method: str) -> bool:
 
 
 class Plant:
-    """The runtime side of a :class:`~vcommission.config.model.Model`.
+    """The runtime side of a model (:class:`PlantModel`: a ``vcommission.config.Model``).
 
     Owns one :class:`World`; :meth:`reset` builds everything again from the model so a
     scenario always starts from power-on. Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, model: Model, seed: int | None = None) -> None:
+    def __init__(self, model: PlantModel, seed: int | None = None) -> None:
         self.model = model
         self.seed = model.seed if seed is None else seed
         self.image = ProcessImage(model.table)

@@ -69,12 +69,36 @@ from vcommission.scenario.schema import FaultKind, FaultSpec, fault_kind_name
 from vcommission.signals import Direction, Signal, SignalTable, Value
 
 if TYPE_CHECKING:
+    from vcommission.adapters.proxy import LinkProxy
     from vcommission.config.model import Model
-    from vcommission.plant.plant import PhaseWrapper
+    from vcommission.plant.plant import PhaseWrapper, Plant
     from vcommission.plant.world import World
-    from vcommission.scenario.context import RunContext
 
-__all__ = ["DEFAULT_JAM_SIZE", "Fault", "make_fault", "validate_fault"]
+__all__ = ["DEFAULT_JAM_SIZE", "Fault", "FaultHost", "make_fault", "validate_fault"]
+
+
+class FaultHost(Protocol):
+    """What a fault acts on: a scenario's ``RunContext``, or (later) an instructor's session.
+
+    A protocol, so the fault library does not depend on the scenario runner above it.
+    """
+
+    @property
+    def plant(self) -> Plant: ...
+
+    @property
+    def now_ns(self) -> int: ...
+
+    @property
+    def link(self) -> InProcessLink | None:
+        """The in-process PLC's link (None for an external PLC or none)."""
+        ...
+
+    @property
+    def proxy(self) -> LinkProxy | None:
+        """The proxy an external PLC connects through (None in-process)."""
+        ...
+
 
 #: Size of a jam obstacle when the fault gives none (x, y, z), metres: a thin wall across a
 #: belt, tall enough to hold any part.
@@ -87,9 +111,9 @@ class Fault(Protocol):
 
     name: str
 
-    def inject(self, run: RunContext) -> None: ...
+    def inject(self, run: FaultHost) -> None: ...
 
-    def clear(self, run: RunContext) -> None:
+    def clear(self, run: FaultHost) -> None:
         """Undo the fault; calling it again (or before inject) does nothing."""
 
 
@@ -261,15 +285,15 @@ class _Wrapping:
         self.name = name
         self._undo: list[Callable[[], None]] = []
 
-    def wrappers(self, run: RunContext) -> Iterable[tuple[str, str, PhaseWrapper]]:
+    def wrappers(self, run: FaultHost) -> Iterable[tuple[str, str, PhaseWrapper]]:
         """(component, phase, wrapper) to install, built against the current plant."""
         raise NotImplementedError
 
-    def inject(self, run: RunContext) -> None:
+    def inject(self, run: FaultHost) -> None:
         self.clear(run)  # injecting twice must not stack the fault on itself
         self._undo = [run.plant.wrap(c, phase, w) for c, phase, w in self.wrappers(run)]
 
-    def clear(self, run: RunContext) -> None:
+    def clear(self, run: FaultHost) -> None:
         undo, self._undo = self._undo, []
         for step in reversed(undo):
             step()
@@ -282,7 +306,7 @@ class _SensorOverride(_Wrapping):
         super().__init__(name)
         self.component, self.index, self.value = component, index, value
 
-    def wrappers(self, run: RunContext) -> Iterable[tuple[str, str, PhaseWrapper]]:
+    def wrappers(self, run: FaultHost) -> Iterable[tuple[str, str, PhaseWrapper]]:
         index, value = self.index, self.value
 
         def sense(original: Callable[[TickContext], None], ctx: TickContext) -> None:
@@ -302,7 +326,7 @@ class _Chatter(_Wrapping):
         self.component, self.index = component, index
         self.period_ns, self.probability = period_ns, probability
 
-    def wrappers(self, run: RunContext) -> Iterable[tuple[str, str, PhaseWrapper]]:
+    def wrappers(self, run: FaultHost) -> Iterable[tuple[str, str, PhaseWrapper]]:
         # A fresh stream per injection: the chatter depends only on seed, name and time.
         rng = np.random.default_rng([run.plant.seed, zlib.crc32(self.name.encode())])
         index, period_ns, probability = self.index, self.period_ns, self.probability
@@ -332,7 +356,7 @@ class _InputOverride(_Wrapping):
         super().__init__(name)
         self.readers, self.index, self.value = readers, index, value
 
-    def wrappers(self, run: RunContext) -> Iterable[tuple[str, str, PhaseWrapper]]:
+    def wrappers(self, run: FaultHost) -> Iterable[tuple[str, str, PhaseWrapper]]:
         index, value = self.index, self.value
 
         def swapped(original: Callable[[TickContext], None], ctx: TickContext) -> None:
@@ -363,7 +387,7 @@ class _Scaling(_Wrapping):
 class _Slow(_Scaling):
     """Stroke times times ``factor``, through the actuator's ``time_factor``."""
 
-    def wrappers(self, run: RunContext) -> Iterable[tuple[str, str, PhaseWrapper]]:
+    def wrappers(self, run: FaultHost) -> Iterable[tuple[str, str, PhaseWrapper]]:
         factor = self.factor
         for name in self.components:
             component = run.plant.find(name, Slowable)
@@ -389,7 +413,7 @@ class _Slow(_Scaling):
 class _Slip(_Scaling):
     """The belt surface at ``factor`` times the drive's speed; the drive reports its own."""
 
-    def wrappers(self, run: RunContext) -> Iterable[tuple[str, str, PhaseWrapper]]:
+    def wrappers(self, run: FaultHost) -> Iterable[tuple[str, str, PhaseWrapper]]:
         factor = self.factor
         for name in self.components:
             belt = run.plant.find(name, Slippable)
@@ -416,7 +440,7 @@ class _Jam:
         self.position, self.size = position, size
         self._body: tuple[World, int] | None = None
 
-    def inject(self, run: RunContext) -> None:
+    def inject(self, run: FaultHost) -> None:
         self.clear(run)
         world = run.plant.world
         assert world is not None
@@ -429,14 +453,14 @@ class _Jam:
         )
         self._body = (world, body)
 
-    def clear(self, run: RunContext) -> None:
+    def clear(self, run: FaultHost) -> None:
         placed, self._body = self._body, None
         # After a plant reset the body went with the old world; nothing to remove.
         if placed is not None and placed[0] is run.plant.world:
             placed[0].remove_body(placed[1])
 
 
-def _link(spec: FaultSpec, run: RunContext) -> InProcessLink:
+def _link(spec: FaultSpec, run: FaultHost) -> InProcessLink:
     if run.link is None:
         raise ConfigError(f"{spec.kind.value} needs a PLC link (in-process, or external)")
     return run.link
@@ -449,14 +473,14 @@ class _LostConnection:
         self.name = name
         self._link: InProcessLink | None = None
 
-    def inject(self, run: RunContext) -> None:
+    def inject(self, run: FaultHost) -> None:
         self.clear(run)
         link = run.link
         assert link is not None
         link.up = False
         self._link = link
 
-    def clear(self, run: RunContext) -> None:
+    def clear(self, run: FaultHost) -> None:
         link, self._link = self._link, None
         if link is None:
             return
@@ -473,7 +497,7 @@ class _Latency:
         self.delay_ns = delay_ns
         self._filter: tuple[InProcessLink, Callable] | None = None
 
-    def inject(self, run: RunContext) -> None:
+    def inject(self, run: FaultHost) -> None:
         self.clear(run)
         link = run.link
         assert link is not None
@@ -492,7 +516,7 @@ class _Latency:
         link.outbound.append(outbound)
         self._filter = (link, outbound)
 
-    def clear(self, run: RunContext) -> None:
+    def clear(self, run: FaultHost) -> None:
         installed, self._filter = self._filter, None
         if installed is None:
             return
@@ -503,13 +527,13 @@ class _Latency:
         link.plc.resend_outputs()
 
 
-def _make_sensor_stuck(spec: FaultSpec, run: RunContext) -> Fault:
+def _make_sensor_stuck(spec: FaultSpec, run: FaultHost) -> Fault:
     tag = _sensor(spec, run.plant.image.table, run.plant.components)
     assert tag.writer is not None
     return _SensorOverride(spec.name, tag.writer[0].name, tag.index, _value(spec, tag))
 
 
-def _make_sensor_chatter(spec: FaultSpec, run: RunContext) -> Fault:
+def _make_sensor_chatter(spec: FaultSpec, run: FaultHost) -> Fault:
     tag = _sensor(spec, run.plant.image.table, run.plant.components)
     assert tag.writer is not None and spec.period is not None
     probability = DEFAULT_CHATTER_PROBABILITY if spec.probability is None else spec.probability
@@ -517,7 +541,7 @@ def _make_sensor_chatter(spec: FaultSpec, run: RunContext) -> Fault:
     return _Chatter(spec.name, tag.writer[0].name, tag.index, period_ns, probability)
 
 
-def _make_wire_break(spec: FaultSpec, run: RunContext) -> Fault:
+def _make_wire_break(spec: FaultSpec, run: FaultHost) -> Fault:
     tag = _wired(spec, run.plant.image.table, run.plant.components)
     zero = tag.signal.type.zero
     if tag.writer is not None:
@@ -525,25 +549,25 @@ def _make_wire_break(spec: FaultSpec, run: RunContext) -> Fault:
     return _InputOverride(spec.name, _names(c for c, _ in tag.readers), tag.index, zero)
 
 
-def _make_actuator_stuck(spec: FaultSpec, run: RunContext) -> Fault:
+def _make_actuator_stuck(spec: FaultSpec, run: FaultHost) -> Fault:
     tag = _actuator(spec, run.plant.image.table, run.plant.components)
     readers = _names(c for c, _ in tag.readers)
     return _InputOverride(spec.name, readers, tag.index, _value(spec, tag))
 
 
-def _make_actuator_slow(spec: FaultSpec, run: RunContext) -> Fault:
+def _make_actuator_slow(spec: FaultSpec, run: FaultHost) -> Fault:
     found = _components(spec, run.plant.image.table, run.plant.components)
     assert spec.factor is not None
     return _Slow(spec.name, _names(found), spec.factor)
 
 
-def _make_belt_slip(spec: FaultSpec, run: RunContext) -> Fault:
+def _make_belt_slip(spec: FaultSpec, run: FaultHost) -> Fault:
     found = _components(spec, run.plant.image.table, run.plant.components)
     assert spec.factor is not None
     return _Slip(spec.name, _names(found), spec.factor)
 
 
-def _make_jam(spec: FaultSpec, run: RunContext) -> Fault:
+def _make_jam(spec: FaultSpec, run: FaultHost) -> Fault:
     size = _jam_size(spec)
     assert spec.position is not None
     x, y, z = spec.position
@@ -557,10 +581,10 @@ class _ProxyDown:
         self.name = name
         self.proxy = proxy
 
-    def inject(self, run: RunContext) -> None:
+    def inject(self, run: FaultHost) -> None:
         self.proxy.down = True
 
-    def clear(self, run: RunContext) -> None:
+    def clear(self, run: FaultHost) -> None:
         self.proxy.down = False  # the PLC reconnects on its own, as a real one does
 
 
@@ -572,21 +596,21 @@ class _ProxyDelay:
         self.proxy = proxy
         self.delay_s = delay_s
 
-    def inject(self, run: RunContext) -> None:
+    def inject(self, run: FaultHost) -> None:
         self.proxy.delay_s = self.delay_s
 
-    def clear(self, run: RunContext) -> None:
+    def clear(self, run: FaultHost) -> None:
         self.proxy.delay_s = 0.0
 
 
-def _make_lost_connection(spec: FaultSpec, run: RunContext) -> Fault:
+def _make_lost_connection(spec: FaultSpec, run: FaultHost) -> Fault:
     if run.proxy is not None:
         return _ProxyDown(spec.name, run.proxy)
     _link(spec, run)
     return _LostConnection(spec.name)
 
 
-def _make_latency(spec: FaultSpec, run: RunContext) -> Fault:
+def _make_latency(spec: FaultSpec, run: FaultHost) -> Fault:
     assert spec.delay is not None
     if run.proxy is not None:
         return _ProxyDelay(spec.name, run.proxy, spec.delay)
@@ -631,7 +655,7 @@ for _kind, _needs, _validate, _make, _check in (
     fault_type(_kind.value, needs=_needs, validate=_validate, check=_check)(_make)
 
 
-def make_fault(spec: FaultSpec, run: RunContext) -> Fault:
+def make_fault(spec: FaultSpec, run: FaultHost) -> Fault:
     """Build the fault ``spec`` describes against this run (not injected yet).
 
     Raises:
