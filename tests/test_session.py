@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import socket
 import sys
@@ -281,3 +282,23 @@ def test_the_over_the_wire_recipe_gives_the_in_process_verdicts_in_one_run(tmp_p
         }
     assert verdicts["wire"] == verdicts["local"], wire.stdout
     assert wire.returncode == 0
+
+
+def test_reports_show_a_late_plant_beside_its_verdict(tmp_path):
+    from rich.console import Console
+
+    from vcommission.reporting.console import ConsoleReporter
+    from vcommission.reporting.junit import junit_xml
+    from vcommission.scenario.results import ScenarioResult
+
+    pacing = {"ticks": 400, "late_ticks": 37, "lateness_p99_ms": 4.5, "lateness_max_ms": 12.0}
+    late = ScenarioResult("late", "late.yaml", Verdict.FAILED, pacing=pacing)
+    on_time = ScenarioResult(
+        "on time", "ok.yaml", Verdict.PASSED, pacing={**pacing, "late_ticks": 0}
+    )
+    console = ConsoleReporter(Console(file=io.StringIO()))
+    shown = [line.plain for line in console.scenario_lines(late)]
+    assert "  real time: 37 of 400 ticks late (p99 4.5 ms, max 12 ms)" in shown
+    assert not any("real time" in line.plain for line in console.scenario_lines(on_time))
+    xml = junit_xml([late], 1.0)
+    assert '<property name="pacing.late_ticks" value="37"' in xml

@@ -96,6 +96,15 @@ class ConsoleReporter(Reporter):
             ),
         )
         lines = [head]
+        pacing = result.pacing
+        if pacing.get("late_ticks"):
+            # A late plant makes a PLC look slow: say so beside any verdict it may have caused.
+            lines.append(
+                _line(
+                    f"  real time: {pacing['late_ticks']:g} of {pacing['ticks']:g} ticks late "
+                    f"(p99 {pacing['lateness_p99_ms']:g} ms, max {pacing['lateness_max_ms']:g} ms)"
+                )
+            )
         if result.verdict is not Verdict.PASSED:
             lines.append(_line(f"  in {result.file}"))
             if result.error:

@@ -89,6 +89,7 @@ def _properties(result: ScenarioResult) -> list[tuple[str, Any]]:
     rows += [(f"param.{k}", v) for k, v in result.params.items()]
     rows.append(("virtual_s", result.virtual_s))
     rows += [(f"coverage.{k}", v) for k, v in result.coverage.items()]
+    rows += [(f"pacing.{k}", v) for k, v in result.pacing.items()]
     if result.trace_file:
         rows.append(("trace_file", result.trace_file))
     for check in result.checks:
