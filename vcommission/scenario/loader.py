@@ -26,28 +26,9 @@ from vcommission.scenario.conditions import ConditionError, compile_condition
 from vcommission.scenario.registry import STEPS
 from vcommission.scenario.schema import CheckSpec, ConditionSpec, Scenario, ScenarioFile, Step
 
-__all__ = ["Scenario", "find_scenarios", "load_scenarios"]
+__all__ = ["Scenario", "load_scenarios"]
 
 _RESOLVER = yaml.resolver.Resolver()
-#: Folders never searched for scenarios.
-_SKIP_DIRS = {"node_modules", ".git", "__pycache__"}
-
-
-def find_scenarios(paths: list[Path]) -> list[Path]:
-    """Scenario files: the files given, and every ``*.yaml``/``*.yml`` below folders given."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            for candidate in sorted(path.rglob("*")):
-                if _SKIP_DIRS & set(candidate.parts):
-                    continue
-                if candidate.suffix in (".yaml", ".yml") and candidate.name != "model.yaml":
-                    found.append(candidate)
-        else:
-            found.append(path)
-    return found
-
-
 @cache
 def _model(path: Path) -> Model:
     return load_model(path)
