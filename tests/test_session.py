@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -302,3 +303,17 @@ def test_reports_show_a_late_plant_beside_its_verdict(tmp_path):
     assert not any("real time" in line.plain for line in console.scenario_lines(on_time))
     xml = junit_xml([late], 1.0)
     assert '<property name="pacing.late_ticks" value="37"' in xml
+
+
+def test_the_readme_session_example_runs(tmp_path):
+    """The Architecture section's SessionBuilder example, as written (on a free port)."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```python\nimport asyncio\n") + len("```python\n")
+    code = readme[start : readme.index("```", start)]
+    assert "SessionBuilder" in code and "port=5020" in code
+    script = tmp_path / "example.py"
+    script.write_text(code.replace("port=5020", "port=0"))
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
