@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
+from tests.helpers import SORTING_LINE
 from vcommission.clock import s_to_ns
 from vcommission.config.model import load_model
 from vcommission.demo import SortingScript
@@ -38,7 +38,6 @@ from vcommission.scenario.trace import TraceRecorder
 from vcommission.signals import ProcessImage, Value
 from vcommission.simulator import Simulator
 
-SORTING_LINE = Path(__file__).resolve().parents[2] / "plant_models" / "sorting_line"
 C = ConditionSpec
 PUSH_WHILE_RUNNING = C(all=[C(tag="pusher_extend"), C(tag="conveyor_run")])
 

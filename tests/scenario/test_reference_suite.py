@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import SORTING_LINE
+from tests.helpers import SORTING_SUITE as SUITE
 from vcommission.scenario.loader import Scenario, find_scenarios, load_scenarios
 from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
 from vcommission.scenario.suite import run_suite
 
-ROOT = Path(__file__).resolve().parents[2]
-SUITE = ROOT / "scenarios" / "sorting_line"
-FAULTY = ROOT / "plant_models" / "sorting_line" / "plc" / "faulty"
+FAULTY = SORTING_LINE / "plc" / "faulty"
 REQUIREMENTS = [f"R{n}" for n in range(1, 10)]
 #: Checks the runner adds itself (a wait that timed out, ...): they carry no requirement.
 RUNNER_KINDS = {"wait", "end", "plc"}
