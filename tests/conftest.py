@@ -34,18 +34,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the wall-clock tests last, one after another, on one xdist worker.
+    """Run the wall-clock tests one after another on one xdist worker, from the start.
 
-    Each of them paces a plant against the wall clock, and many start ``serve`` and PLC
-    processes besides: run beside other tests on a small machine they are made late. So they
-    form one ``loadgroup`` (one worker, in order), scheduled after every other test
-    (``--no-loadscope-reorder`` keeps this order): by the time a worker takes them, the others
-    have (nearly) finished, and they run as they would in a serial run.
+    Each paces a plant against the wall clock, and many start ``serve`` and PLC processes
+    besides: two at once would make each other late. Together they form one ``loadgroup``,
+    the largest work unit, so xdist hands it out first; they spend most of their time waiting
+    for the clock, while the other workers run the virtual-time tests.
     """
-    timed = [item for item in items if item.get_closest_marker("realtime")]
-    for item in timed:
-        item.add_marker(pytest.mark.xdist_group("realtime"))
-    items[:] = [item for item in items if not item.get_closest_marker("realtime")] + timed
+    for item in items:
+        if item.get_closest_marker("realtime"):
+            item.add_marker(pytest.mark.xdist_group("realtime"))
 
 
 @pytest.fixture(scope="module")
