@@ -23,6 +23,10 @@ from vcommission.scenario.loader import Scenario, find_scenarios, load_scenarios
 from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
 from vcommission.scenario.suite import run_suite
 
+# One xdist worker runs the whole module: the `runs` fixture (every scenario with every
+# program, about half a minute) then runs once, not once per worker.
+pytestmark = pytest.mark.xdist_group("reference_suite")
+
 FAULTY = SORTING_LINE / "plc" / "faulty"
 REQUIREMENTS = [f"R{n}" for n in range(1, 10)]
 #: Checks the runner adds itself (a wait that timed out, ...): they carry no requirement.
