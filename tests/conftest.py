@@ -1,9 +1,9 @@
 """Fixtures shared by every test module, and the one-time set-up of a test session.
 
-The paths and plain helpers behind them live in ``tests/helpers.py`` (import those directly
-where a module-level constant is wanted); peers in ``tests/peers.py``. Markers (``realtime``,
-``wire``, ``peer``) are registered in ``pyproject.toml``; ``-m "not realtime"`` leaves out
-everything that runs against the wall clock.
+Paths and plain helpers (``SORTING_LINE``, ``run_cli``, ``serving``, ``free_port``, ...) live
+in ``tests/helpers.py``, imported where a module needs them; peers in ``tests/peers.py``.
+Markers (``realtime``, ``wire``, ``peer``) are registered in ``pyproject.toml``;
+``-m "not realtime"`` leaves out everything that runs against the wall clock.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SORTING_LINE
 from tests.peers import node_opcua_env
-from vcommission.config.model import Model, load_model
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -47,12 +45,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in timed:
         item.add_marker(pytest.mark.xdist_group("realtime"))
     items[:] = [item for item in items if not item.get_closest_marker("realtime")] + timed
-
-
-@pytest.fixture(scope="module")
-def sorting_line_model() -> Model:
-    """The bundled sorting line, loaded once per test module."""
-    return load_model(SORTING_LINE)
 
 
 @pytest.fixture
