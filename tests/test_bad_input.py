@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.peers import run_cli
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT, run_cli
 
 HEAD = """\
 name: m

@@ -5,15 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 import pytest
 
 from tests.config.test_model import CONTRACT
-from tests.peers import run_cli as run
-
-ROOT = Path(__file__).resolve().parents[1]
-SORTING_LINE = ROOT / "plant_models" / "sorting_line"
+from tests.helpers import SORTING_LINE, sorting_line_text, write_model
+from tests.helpers import run_cli as run
 
 
 def test_io_list_csv_prints_the_contract_and_nothing_else():
@@ -49,15 +46,13 @@ def test_check_folder_passes(tmp_path):
 
 
 def test_check_bad_model_lists_every_problem_with_location(tmp_path):
-    good = (SORTING_LINE / "model.yaml").read_text()
+    good = sorting_line_text()
     bad = (
         good.replace("    length: 4.0\n", "    lenght: 4.0\n    length: 4.0\n")
         .replace("    width: 0.5\n", "    width: half\n")
         .replace("modbus: DI 7,", "modbus: DI 6,")
     )
-    model = tmp_path / "broken" / "model.yaml"
-    model.parent.mkdir()
-    model.write_text(bad)
+    model = write_model(tmp_path / "broken", bad)
     result = run("check", str(tmp_path), "plant_models")
     assert result.returncode == 1
     lines = bad.splitlines()

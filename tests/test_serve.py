@@ -7,19 +7,14 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.peers import missing_peer, require_tool, run_cli
+from tests.helpers import NODE_DIR, free_port, run_cli, serving
+from tests.peers import require_tool
 from vcommission.serve import parse_endpoint
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(
@@ -41,26 +36,6 @@ def test_parse_endpoint_rejects(text):
         parse_endpoint(text, 502)
 
 
-@contextlib.contextmanager
-def serving(*args: str, **popen: Any) -> Iterator[subprocess.Popen[str]]:
-    """``vcommission serve plant_models/sorting_line ARGS`` as a process, killed if still up.
-
-    Output is piped as text unless ``popen`` says otherwise (a pseudo-terminal, say).
-    """
-    options = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **popen}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "vcommission", "serve", "plant_models/sorting_line", *args],
-        cwd=ROOT,
-        **options,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
 def _mbpoll(port: int, *args: str) -> list[int]:
     result = subprocess.run(
         [require_tool("mbpoll"), "-m", "tcp", "-p", str(port), "-0", "-1", "-o", "1", *args],
@@ -73,6 +48,9 @@ def _mbpoll(port: int, *args: str) -> list[int]:
     return [int(line.split(":")[1]) for line in result.stdout.splitlines() if line.startswith("[")]
 
 
+@pytest.mark.realtime
+@pytest.mark.wire
+@pytest.mark.peer
 def test_serve_drives_the_sorting_line_from_mbpoll_and_stops_on_sigterm():
     require_tool("mbpoll")
     with serving(
@@ -108,6 +86,7 @@ def test_serve_drives_the_sorting_line_from_mbpoll_and_stops_on_sigterm():
         assert "stopped at t=" in out
 
 
+@pytest.mark.wire
 def test_serve_reports_a_port_it_cannot_bind():
     import socket
 
@@ -123,6 +102,9 @@ def test_serve_reports_a_port_it_cannot_bind():
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
 
 
+@pytest.mark.realtime
+@pytest.mark.wire
+@pytest.mark.peer
 def test_serve_watchdog_drops_outputs_when_the_plc_goes_silent():
     require_tool("mbpoll")
     with serving(
@@ -152,13 +134,15 @@ def test_serve_watchdog_drops_outputs_when_the_plc_goes_silent():
         assert "watchdog tripped at t=" in out and "watchdog resumed at t=" in out
 
 
+@pytest.mark.realtime
+@pytest.mark.wire
+@pytest.mark.peer
 def test_live_view_keys_press_panel_buttons_through_a_terminal():
     """Run serve on a pseudo-terminal as a trainer would, press [1] (start_pb) and [4] (e-stop)."""
     import pty
 
     require_tool("mbpoll")
-    with socket_port() as port:
-        pass
+    port = free_port()
     master, slave = pty.openpty()
     terminal = {"stdin": slave, "stdout": slave, "stderr": slave, "text": False}
     env = {**os.environ, "COLUMNS": "200", "LINES": "50"}
@@ -223,19 +207,10 @@ def _poll_until(port: int, address: str, expected: list[int], timeout: float = 5
     return False
 
 
-@contextlib.contextmanager
-def socket_port():
-    """A free loopback port (closed again before the server binds it)."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        yield probe.getsockname()[1]
-
-
+@pytest.mark.realtime
+@pytest.mark.wire
 def test_serve_in_client_mode_runs_without_a_plc_and_stops_cleanly():
-    with socket_port() as port:
-        pass  # nothing listens there: the PLC is not up yet
+    port = free_port()  # nothing listens there: the PLC is not up yet
     result = run_cli(
         "serve",
         "plant_models/sorting_line",
@@ -253,11 +228,12 @@ def test_serve_in_client_mode_runs_without_a_plc_and_stops_cleanly():
     assert "stopped at t=0.50 s" in result.stdout
 
 
-def test_node_opcua_drives_the_served_line_until_boxes_reach_pe_entry(tmp_path):
+@pytest.mark.realtime
+@pytest.mark.wire
+@pytest.mark.peer
+def test_node_opcua_drives_the_served_line_until_boxes_reach_pe_entry(node_opcua):
     node = require_tool("node")
-    node_dir = ROOT / "tests" / "adapters" / "node"
-    if not (node_dir / "node_modules" / "node-opcua").is_dir():
-        missing_peer("node-opcua")
+    node_dir = NODE_DIR
     with serving(
         "--modbus",
         "off",
@@ -276,7 +252,7 @@ def test_node_opcua_drives_the_served_line_until_boxes_reach_pe_entry(tmp_path):
         driver = subprocess.run(
             [node, "drive.js", endpoint, "sorting_line", "20000"],
             cwd=node_dir,
-            env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path)},
+            env=node_opcua,
             capture_output=True,
             text=True,
             timeout=60,

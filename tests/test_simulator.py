@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import pytest
 
 import vcommission.clock
+from tests.helpers import SORTING_LINE
 from vcommission.clock import ClockMode, RealTimePacer, ns_to_s, s_to_ns
 from vcommission.config.model import load_model
 from vcommission.errors import SignalError
 from vcommission.plant.plant import Plant
 from vcommission.simulator import ChangeRecorder, Simulator
-
-SORTING_LINE = Path(__file__).resolve().parents[1] / "plant_models" / "sorting_line"
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +119,7 @@ def test_reset_returns_to_power_on(plant):
     assert plant.image["pusher_retracted"] is True and plant.image["estop_ok"] is True
 
 
+@pytest.mark.realtime
 def test_realtime_mode_paces_at_the_speed_factor(plant):
     sim = Simulator(plant, ClockMode.REALTIME, speed=4.0)
     started = time.monotonic()
@@ -130,6 +129,7 @@ def test_realtime_mode_paces_at_the_speed_factor(plant):
     assert sim.pacer is not None and len(sim.pacer.lateness_ns) == 40
 
 
+@pytest.mark.realtime
 def test_realtime_mode_records_late_ticks_as_overruns(plant):
     sim = Simulator(plant, ClockMode.REALTIME, speed=1.0)
 
@@ -151,6 +151,7 @@ def test_pacer_rejects_bad_speed():
         RealTimePacer(0)
 
 
+@pytest.mark.realtime
 def test_run_async_beside_other_tasks(plant):
     sim = Simulator(plant, ClockMode.REALTIME, speed=10.0)
     ticks_seen = []
@@ -168,6 +169,7 @@ def test_run_async_beside_other_tasks(plant):
     assert len(set(ticks_seen)) > 3  # the other task ran while the plant was paced
 
 
+@pytest.mark.realtime
 def test_realtime_pacing_restarts_after_a_reset_and_after_a_pause(plant):
     sim = Simulator(plant, ClockMode.REALTIME, speed=4.0)
     sim.run_for(0.2)

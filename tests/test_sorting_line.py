@@ -6,18 +6,16 @@ import itertools
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from tests.helpers import ROOT, SORTING_LINE, sorting_line_text, write_model
 from tests.sorting_script import SortingScript
 from vcommission.clock import s_to_ns
 from vcommission.config.model import load_model
 from vcommission.plant.plant import Plant
 from vcommission.simulator import ChangeRecorder, Simulator
 
-ROOT = Path(__file__).resolve().parents[1]
-SORTING_LINE = ROOT / "plant_models" / "sorting_line"
 BEAMS_X = {"pe_entry": 1.0, "pe_pusher": 2.6, "pe_exit": 3.8}
 HALF_LENGTH = 0.1  # boxes are 0.2 m long along the belt
 
@@ -109,9 +107,9 @@ def test_tall_boxes_are_pushed_into_bin_tall_and_small_ones_reach_bin_small(sim)
 
 
 def test_boxes_queue_against_a_stopped_belt_end_without_overlap(tmp_path):
-    text = (SORTING_LINE / "model.yaml").read_text()
+    text = sorting_line_text()
     stop = "  end_stop: {kind: obstacle, position: [3.98, 0.0, 0.95], size: [0.04, 0.6, 0.3]}\n"
-    (tmp_path / "model.yaml").write_text(text.replace("  bin_tall:\n", stop + "  bin_tall:\n"))
+    write_model(tmp_path, text.replace("  bin_tall:\n", stop + "  bin_tall:\n"))
     with Plant(load_model(tmp_path)) as plant:
         sim = Simulator(plant)
         _plc(sim, conveyor_run=True, infeed_enable=True)

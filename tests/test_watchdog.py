@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.peers import run_cli
+from tests.helpers import SORTING_LINE, run_cli, sorting_line_text, write_model
 from vcommission.adapters.inprocess import InProcessLink
 from vcommission.config.model import load_model
 from vcommission.plant.plant import Plant
 from vcommission.simulator import Simulator
 from vcommission.watchdog import CommWatchdog, WatchdogConfig
-
-SORTING_LINE = Path(__file__).resolve().parents[1] / "plant_models" / "sorting_line"
 
 
 @pytest.fixture
@@ -72,9 +68,9 @@ def test_timeout_zero_disables(rig):
 
 
 def test_safe_state_must_name_plc_outputs(tmp_path):
-    text = (SORTING_LINE / "model.yaml").read_text()
+    text = sorting_line_text()
     text += "plc_watchdog:\n  timeout: 0.5\n  safe_state: {pe_entry: true, speed_sp: 5000}\n"
-    (tmp_path / "model.yaml").write_text(text)
+    write_model(tmp_path, text)
     result = run_cli("check", str(tmp_path))
     assert result.returncode == 1
     lines = text.splitlines()

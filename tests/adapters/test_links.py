@@ -8,19 +8,16 @@ there the press goes straight to the plant.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.adapters.test_modbus import mbpoll, values_of
+from tests.helpers import SORTING_LINE
 from vcommission.adapters.inprocess import InProcessLink
 from vcommission.adapters.modbus import ModbusServer
 from vcommission.addressing import opcua_node_id
 from vcommission.config.model import load_model
 from vcommission.plant.plant import Plant
 from vcommission.simulator import Simulator
-
-SORTING_LINE = Path(__file__).resolve().parents[2] / "plant_models" / "sorting_line"
 
 
 class MemoryRig:
@@ -97,7 +94,13 @@ class OpcUaRig:
         await self.write(tag, value)
 
 
-@pytest.fixture(params=["memory", "modbus", "opcua"])
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("modbus", marks=[pytest.mark.wire, pytest.mark.peer]),  # mbpoll
+        pytest.param("opcua", marks=pytest.mark.wire),
+    ]
+)
 async def link(request):
     model = load_model(SORTING_LINE)
     with Plant(model) as plant:

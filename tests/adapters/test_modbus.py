@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
+from tests.helpers import SORTING_LINE, sorting_line_text, write_model
 from tests.peers import missing_peer, require_tool
 from vcommission.adapters.modbus import ModbusServer, decode_registers, encode_registers
 from vcommission.addressing import WordOrder
@@ -18,16 +20,21 @@ from vcommission.plant.plant import Plant
 from vcommission.signals import SignalType
 from vcommission.simulator import Simulator
 
-ROOT = Path(__file__).resolve().parents[2]
-SORTING_LINE = ROOT / "plant_models" / "sorting_line"
-
 
 @pytest.fixture
 def needs_mbpoll_fixture():
     require_tool("mbpoll")
 
 
-needs_mbpoll = pytest.mark.usefixtures("needs_mbpoll_fixture")
+def needs_mbpoll(test: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a test that drives the served plant with mbpoll, over a real socket."""
+    for mark in (
+        pytest.mark.usefixtures("needs_mbpoll_fixture"),
+        pytest.mark.wire,
+        pytest.mark.peer,
+    ):
+        test = mark(test)
+    return test
 
 
 @pytest.mark.parametrize(
@@ -148,6 +155,7 @@ async def test_unit_id_filter(tmp_path):
             assert code != 0
 
 
+@pytest.mark.realtime
 @needs_mbpoll
 async def test_writing_run_and_infeed_over_modbus_makes_boxes_reach_pe_entry(served):
     sim, server = served
@@ -216,6 +224,8 @@ def libmodbus_client(tmp_path_factory):
     return binary
 
 
+@pytest.mark.wire
+@pytest.mark.peer
 async def test_libmodbus_master_reads_writes_and_sees_illegal_address(served, libmodbus_client):
     sim, server = served
     process = await asyncio.create_subprocess_exec(
@@ -253,9 +263,9 @@ EXTRA_SIGNALS = """\
 
 @pytest.fixture
 async def wide_types(tmp_path):
-    text = (SORTING_LINE / "model.yaml").read_text()
+    text = sorting_line_text()
     text = text.replace("\nsignals:\n", "\n" + EXTRA_COMPONENTS + "\nsignals:\n") + EXTRA_SIGNALS
-    (tmp_path / "model.yaml").write_text(text)
+    write_model(tmp_path, text)
     model = load_model(tmp_path)
     with Plant(model) as plant:
         sim = Simulator(plant)
@@ -298,10 +308,10 @@ async def test_32_bit_values_float_and_integer_scaling_on_the_wire(wide_types):
 
 
 def test_scaling_is_checked_where_it_is_written(tmp_path):
-    text = (SORTING_LINE / "model.yaml").read_text()
+    text = sorting_line_text()
     text += "  extra: {port: infeed.count, direction: internal, scale: 10}\n"
     text = text.replace("modbus: HR 0,", "modbus: HR 0, scale: 0,")
-    (tmp_path / "model.yaml").write_text(text)
+    write_model(tmp_path, text)
     with pytest.raises(ConfigError) as info:
         load_model(tmp_path)
     messages = [f"{i.path}: {i.message}" for i in info.value.issues]

@@ -8,21 +8,19 @@ client.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from tests.adapters.test_modbus import mbpoll, values_of
+from tests.helpers import SORTING_LINE
 from tests.peers import require_tool
 from vcommission.adapters.modbus import ClientMap, ModbusClientLink, load_client_map
 from vcommission.config.model import load_model
 from vcommission.errors import ConfigError
 from vcommission.plant.plant import Plant
 from vcommission.simulator import Simulator
-
-SORTING_LINE = Path(__file__).resolve().parents[2] / "plant_models" / "sorting_line"
 
 
 async def plc_memory() -> tuple[ModbusTcpServer, int]:
@@ -59,6 +57,9 @@ def test_default_map_reads_outputs_and_writes_sensors_100_higher():
     assert len(reads) + len(writes) == len(model.addresses)
 
 
+@pytest.mark.realtime
+@pytest.mark.wire
+@pytest.mark.peer
 async def test_plant_polls_the_plc_and_runs_the_line():
     require_tool("mbpoll")
     server, port = await plc_memory()
@@ -100,6 +101,8 @@ async def test_plant_polls_the_plc_and_runs_the_line():
         await server.shutdown()
 
 
+@pytest.mark.realtime
+@pytest.mark.wire
 async def test_lost_plc_is_retried_and_the_plant_keeps_running():
     model = load_model(SORTING_LINE)
     with Plant(model) as plant:

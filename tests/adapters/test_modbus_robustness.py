@@ -27,21 +27,22 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import ROOT, SORTING_LINE
 from vcommission.adapters.modbus import ModbusServer
 from vcommission.clock import ClockMode
 from vcommission.config.model import load_model
 from vcommission.plant.plant import Plant
 from vcommission.simulator import Simulator
 
-ROOT = Path(__file__).resolve().parents[2]
-SORTING_LINE = ROOT / "plant_models" / "sorting_line"
+# Every test talks to a server over real loopback sockets.
+pytestmark = pytest.mark.wire
+
 MBAP = struct.Struct(">HHHB")
 #: Discrete inputs 0..9 of the sorting line at rest: stop_pb_nc, estop_ok, pusher_retracted.
 DI_AT_REST = [False, True, False, True, False, False, False, False, True, False]
@@ -760,6 +761,7 @@ async def slow_reader_while_polling(port: int) -> dict[str, Any]:
     return {"stuck": stuck, "sent": sent, "during": poller.during(start, end)}
 
 
+@pytest.mark.realtime
 def test_connection_storm_and_idle_connections_while_a_master_polls(live_server):
     load = LoadClient("storm_while_polling", live_server.port)
     load.reached("idle connections open")
@@ -777,6 +779,7 @@ def test_connection_storm_and_idle_connections_while_a_master_polls(live_server)
 HIGH_WATER = 64 * 1024
 
 
+@pytest.mark.realtime
 def test_a_client_that_never_reads_does_not_block_others(live_server):
     load = LoadClient("slow_reader_while_polling", live_server.port)
     try:

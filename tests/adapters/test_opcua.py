@@ -10,11 +10,9 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import os
 import shutil
 import signal
 import socket
-from pathlib import Path
 
 import pytest
 from asyncua import Client, Node, ua
@@ -22,13 +20,13 @@ from asyncua.crypto.cert_gen import setup_self_signed_certificate
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from tests.peers import missing_peer, require_tool
+from tests.helpers import NODE_DIR, SORTING_LINE
+from tests.peers import node_opcua_env, require_tool
 from vcommission.adapters.opcua import (
     OpcUaSecurity,
     OpcUaServer,
     SecurityPolicy,
     address_space_cache_dir,
-    prepare_address_space_cache,
 )
 from vcommission.addressing import opcua_namespace, opcua_node_id
 from vcommission.config.model import load_model
@@ -37,19 +35,13 @@ from vcommission.plant.plant import Plant
 from vcommission.signals import Direction, ProcessImage, Signal, SignalTable, SignalType
 from vcommission.simulator import Simulator
 
-ROOT = Path(__file__).resolve().parents[2]
-SORTING_LINE = ROOT / "plant_models" / "sorting_line"
-NODE_DIR = Path(__file__).resolve().parent / "node"
+# Every test serves OPC UA on a loopback port (the address-space cache: tests/conftest.py).
+pytestmark = pytest.mark.wire
+
 MODEL = "sorting_line"
 NAMESPACE = opcua_namespace(MODEL)
 #: Bound on every wait for a client, a subprocess or a notification (seconds).
 WAIT = 30
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _address_space_cache():
-    # Built once per machine (a cold build takes a few seconds); later starts take ~0.1 s.
-    asyncio.run(prepare_address_space_cache())
 
 
 @pytest.fixture
@@ -334,11 +326,8 @@ async def test_subscription_sees_pe_entry_when_a_box_arrives(served, client):
 @pytest.fixture(scope="module")
 def node_env(tmp_path_factory):
     """Environment for the node-opcua scripts; skips (fails under CI) without node-opcua."""
-    require_tool("node")
-    if not (NODE_DIR / "node_modules" / "node-opcua").is_dir():
-        missing_peer("node-opcua")
-    # node-opcua writes its PKI under $XDG_CONFIG_HOME on first use: keep it out of ~.
-    return {**os.environ, "XDG_CONFIG_HOME": str(tmp_path_factory.mktemp("node-opcua-config"))}
+    # One PKI folder per module and worker: node-opcua writes its certificates on first use.
+    return node_opcua_env(tmp_path_factory.mktemp("node-opcua-config"))
 
 
 async def node_script(env, script: str, *args: str) -> asyncio.subprocess.Process:
@@ -366,6 +355,7 @@ async def read_json_line(process: asyncio.subprocess.Process) -> dict:
             return json.loads(line)
 
 
+@pytest.mark.peer
 async def test_node_opcua_browses_reads_writes_and_is_refused_on_a_sensor(served, node_env):
     sim, server = served
     process = await node_script(node_env, "explore.js", server.endpoint, NAMESPACE, MODEL)
@@ -416,6 +406,7 @@ async def test_node_opcua_browses_reads_writes_and_is_refused_on_a_sensor(served
     assert sim.image["start_pb"] is True and sim.image["pe_entry"] is False
 
 
+@pytest.mark.peer
 async def test_node_opcua_subscription_sees_pe_entry_while_the_plant_steps(served, node_env):
     sim, server = served
     process = await node_script(
@@ -450,6 +441,7 @@ async def test_node_opcua_subscription_sees_pe_entry_while_the_plant_steps(serve
     assert all(line["status"] == "Good" for line in seen if "status" in line)
 
 
+@pytest.mark.peer
 async def test_a_client_killed_mid_session_does_not_disturb_the_server(served, node_env):
     sim, server = served
     process = await node_script(

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import ROOT, SORTING_LINE, write_model
 from vcommission.config.model import find_models, load_model
 from vcommission.errors import ConfigError
 from vcommission.signals import Direction, SignalType
-
-ROOT = Path(__file__).resolve().parents[2]
-SORTING_LINE = ROOT / "plant_models" / "sorting_line"
 
 # The I/O contract of the foundation issue, verbatim: a PLC program written elsewhere is run
 # against these addresses, so the model must reproduce them exactly.
@@ -57,9 +55,7 @@ def test_sorting_line_bin_counts_are_internal_and_buttons_are_operated():
 
 
 def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "model.yaml"
-    path.write_text(textwrap.dedent(text))
-    return path
+    return write_model(tmp_path, textwrap.dedent(text))
 
 
 BASE = """\

@@ -48,7 +48,7 @@ from tests.plc.awlsim_peer import run_awl
 from vcommission.plc import SoftPlc, compile_source
 
 # Skipped without awlsim, but failed under CI (tests/peers.py), where it must be installed.
-pytestmark = pytest.mark.usefixtures("awlsim")
+pytestmark = [pytest.mark.usefixtures("awlsim"), pytest.mark.peer]
 
 CYCLE_MS = 10
 Value = int | bool | float

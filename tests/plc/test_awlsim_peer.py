@@ -7,7 +7,7 @@ import pytest
 from tests.plc.awlsim_peer import AwlsimPeer, AwlsimPeerError, parse_address, run_awl
 
 # Skipped without awlsim, but failed under CI (tests/peers.py), where it must be installed.
-pytestmark = pytest.mark.usefixtures("awlsim")
+pytestmark = [pytest.mark.usefixtures("awlsim"), pytest.mark.peer]
 
 
 def column(rows: list[dict], address: str) -> list:

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from tests.peers import run_cli
+from tests.helpers import run_cli
 
 MODEL = "plant_models/sorting_line"
 PROGRAM = f"{MODEL}/plc/sorting.st"

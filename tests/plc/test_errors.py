@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import SORTING_LINE, SORTING_ST
 from vcommission.config.model import Model, load_model
 from vcommission.errors import PlcCompileError, SourceIssue
 from vcommission.plc import compile_program, compile_source
 
-ROOT = Path(__file__).resolve().parents[2]
 FILE = "line.st"
 
 
 @pytest.fixture(scope="module")
 def model() -> Model:
-    return load_model(ROOT / "plant_models" / "sorting_line")
+    return load_model(SORTING_LINE)
 
 
 def at(source: str, needle: str, nth: int = 1) -> tuple[int, int]:
@@ -418,7 +418,7 @@ def test_located_variable_inside_a_function_block(model):
 
 
 def test_the_reference_program_compiles_cleanly(model):
-    path = ROOT / "plant_models" / "sorting_line" / "plc" / "sorting.st"
+    path = SORTING_ST
     assert len(compile_program(path, model).io) == 18
 
 

@@ -15,10 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-from tests.test_serve import serving
+import pytest
+
+from tests.helpers import ROOT, run_cli, serving
 from vcommission.addressing import opcua_node_id
 
-ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = "plant_models/sorting_line/plc/sorting.st"
 SPEED = "4"
 
@@ -98,6 +99,8 @@ def _sorts(plant: subprocess.Popen, link: list[str], duration: str, tmp_path: Pa
     return out
 
 
+@pytest.mark.realtime
+@pytest.mark.wire
 def test_sorting_st_sorts_over_modbus(tmp_path):
     with serving("--modbus", "127.0.0.1:0", "--opcua", "127.0.0.1:0", "--speed", SPEED) as plant:
         port, endpoint = _endpoints(plant)
@@ -105,6 +108,8 @@ def test_sorting_st_sorts_over_modbus(tmp_path):
         assert "cycles" in out
 
 
+@pytest.mark.realtime
+@pytest.mark.wire
 def test_sorting_st_sorts_over_opcua(tmp_path):
     with serving("--modbus", "127.0.0.1:0", "--opcua", "127.0.0.1:0", "--speed", SPEED) as plant:
         _, endpoint = _endpoints(plant)
@@ -112,8 +117,6 @@ def test_sorting_st_sorts_over_opcua(tmp_path):
 
 
 def test_plc_needs_exactly_one_link():
-    from tests.peers import run_cli
-
     result = run_cli("plc", PROGRAM)
     assert result.returncode == 3, result.stderr
     assert "--modbus" in result.stderr

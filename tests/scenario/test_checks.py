@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
+from tests.helpers import SORTING_LINE
 from tests.sorting_script import SortingScript
 from vcommission.clock import s_to_ns
 from vcommission.config.model import load_model
@@ -36,7 +36,6 @@ from vcommission.scenario.schema import (
 )
 from vcommission.signals import ProcessImage, Value
 
-SORTING_LINE = Path(__file__).resolve().parents[2] / "plant_models" / "sorting_line"
 C = ConditionSpec
 PUSH_WHILE_RUNNING = C(all=[C(tag="pusher_extend"), C(tag="conveyor_run")])
 

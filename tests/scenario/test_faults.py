@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.helpers import SORTING_LINE, SORTING_ST
 from vcommission.clock import s_to_ns
 from vcommission.config.model import Model, load_model
 from vcommission.errors import ConfigError
@@ -16,9 +16,6 @@ from vcommission.scenario.context import RunContext
 from vcommission.scenario.faults import make_fault, validate_fault
 from vcommission.scenario.schema import FaultKind, FaultSpec
 
-ROOT = Path(__file__).resolve().parents[2]
-SORTING_LINE = ROOT / "plant_models" / "sorting_line"
-SORTING_ST = SORTING_LINE / "plc" / "sorting.st"
 BELT_Z = 0.8
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+
+from tests.helpers import SORTING_LINE as MODEL
 
 pytest_plugins = ["pytester"]
 
 # The inner runs have no pyproject: say what pytest-asyncio would otherwise warn about.
 QUIET = ("-o", "asyncio_default_fixture_loop_scope=function")
-
-MODEL = Path(__file__).resolve().parents[2] / "plant_models" / "sorting_line"
 
 PASSING = f"""
 name: start runs the belt

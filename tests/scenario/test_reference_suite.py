@@ -17,14 +17,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import SORTING_LINE
+from tests.helpers import SORTING_SUITE as SUITE
 from vcommission.scenario.collect import find_scenario_files as find_scenarios
 from vcommission.scenario.loader import Scenario, load_scenarios
 from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
 from vcommission.scenario.suite import run_suite
 
-ROOT = Path(__file__).resolve().parents[2]
-SUITE = ROOT / "scenarios" / "sorting_line"
-FAULTY = ROOT / "plant_models" / "sorting_line" / "plc" / "faulty"
+# One xdist worker runs the whole module: the `runs` fixture (every scenario with every
+# program, about half a minute) then runs once, not once per worker.
+pytestmark = pytest.mark.xdist_group("reference_suite")
+
+FAULTY = SORTING_LINE / "plc" / "faulty"
 REQUIREMENTS = [f"R{n}" for n in range(1, 10)]
 #: Checks the runner adds itself (a wait that timed out, ...): they carry no requirement.
 RUNNER_KINDS = {"wait", "end", "plc"}

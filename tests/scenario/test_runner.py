@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from tests.peers import run_cli
+from tests.helpers import SORTING_LINE as MODEL
+from tests.helpers import run_cli
+from tests.helpers import write_scenario as scenario_file
 from vcommission.scenario.loader import load_scenarios
 from vcommission.scenario.results import Verdict
 from vcommission.scenario.runner import run_scenario
 from vcommission.scenario.suite import run_suite
 from vcommission.scenario.trace import Trace, first_divergence
-
-MODEL = Path(__file__).resolve().parents[2] / "plant_models" / "sorting_line"
 
 SORTING = f"""
 name: sorting for a while
@@ -31,12 +31,6 @@ steps:
 checks:
   - interlock: {{never: {{all: [{{tag: pusher_extend}}, {{tag: conveyor_run}}]}}}}
 """
-
-
-def scenario_file(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
 
 
 def test_a_wait_that_times_out_fails_with_evidence(tmp_path):
@@ -210,6 +204,8 @@ checks:
 
 
 @pytest.mark.parametrize("link", ["modbus", "opcua"])
+@pytest.mark.realtime
+@pytest.mark.wire
 def test_an_external_plc_started_by_the_scenario_runs_against_the_served_plant(tmp_path, link):
     (scenario,) = load_scenarios(scenario_file(tmp_path, EXTERNAL.replace("LINK", link)))
     result = run_scenario(scenario)
@@ -221,6 +217,8 @@ def test_an_external_plc_started_by_the_scenario_runs_against_the_served_plant(t
     assert result.coverage == {}
 
 
+@pytest.mark.realtime
+@pytest.mark.wire
 def test_an_external_plc_that_never_writes_is_a_harness_error(tmp_path):
     text = f"""
 name: a PLC that never connects
@@ -254,6 +252,8 @@ def _external(tmp_path: Path, steps: str, checks: str, duration: float) -> Any:
     return run_scenario(scenario)
 
 
+@pytest.mark.realtime
+@pytest.mark.wire
 def test_latency_on_the_wire_of_an_external_plc_slows_its_reactions(tmp_path):
     result = _external(
         tmp_path,
@@ -269,6 +269,8 @@ def test_latency_on_the_wire_of_an_external_plc_slows_its_reactions(tmp_path):
     assert 0.1 < reaction.figures["max_reaction_s"] <= 1.0, reaction.figures
 
 
+@pytest.mark.realtime
+@pytest.mark.wire
 def test_a_lost_connection_of_an_external_plc_loses_a_press_until_it_reconnects(tmp_path):
     result = _external(
         tmp_path,
