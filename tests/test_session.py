@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.peers import run_cli
+from tests.helpers import ROOT, SORTING_LINE, SORTING_ST, SORTING_SUITE, run_cli
 from vcommission.adapters.inprocess import InProcessLink
 from vcommission.config.model import load_model
 from vcommission.errors import VcommissionError
@@ -26,10 +26,8 @@ from vcommission.session import ServerProtocol, SessionBuilder
 from vcommission.simulator import ChangeRecorder
 from vcommission.watchdog import WatchdogConfig
 
-ROOT = Path(__file__).resolve().parents[1]
-MODEL = ROOT / "plant_models" / "sorting_line"
-SORTING_ST = MODEL / "plc" / "sorting.st"
-SUITE = ROOT / "scenarios" / "sorting_line"
+MODEL = SORTING_LINE
+SUITE = SORTING_SUITE
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +104,7 @@ def test_the_watchdog_acts_while_an_in_process_plc_link_is_down(model, program):
         assert session.plant.image["conveyor_run"] is True
 
 
+@pytest.mark.wire
 async def test_servers_start_in_order_and_stop_in_reverse(model):
     session = SessionBuilder(model).serve("modbus").serve("opcua").through_proxy().build()
     with session:
@@ -121,6 +120,7 @@ async def test_servers_start_in_order_and_stop_in_reverse(model):
         assert session.sim.listeners == [] and session.servers == [] and session.proxy is None
 
 
+@pytest.mark.wire
 async def test_a_server_that_cannot_start_undoes_the_ones_before_it(model):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -156,6 +156,8 @@ def _never_connects(tmp_path: Path, name: str) -> Path:
     return path
 
 
+@pytest.mark.realtime
+@pytest.mark.wire
 def test_every_scenario_of_a_worker_waits_for_its_own_external_plc(tmp_path):
     """A worker keeps its plant between scenarios: the second must not inherit the first's
     PLC writes (it did: time started at once and a PLC that never connects passed)."""
@@ -186,6 +188,8 @@ def _stand_in_writer(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.realtime
+@pytest.mark.wire
 def test_a_plc_that_writes_much_to_stderr_is_not_blocked_by_its_pipe(tmp_path):
     """A pipe nobody reads fills at 64 KiB: a chatty PLC then hangs before its first write."""
     chatty = (
@@ -207,6 +211,7 @@ def test_a_plc_that_writes_much_to_stderr_is_not_blocked_by_its_pipe(tmp_path):
     assert result.verdict is Verdict.PASSED, (result.error, [c.message for c in result.checks])
 
 
+@pytest.mark.wire
 def test_a_plc_that_exits_before_writing_is_reported_with_its_stderr(tmp_path):
     path = tmp_path / "dies.yaml"
     path.write_text(
@@ -223,6 +228,7 @@ def test_a_plc_that_exits_before_writing_is_reported_with_its_stderr(tmp_path):
     assert "no licence for this PLC" in (result.error or "")
 
 
+@pytest.mark.realtime
 def test_a_real_time_result_says_how_well_the_plant_kept_time(tmp_path):
     path = tmp_path / "rt.yaml"
     path.write_text(
@@ -255,6 +261,8 @@ def test_a_virtual_time_result_has_no_pacing(tmp_path):
 OVER_THE_WIRE = ("r1_start.yaml", "r1_start_inhibited.yaml", "r8_pusher_slow.yaml")
 
 
+@pytest.mark.realtime
+@pytest.mark.wire
 def test_the_over_the_wire_recipe_gives_the_in_process_verdicts_in_one_run(tmp_path):
     """The README's recipe, bundled scenarios and sorting.st over Modbus, in ONE ``run`` with
     one worker (so every scenario after the first reuses the worker's plant). It failed the
@@ -305,6 +313,8 @@ def test_reports_show_a_late_plant_beside_its_verdict(tmp_path):
     assert '<property name="pacing.late_ticks" value="37"' in xml
 
 
+@pytest.mark.realtime
+@pytest.mark.wire
 def test_the_readme_session_example_runs(tmp_path):
     """The Architecture section's SessionBuilder example, as written (on a free port)."""
     readme = (ROOT / "README.md").read_text()
