@@ -72,6 +72,13 @@ def test_a_kept_plant_is_not_closed_with_the_session(model):
         assert plant.world is not None
 
 
+def test_a_session_may_keep_no_record(model):
+    with SessionBuilder(model).recorder(None).build() as session:
+        assert session.recorder is None
+        session.sim.run_for(0.1)  # nothing records the changes of a long-running served plant
+        assert session.sim.monitors == []
+
+
 def test_the_watchdog_is_attached_only_when_a_plc_talks_to_the_plant(model, program):
     with SessionBuilder(model).build() as bare:
         assert bare.watchdog is None

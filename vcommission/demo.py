@@ -17,13 +17,13 @@ from vcommission.config.model import load_model
 from vcommission.errors import PlcFault
 from vcommission.plant.capabilities import PartSink
 from vcommission.plc import Coverage, compile_program, model_program
-from vcommission.resources import bundled_models
+from vcommission.resources import resolve_model
 from vcommission.session import SessionBuilder
 
 __all__ = ["BUNDLED_MODEL", "DemoSummary", "run_demo"]
 
 #: The demo's model: the bundled sorting line (package data once installed).
-BUNDLED_MODEL = bundled_models()["sorting_line"]
+BUNDLED_MODEL = resolve_model("sorting_line")
 #: The operator input the demo presses to start the line, and when (virtual seconds).
 START_BUTTON = "start_pb.pressed"
 START_AT_S = 0.5

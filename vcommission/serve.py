@@ -203,7 +203,8 @@ def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
 async def serve(model_path: str | Path, options: ServeOptions, console: Console) -> Simulator:
     """Run the model in real time and serve it until the duration ends or a signal arrives."""
     model = load_model(model_path)
-    builder = SessionBuilder(model).clock(ClockMode.REALTIME, options.speed)
+    # No recorder: a served plant may run for days, and nothing reads its history.
+    builder = SessionBuilder(model).clock(ClockMode.REALTIME, options.speed).recorder(None)
     if options.watchdog is not None:
         builder.watchdog(WatchdogConfig(options.watchdog, model.watchdog.safe_state))
     if options.modbus is not None:

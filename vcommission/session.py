@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from vcommission.adapters.inprocess import InProcessLink, ScannedPlc
+from vcommission.adapters.inprocess import InProcessLink
 from vcommission.clock import ClockMode
 from vcommission.plant.plant import Plant
 from vcommission.plc import PlcProgram, SoftPlc
 from vcommission.signals import ProcessImage
-from vcommission.simulator import ChangeRecorder, Monitor, Simulator
+from vcommission.simulator import ChangeRecorder, Simulator
 from vcommission.watchdog import CommWatchdog, WatchdogConfig
 
 if TYPE_CHECKING:
@@ -91,10 +91,10 @@ class Session:
     model: Model
     plant: Plant
     sim: Simulator
-    #: Records every committed change (a :class:`ChangeRecorder` or a subclass).
-    recorder: ChangeRecorder
-    #: The in-process PLC and its link (both None without one; the link also without a PLC
-    #: when a Python controller was given instead).
+    #: Records every committed change (a :class:`ChangeRecorder` or a subclass); None when
+    #: asked for none (``serve`` runs for days: it must not keep every change).
+    recorder: ChangeRecorder | None
+    #: The in-process PLC and its link (both None without one).
     plc: SoftPlc | None = None
     link: InProcessLink | None = None
     watchdog: CommWatchdog | None = None
@@ -143,6 +143,7 @@ class Session:
         except BaseException:
             await stack.aclose()
             self.servers.clear()
+            self.proxy = self.poller = None
             raise
         self._stack = stack
 
@@ -200,13 +201,11 @@ class SessionBuilder:
         self._mode = ClockMode.FAST
         self._speed = 1.0
         self._program: PlcProgram | None = None
-        self._controller: tuple[ScannedPlc, float] | None = None
-        self._recorder: Callable[[ProcessImage], ChangeRecorder] = ChangeRecorder
+        self._recorder: Callable[[ProcessImage], ChangeRecorder] | None = ChangeRecorder
         self._watchdog: Any = MODEL_WATCHDOG
         self._plans: list[_ServerPlan] = []
         self._proxy = False
         self._poller: tuple[str, int, Any] | None = None
-        self._monitors: list[Monitor] = []
 
     def clock(self, mode: ClockMode, speed: float = 1.0) -> SessionBuilder:
         """How time runs (``fast`` by default; ``realtime`` at ``speed`` times real time)."""
@@ -218,13 +217,8 @@ class SessionBuilder:
         self._program = program
         return self
 
-    def controller(self, controller: ScannedPlc, period_s: float = 0.01) -> SessionBuilder:
-        """Scan a Python controller (a stand-in for a PLC program) over the in-process link."""
-        self._controller = (controller, period_s)
-        return self
-
-    def recorder(self, factory: Callable[[ProcessImage], ChangeRecorder]) -> SessionBuilder:
-        """Record with ``factory(image)`` instead of a plain :class:`ChangeRecorder`."""
+    def recorder(self, factory: Callable[[ProcessImage], ChangeRecorder] | None) -> SessionBuilder:
+        """Record with ``factory(image)`` instead of a plain :class:`ChangeRecorder`; None: not."""
         self._recorder = factory
         return self
 
@@ -254,11 +248,6 @@ class SessionBuilder:
         self._poller = (host, port, mapping)
         return self
 
-    def monitor(self, monitor: Monitor) -> SessionBuilder:
-        """Call ``monitor`` after every tick (after the recorder and the watchdog)."""
-        self._monitors.append(monitor)
-        return self
-
     def build(self) -> Session:
         """The plant, the simulator, the PLC and the monitors, wired; servers wait for start."""
         model = self._model
@@ -269,21 +258,18 @@ class SessionBuilder:
         assert plant is not None
         try:
             sim = Simulator(plant, self._mode, self._speed)
-            recorder = self._recorder(plant.image)
-            sim.monitors.append(recorder)
+            recorder = None
+            if self._recorder is not None:
+                recorder = self._recorder(plant.image)
+                sim.monitors.append(recorder)
             plc = link = None
             if self._program is not None:
                 plc = SoftPlc(self._program)
                 link = InProcessLink(plant.image, plc)
                 sim.add_controller(link, plc.period_s)
-            elif self._controller is not None:
-                controller, period_s = self._controller
-                link = InProcessLink(plant.image, controller)
-                sim.add_controller(link, period_s)
             watchdog = self._make_watchdog(plant.image, link)
             if watchdog is not None:
                 sim.monitors.append(watchdog)
-            sim.monitors.extend(self._monitors)
         except BaseException:
             if owns:
                 plant.close()

@@ -2,7 +2,7 @@
 
 A link is how a PLC (or HMI) reaches the plant: reads see committed values, writes take
 effect at the next tick. Pressing a button is a person's act: over a link with an operator
-channel (memory, OPC UA's Operator folder) it goes through the link; Modbus has none, so
+channel (in-process, OPC UA's Operator folder) it goes through the link; Modbus has none, so
 there the press goes straight to the plant.
 """
 
@@ -20,7 +20,7 @@ from vcommission.plant.plant import Plant
 from vcommission.simulator import Simulator
 
 
-class MemoryRig:
+class InProcessRig:
     def __init__(self, sim: Simulator) -> None:
         self.link = InProcessLink(sim.image)
 
@@ -96,7 +96,7 @@ class OpcUaRig:
 
 @pytest.fixture(
     params=[
-        "memory",
+        "inprocess",
         pytest.param("modbus", marks=[pytest.mark.wire, pytest.mark.peer]),  # mbpoll
         pytest.param("opcua", marks=pytest.mark.wire),
     ]
@@ -105,8 +105,8 @@ async def link(request):
     model = load_model(SORTING_LINE)
     with Plant(model) as plant:
         sim = Simulator(plant)
-        if request.param == "memory":
-            yield sim, MemoryRig(sim)
+        if request.param == "inprocess":
+            yield sim, InProcessRig(sim)
             return
         if request.param == "modbus":
             async with ModbusServer(model, plant.image, port=0) as server:

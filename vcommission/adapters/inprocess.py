@@ -91,6 +91,16 @@ class InProcessLink:
         self.delivered += 1
         return writes
 
+    def resend(self) -> None:
+        """Have the PLC write every output at its next scan (after the link came back).
+
+        A PLC that writes only changed outputs counts the ones lost on the wire as written;
+        one without ``resend_outputs`` (a Python stand-in) is left as it is.
+        """
+        resend_outputs = getattr(self.plc, "resend_outputs", None)
+        if resend_outputs is not None:
+            resend_outputs()
+
     def heartbeat(self) -> int:
         """How many scans reached the plant so far (see the module docstring)."""
         return self.delivered

@@ -51,7 +51,8 @@ def register(commands: Subparsers) -> None:
 def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     import time
 
-    from vcommission.reporting import ConsoleReporter, Hooks, JsonReporter, JUnitReporter
+    from vcommission.reporting import Hooks
+    from vcommission.reporting.registry import make_reporter
     from vcommission.scenario.collect import collect
     from vcommission.scenario.keywords import KeywordError
     from vcommission.scenario.results import ScenarioResult, Verdict
@@ -76,11 +77,12 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     if not scenarios and not broken:
         err.print(f"no scenario found under {', '.join(map(str, args.paths))}", markup=False)
         return ExitCode.NO_INPUT
-    reporters = [ConsoleReporter(out, verbose=args.verbose)]
+    # Built through the reporter registry, the same way a third party's reporter is.
+    reporters = [make_reporter("console", out, verbose=args.verbose)]
     if args.junit:
-        reporters.append(JUnitReporter(args.junit))
+        reporters.append(make_reporter("junit", args.junit))
     if args.json:
-        reporters.append(JsonReporter(args.json))
+        reporters.append(make_reporter("json", args.json))
     hooks = Hooks(reporters)
     workers = args.jobs or default_jobs()
     started = time.perf_counter()

@@ -24,7 +24,7 @@ from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
-    from vcommission.scenario.loader import Scenario
+    from vcommission.scenario.schema import Scenario
 
 __all__ = ["ConsoleReporter"]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from vcommission.scenario.results import CheckResult, ScenarioResult
 
 if TYPE_CHECKING:
-    from vcommission.scenario.loader import Scenario
+    from vcommission.scenario.schema import Scenario
     from vcommission.scenario.suite import SuiteEvents
 
 __all__ = ["Hooks", "Reporter"]

@@ -23,7 +23,7 @@ from vcommission.reporting.hooks import Reporter
 from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
 
 if TYPE_CHECKING:
-    from vcommission.scenario.loader import Scenario
+    from vcommission.scenario.schema import Scenario
 
 __all__ = ["JUnitReporter", "junit_xml"]
 

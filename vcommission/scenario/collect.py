@@ -21,7 +21,7 @@ from vcommission.errors import ConfigError
 from vcommission.scenario.keywords import matcher
 
 if TYPE_CHECKING:
-    from vcommission.scenario.loader import Scenario
+    from vcommission.scenario.schema import Scenario
 
 __all__ = [
     "Collection",

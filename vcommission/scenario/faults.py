@@ -44,7 +44,8 @@ Faults are policies that wrap; no component's code knows about them. Each one at
     superseded: the PLC resends all its current outputs at its next scan.
 
 A model's communication watchdog may apply its safe state while the link is down; that is
-what a real coupler would do. Auto-clearing after ``for`` is the runner's job.
+what a real coupler would do. Auto-clearing after ``for`` is the run context's job
+(``RunContext.inject``).
 """
 
 from __future__ import annotations
@@ -166,7 +167,8 @@ def _sensor(spec: FaultSpec, table: SignalTable, components: Sequence[Component]
             Direction.TO_PLANT: "a PLC output; use actuator_stuck or wire_break",
             Direction.OPERATOR: "what a person does; use set or pulse",
         }.get(tag.signal.direction, "not written by a component")
-        raise ConfigError(f"{spec.kind.value} needs a sensor output: {tag.describe()} is {hint}")
+        kind = fault_kind_name(spec.kind)
+        raise ConfigError(f"{kind} needs a sensor output: {tag.describe()} is {hint}")
     if spec.kind is FaultKind.SENSOR_CHATTER and not tag.signal.type.is_bool:
         raise ConfigError(
             f"sensor_chatter needs a BOOL output: {tag.describe()} is {tag.signal.type.value}"
@@ -181,7 +183,7 @@ def _actuator(spec: FaultSpec, table: SignalTable, components: Sequence[Componen
     if not tag.readers:
         hint = "a sensor output; use sensor_stuck" if tag.writer else "not read by a component"
         raise ConfigError(
-            f"{spec.kind.value} needs an actuator command: {tag.describe()} is {hint}"
+            f"{fault_kind_name(spec.kind)} needs an actuator command: {tag.describe()} is {hint}"
         )
     return tag
 
@@ -222,7 +224,7 @@ def _components(
     def capable(component: Component) -> bool:
         return isinstance(component, capability)
 
-    what = spec.kind.value
+    what = fault_kind_name(spec.kind)
     if spec.component is not None:
         by_name = {c.name: c for c in components}
         component = by_name.get(spec.component)
@@ -462,7 +464,8 @@ class _Jam:
 
 def _link(spec: FaultSpec, run: FaultHost) -> InProcessLink:
     if run.link is None:
-        raise ConfigError(f"{spec.kind.value} needs a PLC link (in-process, or external)")
+        kind = fault_kind_name(spec.kind)
+        raise ConfigError(f"{kind} needs a PLC link (in-process, or external)")
     return run.link
 
 
@@ -485,8 +488,7 @@ class _LostConnection:
         if link is None:
             return
         link.up = True
-        # SoftPlc writes only changed outputs, and counts the dropped ones as written.
-        link.plc.resend_outputs()
+        link.resend()
 
 
 class _Latency:
@@ -523,8 +525,7 @@ class _Latency:
         link, outbound = installed
         link.outbound.remove(outbound)
         # Writes in flight are superseded by the PLC's current outputs, sent at its next scan.
-        # SoftPlc writes only changed outputs, and counts the dropped ones as written.
-        link.plc.resend_outputs()
+        link.resend()
 
 
 def _make_sensor_stuck(spec: FaultSpec, run: FaultHost) -> Fault:
@@ -624,7 +625,7 @@ def _names(components: Iterable[Component]) -> list[str]:
 
 def _tag_or_component(spec: FaultSpec) -> None:
     if not (spec.tag or spec.component):
-        raise ConfigError(f"fault {spec.kind.value} needs a tag or a component")
+        raise ConfigError(f"fault {fault_kind_name(spec.kind)} needs a tag or a component")
 
 
 # One line per kind: its name, the keys it needs, its static check against the model and

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from vcommission.scenario.loader import Scenario
+    from vcommission.scenario.schema import Scenario
 
 __all__ = ["KeywordError", "matcher"]
 

@@ -29,6 +29,8 @@ from vcommission.scenario.schema import CheckSpec, ConditionSpec, Scenario, Scen
 __all__ = ["Scenario", "load_scenarios"]
 
 _RESOLVER = yaml.resolver.Resolver()
+
+
 @cache
 def _model(path: Path) -> Model:
     return load_model(path)

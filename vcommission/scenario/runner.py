@@ -30,10 +30,9 @@ from vcommission.errors import ConfigError, VcommissionError
 from vcommission.plant.plant import Plant
 from vcommission.plc import PlcProgram, compile_program
 from vcommission.scenario.context import RunContext, plc_stopped
-from vcommission.scenario.loader import Scenario
 from vcommission.scenario.registry import STEPS
 from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
-from vcommission.scenario.schema import ClockChoice, ExternalPlc, Step
+from vcommission.scenario.schema import ClockChoice, ExternalPlc, Scenario, Step
 from vcommission.scenario.steps import Advance, StepFailed, Steps
 from vcommission.scenario.trace import TraceRecorder
 from vcommission.session import ServerProtocol, Session, SessionBuilder

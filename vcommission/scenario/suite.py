@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vcommission.scenario.loader import Scenario
 from vcommission.scenario.results import ScenarioResult, Verdict
 from vcommission.scenario.runner import WorkerCache, run_scenario
+from vcommission.scenario.schema import Scenario
 
 __all__ = ["SuiteEvents", "default_jobs", "run_suite"]
 

@@ -159,7 +159,11 @@ class OpcUaServer:
         if port is not None:
             self.port = port  # the bound one when port was 0
         if self.on_connect is not None:
-            internals.watch_connections(server, self.on_connect)
+            try:
+                internals.watch_connections(server, self.on_connect)
+            except BaseException:
+                await server.stop()  # a failed __aenter__ gets no __aexit__: stop listening
+                raise
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
         self._wake = asyncio.Event()
