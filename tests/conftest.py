@@ -30,21 +30,43 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     asyncio.run(prepare_address_space_cache())
 
 
+#: The wall-clock test modules in two groups of about 50 s each (measured serially), so two
+#: xdist workers share them; a module not named here joins the first.
+REALTIME_GROUPS = {
+    "tests/plc/test_plc_over_the_wire.py": "realtime-1",
+    "tests/test_serve.py": "realtime-1",
+    "tests/adapters/test_modbus_robustness.py": "realtime-1",
+    "tests/scenario/test_runner.py": "realtime-2",
+    "tests/test_session.py": "realtime-2",
+}
+#: Modules whose tests allow a tick 1 ms late at most: they run alone, after everything else.
+STRICT_REALTIME = {"tests/test_simulator.py"}
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the wall-clock tests last, one after another, on one xdist worker.
+    """Run the wall-clock tests last, each group one after another on one xdist worker.
 
-    Each paces a plant against the wall clock (some allow a tick 1 ms late at most), and many
-    start ``serve`` and PLC processes besides. Beside busy workers on a small machine they are
-    made late, so they form one ``loadgroup`` (one worker, in order), scheduled after every
-    other test (``--no-loadscope-reorder`` keeps this order): when a worker takes them the
-    others are finishing their last tests, and they run as in a serial run. Running them first,
-    beside the rest, saves about 20 s on two cores but made the pacing tests fail.
+    Each paces a plant against the wall clock, and many start ``serve`` and PLC processes
+    besides. Beside busy workers on a small machine they are made late, so they are scheduled
+    after every other test (``--no-loadscope-reorder`` keeps this order), in two
+    ``loadgroup``s that the two workers run side by side, and the strict pacing tests (a tick
+    at most 1 ms late) in a group of their own at the very end. Running them first, beside
+    the rest, made the pacing tests fail.
     """
-    timed = [item for item in items if item.get_closest_marker("realtime")]
-    for item in timed:
-        item.add_marker(pytest.mark.xdist_group("realtime"))
-    items[:] = [item for item in items if not item.get_closest_marker("realtime")] + timed
+    rest, timed, strict = [], [], []
+    for item in items:
+        if not item.get_closest_marker("realtime"):
+            rest.append(item)
+            continue
+        module = item.nodeid.split("::", 1)[0]
+        if module in STRICT_REALTIME:
+            item.add_marker(pytest.mark.xdist_group("realtime-strict"))
+            strict.append(item)
+        else:
+            item.add_marker(pytest.mark.xdist_group(REALTIME_GROUPS.get(module, "realtime-1")))
+            timed.append(item)
+    items[:] = rest + timed + strict
 
 
 @pytest.fixture
