@@ -110,29 +110,28 @@ class FaultType:
     check: Callable[[_FaultSpec], None] | None = None
 
 
+def _kinds(what: str, group: str, module: str, kind: type, decorator: str) -> Registry[Any]:
+    """A registry of one family of scenario kinds, built-ins in ``module``."""
+    return Registry(
+        what,
+        group,
+        modules=(module,),
+        accept=lambda entry: isinstance(entry, kind),
+        expected=f"a {kind.__name__} (register it with @{decorator})",
+    )
+
+
 #: Step kinds by key (``hold``, ``pulse``, ...).
-STEPS: Registry[StepType] = Registry(
-    "step kind",
-    "vcommission.steps",
-    modules=("vcommission.scenario.steps",),
-    accept=lambda entry: isinstance(entry, StepType),
-    expected="a StepType (register it with @step_type)",
+STEPS: Registry[StepType] = _kinds(
+    "step kind", "vcommission.steps", "vcommission.scenario.steps", StepType, "step_type"
 )
 #: Check kinds by key (``interlock``, ``reaction``, ...).
-CHECKS: Registry[CheckType] = Registry(
-    "check kind",
-    "vcommission.checks",
-    modules=("vcommission.scenario.checks",),
-    accept=lambda entry: isinstance(entry, CheckType),
-    expected="a CheckType (register it with @check_type)",
+CHECKS: Registry[CheckType] = _kinds(
+    "check kind", "vcommission.checks", "vcommission.scenario.checks", CheckType, "check_type"
 )
 #: Fault kinds by ``kind:`` value (``sensor_stuck``, ``jam``, ...).
-FAULTS: Registry[FaultType] = Registry(
-    "fault kind",
-    "vcommission.faults",
-    modules=("vcommission.scenario.faults",),
-    accept=lambda entry: isinstance(entry, FaultType),
-    expected="a FaultType (register it with @fault_type)",
+FAULTS: Registry[FaultType] = _kinds(
+    "fault kind", "vcommission.faults", "vcommission.scenario.faults", FaultType, "fault_type"
 )
 
 
