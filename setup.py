@@ -11,6 +11,8 @@ from the wheel only).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 #: Data package -> its folder in the repository.
@@ -19,7 +21,28 @@ BUNDLED = {
     "vcommission._bundled.scenarios": "scenarios",
 }
 
+
+def _data_packages() -> dict[str, list[str]]:
+    """Every folder below a data package as a package of its own, with all its files.
+
+    setuptools treats each folder as a package: naming them (rather than one recursive glob)
+    keeps it from warning that they "would be ignored".
+    """
+    found: dict[str, list[str]] = {}
+    for package, folder in BUNDLED.items():
+        root = Path(__file__).resolve().parent / folder
+        for directory in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
+            if "__pycache__" in directory.parts:
+                continue
+            relative = directory.relative_to(root).parts
+            found[".".join((package, *relative))] = ["*"]
+    return found
+
+
+DATA = _data_packages()
+
 setup(
-    packages=[*find_packages(include=["vcommission", "vcommission.*"]), *BUNDLED],
+    packages=[*find_packages(include=["vcommission", "vcommission.*"]), *DATA],
     package_dir=BUNDLED,
+    package_data={"vcommission.plc": ["grammar.lark"], **DATA},
 )

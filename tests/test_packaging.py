@@ -6,10 +6,11 @@ pieces it relies on true in a checkout.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import shutil
-import tomllib
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import yaml
@@ -63,18 +64,35 @@ def test_bundled_scenarios_find_their_model_by_the_same_relative_path():
             assert model.parent == resources.models_dir().resolve(), file
 
 
-def test_every_bundled_file_matches_a_package_data_glob():
-    # A file kind the globs miss would be absent from the wheel only.
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    package_data = config["tool"]["setuptools"]["package-data"]
-    missing = []
-    for folder, package in BUNDLED_FOLDERS.items():
-        globs = package_data[package]
-        for file in sorted((ROOT / folder).rglob("*")):
-            relative = file.relative_to(ROOT / folder).as_posix()
-            if file.is_file() and not any(fnmatch.fnmatch(relative, g) for g in globs):
-                missing.append(f"{folder}/{relative}")
-    assert not missing, f"add a package-data glob for: {missing}"
+def test_the_wheel_ships_every_file_of_the_bundled_models_and_suites(tmp_path):
+    """Built from a copy of the sources (a build writes build/ beside them), then opened."""
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for folder in ("vcommission", *BUNDLED_FOLDERS):
+        shutil.copytree(ROOT / folder, source / folder, ignore=ignore)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), "."],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    assert "would be ignored" not in built.stderr, built.stderr
+    (wheel,) = tmp_path.glob("vcommission-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    wanted = {
+        f"vcommission/_bundled/{file.relative_to(ROOT).as_posix()}"
+        for folder in BUNDLED_FOLDERS
+        for file in (ROOT / folder).rglob("*")
+        if file.is_file() and "__pycache__" not in file.parts
+    }
+    assert wanted and not wanted - shipped, sorted(wanted - shipped)
+    assert "vcommission/plc/grammar.lark" in shipped
 
 
 def test_io_list_takes_a_bundled_model_name_from_any_directory(tmp_path):
