@@ -236,6 +236,30 @@ def test_a_plc_that_exits_before_writing_is_reported_with_its_stderr(tmp_path):
 
 
 @pytest.mark.realtime
+@pytest.mark.wire
+def test_an_external_plc_that_crashes_mid_run_fails_with_its_stderr(tmp_path):
+    crashes = (
+        "import subprocess, sys; subprocess.run([sys.executable, '-m', 'vcommission', "
+        "*sys.argv[1:]]); sys.exit('licence expired')"
+    )
+    path = tmp_path / "crash.yaml"
+    path.write_text(
+        f"name: crash\nmodel: {MODEL}\nduration: 1.5\n"
+        "plc:\n  external:\n    link: modbus\n"
+        f'    command: [{sys.executable}, -c, "{crashes}", plc, {SORTING_ST}, --modbus, '
+        f'"{{url}}", --model, {MODEL}, --duration, "0.4"]\n'
+        "checks:\n  - final_state: {tags: {conveyor_run: false}}\n"
+    )
+    (scenario,) = load_scenarios(path)
+    result = run_scenario(scenario)
+    assert result.verdict is Verdict.FAILED, result.error
+    first = result.checks[0]
+    assert (first.name, first.kind, first.verdict) == ("PLC running", "plc", Verdict.FAILED)
+    assert "exited with code 1 during the run" in first.message
+    assert "licence expired" in first.message
+
+
+@pytest.mark.realtime
 def test_a_real_time_result_says_how_well_the_plant_kept_time(tmp_path):
     path = tmp_path / "rt.yaml"
     path.write_text(

@@ -121,6 +121,8 @@ class _Run:
         self.spec = scenario.spec
         self.cache = cache
         self.result = result
+        #: The "PLC running" failure of an external PLC that exited during the run.
+        self.plc_exit: CheckResult | None = None
 
     def execute(self, trace_dir: str | Path | None) -> None:
         scenario, spec = self.scenario, self.spec
@@ -152,7 +154,7 @@ class _Run:
         results = [self._finish_check(check) for check in checks]
         if failure is not None:
             results.insert(0, failure)
-        stopped = plc_stopped(plc)
+        stopped = plc_stopped(plc) or self.plc_exit
         if stopped is not None:
             results.insert(0, stopped)
         self.result.checks = results
@@ -250,7 +252,18 @@ class _Run:
                     await run.sim.run_until_async(request.done, request.limit_s)
                     request = timeline.send(None)
             except StopIteration as end:
-                return end.value
+                failure = end.value
+            if process is not None and process.returncode not in (None, 0):
+                # A PLC that crashed mid-run is the PLC's failure, like an in-process PLC
+                # stopping on a runtime fault; its last words say why.
+                self.plc_exit = CheckResult(
+                    "PLC running",
+                    "plc",
+                    Verdict.FAILED,
+                    f"the external PLC exited with code {process.returncode} during the run"
+                    f"{stderr.quoted()}",
+                )
+            return failure
 
     # -- checks
 
