@@ -15,19 +15,16 @@ store gives it one.
 from __future__ import annotations
 
 import math
-import operator
 
 from vcommission.plc import nodes as n
-from vcommission.plc.compiler import stdfuncs
+from vcommission.plc.compiler import lower_expr, stdfuncs
 from vcommission.plc.compiler.diagnostics import Diagnostics, describe
 from vcommission.plc.compiler.lower_expr import (
     COMPARE,
     Value,
     default_code,
-    fold,
     literal_code,
     operand_code,
-    real_code,
     store_code,
     wrapped,
 )
@@ -52,19 +49,9 @@ from vcommission.plc.types import (
     StructType,
     common_type,
     implicitly_converts,
-    wrap_value,
 )
 
 __all__ = ["TypeChecker", "same_array"]
-
-_FOLD_COMPARE = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    ">": operator.gt,
-    "<=": operator.le,
-    ">=": operator.ge,
-}
 
 
 class TypeChecker:
@@ -229,13 +216,8 @@ class TypeChecker:
         if t is ERROR:
             return value
         if e.op == "NOT":
-            if t is BOOL:
-                const = (not value.const) if value.const is not NOT_CONST else NOT_CONST
-                return Value(f"(not {value.code})", BOOL, const)
-            if t.is_integer and isinstance(t, ElementaryType):
-                mask = (1 << t.bits) - 1
-                code = f"(~{wrapped(value)})" if t.signed else f"(~{value.code} & {mask})"
-                return Value(code, t)
+            if t is BOOL or (t.is_integer and isinstance(t, ElementaryType)):
+                return lower_expr.not_value(value)
             self.error(e, f"NOT needs BOOL or a bit string, not {t}")
             return Value("False", ERROR)
         if not (t.is_numeric or t.is_time):
@@ -243,14 +225,10 @@ class TypeChecker:
             return Value("0", ERROR)
         if e.op == "+":
             return value
-        if value.const is not NOT_CONST:
-            const = -value.const  # type: ignore[operator]
-            if isinstance(t, ElementaryType) and t.kind in ("int", "bits", "time"):
-                const = wrap_value(const, t)
-            return Value(repr(const), t, const)
-        if isinstance(t, ElementaryType) and not t.signed and t.is_integer:
+        unsigned = isinstance(t, ElementaryType) and not t.signed and t.is_integer
+        if value.const is NOT_CONST and unsigned:
             self.error(e, f"unary minus on unsigned {t}")
-        return Value(f"(-{value.code})", t, raw=t.is_integer or t.is_time)
+        return lower_expr.negate(value)
 
     def _x_Binary(self, e: n.Binary, scope: Scope) -> Value:
         left = self.expr(e.left, scope)
@@ -267,31 +245,23 @@ class TypeChecker:
     def _logic(self, e: n.Binary, left: Value, right: Value) -> Value:
         op = "AND" if e.op == "&" else e.op
         if left.type is BOOL and right.type is BOOL:
-            py = {"AND": "and", "OR": "or", "XOR": "!="}[op]
-            const = NOT_CONST
-            if left.const is not NOT_CONST and right.const is not NOT_CONST:
-                const = {"AND": left.const and right.const, "OR": left.const or right.const,
-                         "XOR": left.const != right.const}[op]  # fmt: skip
-            return Value(f"({left.code} {py} {right.code})", BOOL, const)
+            return lower_expr.bool_logic(op, left, right)
         t = self.unify(e, left, right)
         if t is None:
             return Value("0", ERROR)
         if not t.is_integer:
             self.error(e, f"{op} needs BOOL or bit strings, not {left.type} and {right.type}")
             return Value("0", ERROR)
-        py = {"AND": "&", "OR": "|", "XOR": "^"}[op]
-        # Bitwise operators are exact on unwrapped two's complement values, like + - *.
-        a, b = self.coerce(left, t, e, modular=True), self.coerce(right, t, e, modular=True)
-        return fold(f"({a} {py} {b})", t, left, right, py, raw=True)
+        self.check_operands(left, right, t, e)
+        return lower_expr.bitwise(op, left, right, t)
 
     def _compare(self, e: n.Binary, left: Value, right: Value) -> Value:
-        py = COMPARE[e.op]
         lt, rt = left.type, right.type
+        t: DataType | None = None
         if isinstance(lt, EnumType) or isinstance(rt, EnumType):
             if lt is not rt:
                 self.error(e, f"cannot compare {lt} with {rt}")
                 return Value("False", ERROR)
-            a, b = left.code, right.code
         elif lt is BOOL or rt is BOOL or isinstance(lt, StringType) or isinstance(rt, StringType):
             same = (lt is BOOL and rt is BOOL) or (
                 isinstance(lt, StringType) and isinstance(rt, StringType)
@@ -299,16 +269,12 @@ class TypeChecker:
             if not same:
                 self.error(e, f"cannot compare {lt} with {rt}")
                 return Value("False", ERROR)
-            a, b = left.code, right.code
         else:
             t = self.unify(e, left, right)
             if t is None:
                 return Value("False", ERROR)
-            a, b = self.coerce(left, t, e), self.coerce(right, t, e)
-        if left.const is not NOT_CONST and right.const is not NOT_CONST:
-            const = _FOLD_COMPARE[py](left.const, right.const)
-            return Value(repr(const), BOOL, const)
-        return Value(f"({a} {py} {b})", BOOL)
+            self.check_operands(left, right, t, e)
+        return lower_expr.compare(e.op, left, right, t)
 
     def arithmetic(self, e: n.Binary, left: Value, right: Value) -> Value:
         """``left e.op right`` for ``+ - * / MOD **`` (numbers and TIME)."""
@@ -323,51 +289,27 @@ class TypeChecker:
             t = lt if lt.is_real and not isinstance(lt, LiteralType) else LREAL
             if isinstance(lt, LiteralType) and isinstance(rt, LiteralType):
                 t = ANY_REAL  # like any literal expression, it takes the type it is used as
-            code = real_code(f"_expt({wrapped(left)}, {wrapped(right)})", t)
-            if left.const is not NOT_CONST and right.const is not NOT_CONST:
-                try:
-                    const = float(left.const) ** right.const  # type: ignore[arg-type,operator]
-                except (ZeroDivisionError, OverflowError):
-                    const = NOT_CONST
-                if isinstance(const, float):
-                    const = _f32(const) if t is REAL else const
-                    return Value(repr(const), t, const)
-            return Value(code, t)
+            return lower_expr.power(left, right, t)
         t = self.unify(e, left, right)
         if t is None:
             return Value("0", ERROR)
         if op == "MOD" and not t.is_integer:
             self.error(e, f"MOD needs integers, not {lt} and {rt}")
             return Value("0", ERROR)
-        if op in ("+", "-", "*"):
-            a, b = self.coerce(left, t, e, modular=True), self.coerce(right, t, e, modular=True)
-            return fold(real_code(f"({a} {op} {b})", t), t, left, right, op, raw=t.is_integer)
-        a, b = self.coerce(left, t, e), self.coerce(right, t, e)
+        self.check_operands(left, right, t, e)
         if op in ("/", "MOD") and right.const is not NOT_CONST and right.const == 0:
             self.error(e.right, "division by zero")
             return Value("0", ERROR)
-        if op == "MOD":
-            return fold(f"_imod({a}, {b})", t, left, right, "MOD")
-        if t.is_integer:
-            return fold(f"_idiv({a}, {b})", t, left, right, "/", raw=True)
-        return fold(real_code(f"_fdiv({a}, {b})", t), t, left, right, "/")
+        return lower_expr.arithmetic(op, left, right, t)
 
     def _time_arithmetic(self, e: n.Binary, left: Value, right: Value) -> Value:
         op, lt, rt = e.op, left.type, right.type
-        if op in ("+", "-") and lt.is_time and rt.is_time:
-            return fold(f"({left.code} {op} {right.code})", TIME, left, right, op, raw=True)
-        if op in ("*", "/") and lt.is_time and rt.is_numeric:
-            scale = wrapped(right) if not isinstance(right.type, LiteralType) else right.code
-            if op == "*":
-                code = (
-                    f"_trunc({left.code} * {scale})" if rt.is_real else f"({left.code} * {scale})"
-                )
-            else:
-                code = f"_trunc(_fdiv({left.code}, {scale}))" if rt.is_real else (
-                    f"_idiv({left.code}, {scale})")  # fmt: skip
-            return Value(code, TIME, raw=True)
+        if (op in ("+", "-") and lt.is_time and rt.is_time) or (
+            op in ("*", "/") and lt.is_time and rt.is_numeric
+        ):
+            return lower_expr.time_arithmetic(op, left, right)
         if op == "*" and lt.is_numeric and rt.is_time:
-            return self._time_arithmetic(n.Binary(e.line, e.col, op, e.right, e.left), right, left)
+            return lower_expr.time_arithmetic(op, right, left)
         self.error(e, f"{op} is not defined for {lt} and {rt}")
         return Value("0", ERROR)
 
@@ -408,6 +350,12 @@ class TypeChecker:
         if isinstance(value.type, LiteralType) and not isinstance(t, LiteralType):
             self._check_literal(value, t, where)
         return operand_code(value, t, modular=modular)
+
+    def check_operands(self, left: Value, right: Value, t: DataType, where: n.Node) -> None:
+        """Report a literal operand that does not fit ``t``, the type both operands meet at."""
+        for value in (left, right):
+            if isinstance(value.type, LiteralType) and not isinstance(t, LiteralType):
+                self._check_literal(value, t, where)
 
     def literal_as(self, value: Value, t: DataType, where: n.Node) -> str:
         """Code of literal ``value`` used as a ``t`` (reported if it does not fit)."""
