@@ -1,7 +1,12 @@
 """Expression lowering: the Python code of a checked ST value, and constant folding.
 
 Pure functions of types and values; no errors are found here (the type checker has
-reported them before it asks for code). The choices, each for speed or fidelity:
+decided the types and reported every error before it asks for code). One constructor
+per construct: leaves (:func:`constant`, :func:`variable`, :func:`enum_value`),
+selectors (:func:`member`, :func:`element`, :func:`bit`), operators (:func:`not_value`,
+:func:`negate`, :func:`bool_logic`, :func:`bitwise`, :func:`compare`,
+:func:`arithmetic`, :func:`power`, :func:`time_arithmetic`), user calls (:func:`call`),
+stores and conversions. The choices, each for speed or fidelity:
 
 - Integer ``+ - *`` and bitwise ``AND OR XOR`` stay unwrapped (``raw``) until a value is
   stored, compared, divided or passed on: wrapping once at the point of use is exact
@@ -42,13 +47,19 @@ __all__ = [
     "Value",
     "arithmetic",
     "array_code",
+    "bit",
     "bitwise",
     "bool_logic",
+    "call",
     "compare",
+    "constant",
     "convert_code",
     "default_code",
+    "element",
+    "enum_value",
     "fold",
     "literal_code",
+    "member",
     "negate",
     "not_value",
     "operand_code",
@@ -57,6 +68,8 @@ __all__ = [
     "size",
     "store_code",
     "time_arithmetic",
+    "typed_literal",
+    "variable",
     "wrap_code",
     "wrapped",
 ]
@@ -190,6 +203,62 @@ def fold(code: str, t: DataType, left: Value, right: Value, op: str, raw: bool =
     elif t is REAL:
         const = _f32(float(const))  # type: ignore[arg-type]
     return Value(repr(const), t, const)
+
+
+# ---- leaves, selectors and calls (checked by types_check.TypeChecker) -------------------
+
+
+def constant(const: object, t: DataType) -> Value:
+    """A literal or named constant ``const`` of type ``t``: its code is its Python spelling."""
+    return Value(repr(const), t, const)
+
+
+def typed_literal(code: str, const: object, t: DataType) -> Value:
+    """A typed literal (``REAL#0.1``) stored as ``code``: its constant rounded like ``t``."""
+    if t is REAL:
+        const = _f32(float(const))  # type: ignore[arg-type]
+    elif t.is_real:
+        const = float(const)  # type: ignore[arg-type]
+    return Value(code, t, const)
+
+
+def enum_value(t: EnumType, value: int) -> Value:
+    """The value ``value`` of enumeration ``t`` (an enumeration value is its integer)."""
+    return Value(str(value), t, value)
+
+
+def variable(var: Var) -> Value:
+    """A variable read: a CONSTANT of known value is that value, else its attribute."""
+    if var.constant and var.const is not NOT_CONST:
+        return Value(repr(var.const), var.type, var.const, var=var)
+    return Value(var.py, var.type, var=var, lvalue=not var.constant)
+
+
+def member(base: Value, attr: str, t: DataType, *, lvalue: bool) -> Value:
+    """Field ``attr`` (already a Python attribute name) of a struct or FB instance."""
+    return Value(f"{base.code}.{attr}", t, lvalue=lvalue)
+
+
+def element(base: Value, indices: list[tuple[Value, int, int]], t: DataType) -> Value:
+    """Element of array ``base`` at ``indices`` (each with its dimension's bounds)."""
+    code = base.code
+    for index, low, high in indices:
+        if index.const is not NOT_CONST:
+            # A constant index was checked against the bounds: no run-time check.
+            code = f"{code}[{int(index.const) - low}]"  # type: ignore[arg-type]
+        else:
+            code = f"{code}[_ix({wrapped(index)}, {low}, {high})]"
+    return Value(code, t, lvalue=base.lvalue)
+
+
+def bit(base: Value, number: int) -> Value:
+    """Bit ``number`` of integer ``base``, as a BOOL."""
+    return Value(f"(({wrapped(base)} >> {number}) & 1 == 1)", BOOL)
+
+
+def call(py: str, codes: list[str], result: DataType) -> Value:
+    """Call of user function ``py`` with the code of every input, in parameter order."""
+    return Value(f"{py}({', '.join(codes)})", result)
 
 
 # ---- operators (checked by types_check.TypeChecker; their code and folding here) ----------

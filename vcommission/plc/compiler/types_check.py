@@ -3,13 +3,15 @@
 :meth:`TypeChecker.expr` types one expression against the symbols of its scope, reports
 every type error at its line and column, records the IEC type on the node
 (``expr.iec_type``, so a later reader such as a mutator or a formatter finds the typed
-tree), and returns the checked :class:`~vcommission.plc.compiler.lower_expr.Value`. Typing
-and lowering share one walk over each expression (a second walk would cost compile time
-for nothing): the checker decides types and reports, and asks
-:mod:`~vcommission.plc.compiler.lower_expr` for the code (wrapping at the point of use,
-REAL rounding, folding, stores and conversions) and :mod:`.stdfuncs` for standard calls.
-An untyped literal keeps its literal type (``integer literal``) until an operator or a
-store gives it one.
+tree), and returns the checked :class:`~vcommission.plc.compiler.lower_expr.Value`. The
+checker only decides: the type of every node, the type the operands of an operator meet
+at, whether a literal fits it, whether a store is allowed. It builds no Python code and
+folds no constant itself: once a node is checked it hands the decision to
+:mod:`~vcommission.plc.compiler.lower_expr` (operators, leaves, selectors, user calls,
+stores) or :mod:`.stdfuncs` (standard calls), which build the code and fold constants.
+Typing and lowering share one walk over each expression (a second walk would cost compile
+time for nothing). An untyped literal keeps its literal type (``integer literal``) until
+an operator or a store gives it one.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from vcommission.plc.compiler.lower_expr import (
     literal_code,
     operand_code,
     store_code,
-    wrapped,
 )
 from vcommission.plc.compiler.symbols import NOT_CONST, FunctionSig, Scope, SymbolTable, py_attr
 from vcommission.plc.nodes import key
@@ -80,25 +81,18 @@ class TypeChecker:
             if target is ERROR:
                 return Value("0", ERROR)
             literal_type = {"int": ANY_INT, "real": ANY_REAL, "bool": BOOL}[e.kind]
-            return self._typed_literal(Value(repr(e.value), literal_type, e.value), target, e)
+            literal = lower_expr.constant(e.value, literal_type)
+            code = self.convert_for_store(literal, target, e, "typed literal")
+            return lower_expr.typed_literal(code, e.value, target)
         if e.kind == "bool":
-            return Value(repr(e.value), BOOL, e.value)
+            return lower_expr.constant(e.value, BOOL)
         if e.kind == "int":
-            return Value(repr(e.value), ANY_INT, e.value)
+            return lower_expr.constant(e.value, ANY_INT)
         if e.kind == "real":
-            return Value(repr(e.value), ANY_REAL, e.value)
+            return lower_expr.constant(e.value, ANY_REAL)
         if e.kind == "time":
-            return Value(repr(e.value), TIME, e.value)
-        return Value(repr(e.value), StringType(max(1, len(str(e.value)))), e.value)
-
-    def _typed_literal(self, value: Value, target: DataType, e: n.Expr) -> Value:
-        code = self.convert_for_store(value, target, e, "typed literal")
-        const = value.const
-        if target is REAL:
-            const = _f32(float(const))  # type: ignore[arg-type]
-        elif target.is_real:
-            const = float(const)  # type: ignore[arg-type]
-        return Value(code, target, const)
+            return lower_expr.constant(e.value, TIME)
+        return lower_expr.constant(e.value, StringType(max(1, len(str(e.value)))))
 
     def _x_EnumLiteral(self, e: n.EnumLiteral, scope: Scope) -> Value:
         t = self.symbols.named_type(e.type_name, e)
@@ -111,20 +105,17 @@ class TypeChecker:
         if entry is None:
             self.error(e, f"{e.value!r} is not a value of {t.name}")
             return Value("0", ERROR)
-        return Value(str(entry[1]), t, entry[1])
+        return lower_expr.enum_value(t, entry[1])
 
     def _x_Name(self, e: n.Name, scope: Scope) -> Value:
         var = scope.lookup(e.name)
         if var is not None:
             if var.type is ERROR:
                 return Value("0", ERROR)
-            if var.constant and var.const is not NOT_CONST:
-                return Value(repr(var.const), var.type, var.const, var=var)
-            return Value(var.py, var.type, var=var, lvalue=not var.constant)
+            return lower_expr.variable(var)
         enums = self.symbols.enum_values.get(key(e.name), [])
         if len(enums) == 1:
-            value = enums[0].values[key(e.name)][1]
-            return Value(str(value), enums[0], value)
+            return lower_expr.enum_value(enums[0], enums[0].values[key(e.name)][1])
         if len(enums) > 1:
             names = " or ".join(f"{t.name}#{e.name}" for t in enums)
             self.error(e, f"{e.name} is a value of several enumerations: write {names}")
@@ -144,7 +135,7 @@ class TypeChecker:
             if entry is None:
                 self.error(e, f"{t.name} has no field {e.name!r}")
                 return Value("0", ERROR)
-            return Value(f"{base.code}.{py_attr(entry[0])}", entry[1], lvalue=base.lvalue)
+            return lower_expr.member(base, py_attr(entry[0]), entry[1], lvalue=base.lvalue)
         if isinstance(t, FbType):
             member = t.members.get(key(e.name))
             if member is None:
@@ -154,11 +145,8 @@ class TypeChecker:
             if section not in ("VAR_INPUT", "VAR_OUTPUT", "VAR_IN_OUT"):
                 self.error(e, f"{spelling} is internal to {t.name}: only inputs and outputs show")
                 return Value("0", ERROR)
-            return Value(
-                f"{base.code}.{py_attr(spelling)}",
-                member_type,
-                lvalue=section == "VAR_INPUT" and base.lvalue,
-            )
+            lvalue = section == "VAR_INPUT" and base.lvalue
+            return lower_expr.member(base, py_attr(spelling), member_type, lvalue=lvalue)
         self.error(e, f"{describe(e.base)} is a {t}: it has no fields")
         return Value("0", ERROR)
 
@@ -174,7 +162,7 @@ class TypeChecker:
             self.error(e, f"{describe(e.base)} has {len(t.dims)} dimension(s), indexed with "
                           f"{len(e.indices)}")  # fmt: skip
             return Value("0", ERROR)
-        code = base.code
+        indices = []
         for index_expr, (low, high) in zip(e.indices, t.dims, strict=True):
             index = self.expr(index_expr, scope)
             if index.type is ERROR:
@@ -187,10 +175,8 @@ class TypeChecker:
                 if not low <= value <= high:
                     self.error(index_expr, f"index {value} outside {low}..{high}")
                     return Value("0", ERROR)
-                code = f"{code}[{value - low}]"
-            else:
-                code = f"{code}[_ix({wrapped(index)}, {low}, {high})]"
-        return Value(code, t.element, lvalue=base.lvalue)
+            indices.append((index, low, high))
+        return lower_expr.element(base, indices, t.element)
 
     def _x_Bit(self, e: n.Bit, scope: Scope) -> Value:
         base = self.expr(e.base, scope)
@@ -200,7 +186,7 @@ class TypeChecker:
             self.error(e, f"bit access on {base.type}: needs an integer or bit string")
             return Value("False", ERROR)
         self.check_bit(e, base.type)
-        return Value(f"(({wrapped(base)} >> {e.bit}) & 1 == 1)", BOOL)
+        return lower_expr.bit(base, e.bit)
 
     def check_bit(self, node: n.Bit, t: DataType) -> None:
         """Report a bit number beyond the width of ``t``."""
@@ -413,7 +399,7 @@ class TypeChecker:
                 if function.result is None:
                     self.error(e, f"{function.name} returns no value")
                 return Value("0", ERROR)
-            return Value(f"{function.py}({', '.join(bound[0])})", function.result)
+            return lower_expr.call(function.py, bound[0], function.result)
         var = scope.lookup(e.name)
         if var is not None and isinstance(var.type, FbType):
             self.error(e, f"{e.name} is a function block instance: call it as a statement")
