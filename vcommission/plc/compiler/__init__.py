@@ -6,8 +6,9 @@ CPython's ``symtable.c`` -> ``codegen.c``)::
     Library (nodes)
       -> symbols.SymbolTable.declare_library   types, POUs, FB interfaces, signatures, globals
       -> codegen.CodeGenerator.generate        POU scopes, statements; per expression:
-           types_check.TypeChecker.expr        IEC typing; annotates ``expr.iec_type``
-             lower_expr / stdfuncs             Python code: wrapping, REAL rounding, folding
+           types_check.TypeChecker.expr        IEC typing and errors; annotates ``expr.iec_type``
+             lower_expr / stdfuncs             all code of a checked node: wrapping, REAL
+                                               rounding, constant folding, stores
            emitter.Emitter                     lines, line map, coverage counters
       -> symbols.SymbolTable.configuration     program instances and tasks
       -> CompiledUnit                          (diagnostics.Diagnostics: every issue, located)

@@ -1,7 +1,12 @@
 """Expression lowering: the Python code of a checked ST value, and constant folding.
 
 Pure functions of types and values; no errors are found here (the type checker has
-reported them before it asks for code). The choices, each for speed or fidelity:
+decided the types and reported every error before it asks for code). One constructor
+per construct: leaves (:func:`constant`, :func:`variable`, :func:`enum_value`),
+selectors (:func:`member`, :func:`element`, :func:`bit`), operators (:func:`not_value`,
+:func:`negate`, :func:`bool_logic`, :func:`bitwise`, :func:`compare`,
+:func:`arithmetic`, :func:`power`, :func:`time_arithmetic`), user calls (:func:`call`),
+stores and conversions. The choices, each for speed or fidelity:
 
 - Integer ``+ - *`` and bitwise ``AND OR XOR`` stay unwrapped (``raw``) until a value is
   stored, compared, divided or passed on: wrapping once at the point of use is exact
@@ -25,6 +30,7 @@ from vcommission.plc.types import (
     BOOL,
     ELEMENTARY,
     REAL,
+    TIME,
     ArrayType,
     DataType,
     ElementaryType,
@@ -39,15 +45,31 @@ from vcommission.plc.types import (
 __all__ = [
     "COMPARE",
     "Value",
+    "arithmetic",
     "array_code",
+    "bit",
+    "bitwise",
+    "bool_logic",
+    "call",
+    "compare",
+    "constant",
     "convert_code",
     "default_code",
+    "element",
+    "enum_value",
     "fold",
     "literal_code",
+    "member",
+    "negate",
+    "not_value",
     "operand_code",
+    "power",
     "real_code",
     "size",
     "store_code",
+    "time_arithmetic",
+    "typed_literal",
+    "variable",
     "wrap_code",
     "wrapped",
 ]
@@ -181,6 +203,159 @@ def fold(code: str, t: DataType, left: Value, right: Value, op: str, raw: bool =
     elif t is REAL:
         const = _f32(float(const))  # type: ignore[arg-type]
     return Value(repr(const), t, const)
+
+
+# ---- leaves, selectors and calls (checked by types_check.TypeChecker) -------------------
+
+
+def constant(const: object, t: DataType) -> Value:
+    """A literal or named constant ``const`` of type ``t``: its code is its Python spelling."""
+    return Value(repr(const), t, const)
+
+
+def typed_literal(code: str, const: object, t: DataType) -> Value:
+    """A typed literal (``REAL#0.1``) stored as ``code``: its constant rounded like ``t``."""
+    if t is REAL:
+        const = _f32(float(const))  # type: ignore[arg-type]
+    elif t.is_real:
+        const = float(const)  # type: ignore[arg-type]
+    return Value(code, t, const)
+
+
+def enum_value(t: EnumType, value: int) -> Value:
+    """The value ``value`` of enumeration ``t`` (an enumeration value is its integer)."""
+    return Value(str(value), t, value)
+
+
+def variable(var: Var) -> Value:
+    """A variable read: a CONSTANT of known value is that value, else its attribute."""
+    if var.constant and var.const is not NOT_CONST:
+        return Value(repr(var.const), var.type, var.const, var=var)
+    return Value(var.py, var.type, var=var, lvalue=not var.constant)
+
+
+def member(base: Value, attr: str, t: DataType, *, lvalue: bool) -> Value:
+    """Field ``attr`` (already a Python attribute name) of a struct or FB instance."""
+    return Value(f"{base.code}.{attr}", t, lvalue=lvalue)
+
+
+def element(base: Value, indices: list[tuple[Value, int, int]], t: DataType) -> Value:
+    """Element of array ``base`` at ``indices`` (each with its dimension's bounds)."""
+    code = base.code
+    for index, low, high in indices:
+        if index.const is not NOT_CONST:
+            # A constant index was checked against the bounds: no run-time check.
+            code = f"{code}[{int(index.const) - low}]"  # type: ignore[arg-type]
+        else:
+            code = f"{code}[_ix({wrapped(index)}, {low}, {high})]"
+    return Value(code, t, lvalue=base.lvalue)
+
+
+def bit(base: Value, number: int) -> Value:
+    """Bit ``number`` of integer ``base``, as a BOOL."""
+    return Value(f"(({wrapped(base)} >> {number}) & 1 == 1)", BOOL)
+
+
+def call(py: str, codes: list[str], result: DataType) -> Value:
+    """Call of user function ``py`` with the code of every input, in parameter order."""
+    return Value(f"{py}({', '.join(codes)})", result)
+
+
+# ---- operators (checked by types_check.TypeChecker; their code and folding here) ----------
+
+
+def not_value(value: Value) -> Value:
+    """``NOT value`` of a BOOL (folded when constant) or of an integer (bit string)."""
+    t = value.type
+    if t is BOOL:
+        const = (not value.const) if value.const is not NOT_CONST else NOT_CONST
+        return Value(f"(not {value.code})", BOOL, const)
+    assert isinstance(t, ElementaryType)
+    mask = (1 << t.bits) - 1
+    code = f"(~{wrapped(value)})" if t.signed else f"(~{value.code} & {mask})"
+    return Value(code, t)
+
+
+def negate(value: Value) -> Value:
+    """``-value`` of a number or TIME: folded (and wrapped) when constant, else raw."""
+    t = value.type
+    if value.const is not NOT_CONST:
+        const = -value.const  # type: ignore[operator]
+        if isinstance(t, ElementaryType) and t.kind in ("int", "bits", "time"):
+            const = wrap_value(const, t)
+        return Value(repr(const), t, const)
+    return Value(f"(-{value.code})", t, raw=t.is_integer or t.is_time)
+
+
+def bool_logic(op: str, left: Value, right: Value) -> Value:
+    """``left op right`` of two BOOLs, ``op`` one of ``AND OR XOR``; folded when constant."""
+    py = {"AND": "and", "OR": "or", "XOR": "!="}[op]
+    const = NOT_CONST
+    if left.const is not NOT_CONST and right.const is not NOT_CONST:
+        const = {"AND": left.const and right.const, "OR": left.const or right.const,
+                 "XOR": left.const != right.const}[op]  # fmt: skip
+    return Value(f"({left.code} {py} {right.code})", BOOL, const)
+
+
+def bitwise(op: str, left: Value, right: Value, t: DataType) -> Value:
+    """``left op right`` (``AND OR XOR``) of bit strings meeting at integer type ``t``."""
+    py = {"AND": "&", "OR": "|", "XOR": "^"}[op]
+    # Bitwise operators are exact on unwrapped two's complement values, like + - *.
+    a = operand_code(left, t, modular=True)
+    b = operand_code(right, t, modular=True)
+    return fold(f"({a} {py} {b})", t, left, right, py, raw=True)
+
+
+def compare(op: str, left: Value, right: Value, t: DataType | None) -> Value:
+    """``left op right`` (ST comparison ``op``), operands met at ``t`` (None: as they are)."""
+    py = COMPARE[op]
+    if left.const is not NOT_CONST and right.const is not NOT_CONST:
+        const = _FOLD[py](left.const, right.const)
+        return Value(repr(const), BOOL, const)
+    if t is None:
+        return Value(f"({left.code} {py} {right.code})", BOOL)
+    return Value(f"({operand_code(left, t)} {py} {operand_code(right, t)})", BOOL)
+
+
+def power(left: Value, right: Value, t: DataType) -> Value:
+    """``left ** right`` of result type ``t``; folded when both are constants."""
+    code = real_code(f"_expt({wrapped(left)}, {wrapped(right)})", t)
+    if left.const is not NOT_CONST and right.const is not NOT_CONST:
+        try:
+            const = float(left.const) ** right.const  # type: ignore[arg-type,operator]
+        except (ZeroDivisionError, OverflowError):
+            const = NOT_CONST
+        if isinstance(const, float):
+            const = _f32(const) if t is REAL else const
+            return Value(repr(const), t, const)
+    return Value(code, t)
+
+
+def arithmetic(op: str, left: Value, right: Value, t: DataType) -> Value:
+    """``left op right`` (``+ - * / MOD``) of numbers meeting at ``t``; folded if constant."""
+    if op in ("+", "-", "*"):
+        a = operand_code(left, t, modular=True)
+        b = operand_code(right, t, modular=True)
+        return fold(real_code(f"({a} {op} {b})", t), t, left, right, op, raw=t.is_integer)
+    a, b = operand_code(left, t), operand_code(right, t)
+    if op == "MOD":
+        return fold(f"_imod({a}, {b})", t, left, right, "MOD")
+    if t.is_integer:
+        return fold(f"_idiv({a}, {b})", t, left, right, "/", raw=True)
+    return fold(real_code(f"_fdiv({a}, {b})", t), t, left, right, "/")
+
+
+def time_arithmetic(op: str, left: Value, right: Value) -> Value:
+    """``TIME op TIME`` (``+ -``) or ``TIME op number`` (``* /``), ``left`` the TIME."""
+    if right.type.is_time:
+        return fold(f"({left.code} {op} {right.code})", TIME, left, right, op, raw=True)
+    real = right.type.is_real
+    scale = wrapped(right) if not isinstance(right.type, LiteralType) else right.code
+    if op == "*":
+        code = f"_trunc({left.code} * {scale})" if real else f"({left.code} * {scale})"
+    else:
+        code = f"_trunc(_fdiv({left.code}, {scale}))" if real else f"_idiv({left.code}, {scale})"
+    return Value(code, TIME, raw=True)
 
 
 def size(t: ArrayType) -> int:

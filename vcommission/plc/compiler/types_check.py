@@ -3,33 +3,31 @@
 :meth:`TypeChecker.expr` types one expression against the symbols of its scope, reports
 every type error at its line and column, records the IEC type on the node
 (``expr.iec_type``, so a later reader such as a mutator or a formatter finds the typed
-tree), and returns the checked :class:`~vcommission.plc.compiler.lower_expr.Value`. Typing
-and lowering share one walk over each expression (a second walk would cost compile time
-for nothing): the checker decides types and reports, and asks
-:mod:`~vcommission.plc.compiler.lower_expr` for the code (wrapping at the point of use,
-REAL rounding, folding, stores and conversions) and :mod:`.stdfuncs` for standard calls.
-An untyped literal keeps its literal type (``integer literal``) until an operator or a
-store gives it one.
+tree), and returns the checked :class:`~vcommission.plc.compiler.lower_expr.Value`. The
+checker only decides: the type of every node, the type the operands of an operator meet
+at, whether a literal fits it, whether a store is allowed. It builds no Python code and
+folds no constant itself: once a node is checked it hands the decision to
+:mod:`~vcommission.plc.compiler.lower_expr` (operators, leaves, selectors, user calls,
+stores) or :mod:`.stdfuncs` (standard calls), which build the code and fold constants.
+Typing and lowering share one walk over each expression (a second walk would cost compile
+time for nothing). An untyped literal keeps its literal type (``integer literal``) until
+an operator or a store gives it one.
 """
 
 from __future__ import annotations
 
 import math
-import operator
 
 from vcommission.plc import nodes as n
-from vcommission.plc.compiler import stdfuncs
+from vcommission.plc.compiler import lower_expr, stdfuncs
 from vcommission.plc.compiler.diagnostics import Diagnostics, describe
 from vcommission.plc.compiler.lower_expr import (
     COMPARE,
     Value,
     default_code,
-    fold,
     literal_code,
     operand_code,
-    real_code,
     store_code,
-    wrapped,
 )
 from vcommission.plc.compiler.symbols import NOT_CONST, FunctionSig, Scope, SymbolTable, py_attr
 from vcommission.plc.nodes import key
@@ -52,19 +50,9 @@ from vcommission.plc.types import (
     StructType,
     common_type,
     implicitly_converts,
-    wrap_value,
 )
 
 __all__ = ["TypeChecker", "same_array"]
-
-_FOLD_COMPARE = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    ">": operator.gt,
-    "<=": operator.le,
-    ">=": operator.ge,
-}
 
 
 class TypeChecker:
@@ -93,25 +81,18 @@ class TypeChecker:
             if target is ERROR:
                 return Value("0", ERROR)
             literal_type = {"int": ANY_INT, "real": ANY_REAL, "bool": BOOL}[e.kind]
-            return self._typed_literal(Value(repr(e.value), literal_type, e.value), target, e)
+            literal = lower_expr.constant(e.value, literal_type)
+            code = self.convert_for_store(literal, target, e, "typed literal")
+            return lower_expr.typed_literal(code, e.value, target)
         if e.kind == "bool":
-            return Value(repr(e.value), BOOL, e.value)
+            return lower_expr.constant(e.value, BOOL)
         if e.kind == "int":
-            return Value(repr(e.value), ANY_INT, e.value)
+            return lower_expr.constant(e.value, ANY_INT)
         if e.kind == "real":
-            return Value(repr(e.value), ANY_REAL, e.value)
+            return lower_expr.constant(e.value, ANY_REAL)
         if e.kind == "time":
-            return Value(repr(e.value), TIME, e.value)
-        return Value(repr(e.value), StringType(max(1, len(str(e.value)))), e.value)
-
-    def _typed_literal(self, value: Value, target: DataType, e: n.Expr) -> Value:
-        code = self.convert_for_store(value, target, e, "typed literal")
-        const = value.const
-        if target is REAL:
-            const = _f32(float(const))  # type: ignore[arg-type]
-        elif target.is_real:
-            const = float(const)  # type: ignore[arg-type]
-        return Value(code, target, const)
+            return lower_expr.constant(e.value, TIME)
+        return lower_expr.constant(e.value, StringType(max(1, len(str(e.value)))))
 
     def _x_EnumLiteral(self, e: n.EnumLiteral, scope: Scope) -> Value:
         t = self.symbols.named_type(e.type_name, e)
@@ -124,20 +105,17 @@ class TypeChecker:
         if entry is None:
             self.error(e, f"{e.value!r} is not a value of {t.name}")
             return Value("0", ERROR)
-        return Value(str(entry[1]), t, entry[1])
+        return lower_expr.enum_value(t, entry[1])
 
     def _x_Name(self, e: n.Name, scope: Scope) -> Value:
         var = scope.lookup(e.name)
         if var is not None:
             if var.type is ERROR:
                 return Value("0", ERROR)
-            if var.constant and var.const is not NOT_CONST:
-                return Value(repr(var.const), var.type, var.const, var=var)
-            return Value(var.py, var.type, var=var, lvalue=not var.constant)
+            return lower_expr.variable(var)
         enums = self.symbols.enum_values.get(key(e.name), [])
         if len(enums) == 1:
-            value = enums[0].values[key(e.name)][1]
-            return Value(str(value), enums[0], value)
+            return lower_expr.enum_value(enums[0], enums[0].values[key(e.name)][1])
         if len(enums) > 1:
             names = " or ".join(f"{t.name}#{e.name}" for t in enums)
             self.error(e, f"{e.name} is a value of several enumerations: write {names}")
@@ -157,7 +135,7 @@ class TypeChecker:
             if entry is None:
                 self.error(e, f"{t.name} has no field {e.name!r}")
                 return Value("0", ERROR)
-            return Value(f"{base.code}.{py_attr(entry[0])}", entry[1], lvalue=base.lvalue)
+            return lower_expr.member(base, py_attr(entry[0]), entry[1], lvalue=base.lvalue)
         if isinstance(t, FbType):
             member = t.members.get(key(e.name))
             if member is None:
@@ -167,11 +145,8 @@ class TypeChecker:
             if section not in ("VAR_INPUT", "VAR_OUTPUT", "VAR_IN_OUT"):
                 self.error(e, f"{spelling} is internal to {t.name}: only inputs and outputs show")
                 return Value("0", ERROR)
-            return Value(
-                f"{base.code}.{py_attr(spelling)}",
-                member_type,
-                lvalue=section == "VAR_INPUT" and base.lvalue,
-            )
+            lvalue = section == "VAR_INPUT" and base.lvalue
+            return lower_expr.member(base, py_attr(spelling), member_type, lvalue=lvalue)
         self.error(e, f"{describe(e.base)} is a {t}: it has no fields")
         return Value("0", ERROR)
 
@@ -187,7 +162,7 @@ class TypeChecker:
             self.error(e, f"{describe(e.base)} has {len(t.dims)} dimension(s), indexed with "
                           f"{len(e.indices)}")  # fmt: skip
             return Value("0", ERROR)
-        code = base.code
+        indices = []
         for index_expr, (low, high) in zip(e.indices, t.dims, strict=True):
             index = self.expr(index_expr, scope)
             if index.type is ERROR:
@@ -200,10 +175,8 @@ class TypeChecker:
                 if not low <= value <= high:
                     self.error(index_expr, f"index {value} outside {low}..{high}")
                     return Value("0", ERROR)
-                code = f"{code}[{value - low}]"
-            else:
-                code = f"{code}[_ix({wrapped(index)}, {low}, {high})]"
-        return Value(code, t.element, lvalue=base.lvalue)
+            indices.append((index, low, high))
+        return lower_expr.element(base, indices, t.element)
 
     def _x_Bit(self, e: n.Bit, scope: Scope) -> Value:
         base = self.expr(e.base, scope)
@@ -213,7 +186,7 @@ class TypeChecker:
             self.error(e, f"bit access on {base.type}: needs an integer or bit string")
             return Value("False", ERROR)
         self.check_bit(e, base.type)
-        return Value(f"(({wrapped(base)} >> {e.bit}) & 1 == 1)", BOOL)
+        return lower_expr.bit(base, e.bit)
 
     def check_bit(self, node: n.Bit, t: DataType) -> None:
         """Report a bit number beyond the width of ``t``."""
@@ -229,13 +202,8 @@ class TypeChecker:
         if t is ERROR:
             return value
         if e.op == "NOT":
-            if t is BOOL:
-                const = (not value.const) if value.const is not NOT_CONST else NOT_CONST
-                return Value(f"(not {value.code})", BOOL, const)
-            if t.is_integer and isinstance(t, ElementaryType):
-                mask = (1 << t.bits) - 1
-                code = f"(~{wrapped(value)})" if t.signed else f"(~{value.code} & {mask})"
-                return Value(code, t)
+            if t is BOOL or (t.is_integer and isinstance(t, ElementaryType)):
+                return lower_expr.not_value(value)
             self.error(e, f"NOT needs BOOL or a bit string, not {t}")
             return Value("False", ERROR)
         if not (t.is_numeric or t.is_time):
@@ -243,14 +211,10 @@ class TypeChecker:
             return Value("0", ERROR)
         if e.op == "+":
             return value
-        if value.const is not NOT_CONST:
-            const = -value.const  # type: ignore[operator]
-            if isinstance(t, ElementaryType) and t.kind in ("int", "bits", "time"):
-                const = wrap_value(const, t)
-            return Value(repr(const), t, const)
-        if isinstance(t, ElementaryType) and not t.signed and t.is_integer:
+        unsigned = isinstance(t, ElementaryType) and not t.signed and t.is_integer
+        if value.const is NOT_CONST and unsigned:
             self.error(e, f"unary minus on unsigned {t}")
-        return Value(f"(-{value.code})", t, raw=t.is_integer or t.is_time)
+        return lower_expr.negate(value)
 
     def _x_Binary(self, e: n.Binary, scope: Scope) -> Value:
         left = self.expr(e.left, scope)
@@ -267,31 +231,23 @@ class TypeChecker:
     def _logic(self, e: n.Binary, left: Value, right: Value) -> Value:
         op = "AND" if e.op == "&" else e.op
         if left.type is BOOL and right.type is BOOL:
-            py = {"AND": "and", "OR": "or", "XOR": "!="}[op]
-            const = NOT_CONST
-            if left.const is not NOT_CONST and right.const is not NOT_CONST:
-                const = {"AND": left.const and right.const, "OR": left.const or right.const,
-                         "XOR": left.const != right.const}[op]  # fmt: skip
-            return Value(f"({left.code} {py} {right.code})", BOOL, const)
+            return lower_expr.bool_logic(op, left, right)
         t = self.unify(e, left, right)
         if t is None:
             return Value("0", ERROR)
         if not t.is_integer:
             self.error(e, f"{op} needs BOOL or bit strings, not {left.type} and {right.type}")
             return Value("0", ERROR)
-        py = {"AND": "&", "OR": "|", "XOR": "^"}[op]
-        # Bitwise operators are exact on unwrapped two's complement values, like + - *.
-        a, b = self.coerce(left, t, e, modular=True), self.coerce(right, t, e, modular=True)
-        return fold(f"({a} {py} {b})", t, left, right, py, raw=True)
+        self.check_operands(left, right, t, e)
+        return lower_expr.bitwise(op, left, right, t)
 
     def _compare(self, e: n.Binary, left: Value, right: Value) -> Value:
-        py = COMPARE[e.op]
         lt, rt = left.type, right.type
+        t: DataType | None = None
         if isinstance(lt, EnumType) or isinstance(rt, EnumType):
             if lt is not rt:
                 self.error(e, f"cannot compare {lt} with {rt}")
                 return Value("False", ERROR)
-            a, b = left.code, right.code
         elif lt is BOOL or rt is BOOL or isinstance(lt, StringType) or isinstance(rt, StringType):
             same = (lt is BOOL and rt is BOOL) or (
                 isinstance(lt, StringType) and isinstance(rt, StringType)
@@ -299,16 +255,12 @@ class TypeChecker:
             if not same:
                 self.error(e, f"cannot compare {lt} with {rt}")
                 return Value("False", ERROR)
-            a, b = left.code, right.code
         else:
             t = self.unify(e, left, right)
             if t is None:
                 return Value("False", ERROR)
-            a, b = self.coerce(left, t, e), self.coerce(right, t, e)
-        if left.const is not NOT_CONST and right.const is not NOT_CONST:
-            const = _FOLD_COMPARE[py](left.const, right.const)
-            return Value(repr(const), BOOL, const)
-        return Value(f"({a} {py} {b})", BOOL)
+            self.check_operands(left, right, t, e)
+        return lower_expr.compare(e.op, left, right, t)
 
     def arithmetic(self, e: n.Binary, left: Value, right: Value) -> Value:
         """``left e.op right`` for ``+ - * / MOD **`` (numbers and TIME)."""
@@ -323,51 +275,27 @@ class TypeChecker:
             t = lt if lt.is_real and not isinstance(lt, LiteralType) else LREAL
             if isinstance(lt, LiteralType) and isinstance(rt, LiteralType):
                 t = ANY_REAL  # like any literal expression, it takes the type it is used as
-            code = real_code(f"_expt({wrapped(left)}, {wrapped(right)})", t)
-            if left.const is not NOT_CONST and right.const is not NOT_CONST:
-                try:
-                    const = float(left.const) ** right.const  # type: ignore[arg-type,operator]
-                except (ZeroDivisionError, OverflowError):
-                    const = NOT_CONST
-                if isinstance(const, float):
-                    const = _f32(const) if t is REAL else const
-                    return Value(repr(const), t, const)
-            return Value(code, t)
+            return lower_expr.power(left, right, t)
         t = self.unify(e, left, right)
         if t is None:
             return Value("0", ERROR)
         if op == "MOD" and not t.is_integer:
             self.error(e, f"MOD needs integers, not {lt} and {rt}")
             return Value("0", ERROR)
-        if op in ("+", "-", "*"):
-            a, b = self.coerce(left, t, e, modular=True), self.coerce(right, t, e, modular=True)
-            return fold(real_code(f"({a} {op} {b})", t), t, left, right, op, raw=t.is_integer)
-        a, b = self.coerce(left, t, e), self.coerce(right, t, e)
+        self.check_operands(left, right, t, e)
         if op in ("/", "MOD") and right.const is not NOT_CONST and right.const == 0:
             self.error(e.right, "division by zero")
             return Value("0", ERROR)
-        if op == "MOD":
-            return fold(f"_imod({a}, {b})", t, left, right, "MOD")
-        if t.is_integer:
-            return fold(f"_idiv({a}, {b})", t, left, right, "/", raw=True)
-        return fold(real_code(f"_fdiv({a}, {b})", t), t, left, right, "/")
+        return lower_expr.arithmetic(op, left, right, t)
 
     def _time_arithmetic(self, e: n.Binary, left: Value, right: Value) -> Value:
         op, lt, rt = e.op, left.type, right.type
-        if op in ("+", "-") and lt.is_time and rt.is_time:
-            return fold(f"({left.code} {op} {right.code})", TIME, left, right, op, raw=True)
-        if op in ("*", "/") and lt.is_time and rt.is_numeric:
-            scale = wrapped(right) if not isinstance(right.type, LiteralType) else right.code
-            if op == "*":
-                code = (
-                    f"_trunc({left.code} * {scale})" if rt.is_real else f"({left.code} * {scale})"
-                )
-            else:
-                code = f"_trunc(_fdiv({left.code}, {scale}))" if rt.is_real else (
-                    f"_idiv({left.code}, {scale})")  # fmt: skip
-            return Value(code, TIME, raw=True)
+        if (op in ("+", "-") and lt.is_time and rt.is_time) or (
+            op in ("*", "/") and lt.is_time and rt.is_numeric
+        ):
+            return lower_expr.time_arithmetic(op, left, right)
         if op == "*" and lt.is_numeric and rt.is_time:
-            return self._time_arithmetic(n.Binary(e.line, e.col, op, e.right, e.left), right, left)
+            return lower_expr.time_arithmetic(op, right, left)
         self.error(e, f"{op} is not defined for {lt} and {rt}")
         return Value("0", ERROR)
 
@@ -408,6 +336,12 @@ class TypeChecker:
         if isinstance(value.type, LiteralType) and not isinstance(t, LiteralType):
             self._check_literal(value, t, where)
         return operand_code(value, t, modular=modular)
+
+    def check_operands(self, left: Value, right: Value, t: DataType, where: n.Node) -> None:
+        """Report a literal operand that does not fit ``t``, the type both operands meet at."""
+        for value in (left, right):
+            if isinstance(value.type, LiteralType) and not isinstance(t, LiteralType):
+                self._check_literal(value, t, where)
 
     def literal_as(self, value: Value, t: DataType, where: n.Node) -> str:
         """Code of literal ``value`` used as a ``t`` (reported if it does not fit)."""
@@ -465,7 +399,7 @@ class TypeChecker:
                 if function.result is None:
                     self.error(e, f"{function.name} returns no value")
                 return Value("0", ERROR)
-            return Value(f"{function.py}({', '.join(bound[0])})", function.result)
+            return lower_expr.call(function.py, bound[0], function.result)
         var = scope.lookup(e.name)
         if var is not None and isinstance(var.type, FbType):
             self.error(e, f"{e.name} is a function block instance: call it as a statement")
