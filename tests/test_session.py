@@ -21,6 +21,7 @@ from vcommission.plc import compile_program
 from vcommission.scenario.loader import load_scenarios
 from vcommission.scenario.results import Verdict
 from vcommission.scenario.runner import WorkerCache, run_scenario
+from vcommission.scenario.schema import Scenario
 from vcommission.scenario.trace import TraceRecorder
 from vcommission.session import ServerProtocol, SessionBuilder
 from vcommission.simulator import ChangeRecorder
@@ -151,16 +152,34 @@ def test_a_plant_reset_forgets_the_plc_writes_of_the_run_before(model):
         assert plant.image.plc_writes == 0
 
 
-def _never_connects(tmp_path: Path, name: str) -> Path:
+#: The built-in PLC over Modbus: the words after ``python -m vcommission`` in a command.
+PLC_WORDS = f'plc, {SORTING_ST}, --modbus, "{{url}}", --model, {MODEL}'
+
+
+def _external(
+    tmp_path: Path,
+    name: str,
+    command: str,
+    *,
+    duration: float,
+    extra: str = "",
+    conveyor_runs: bool = False,
+) -> Scenario:
+    """A scenario whose PLC is ``command`` (YAML flow-list words) over Modbus, loaded."""
     path = tmp_path / f"{name}.yaml"
     path.write_text(
-        f"name: {name}\nmodel: {MODEL}\nduration: 1\n"
-        "plc:\n  external:\n    link: modbus\n"
-        f'    command: [{sys.executable}, -c, "import time; time.sleep(5)"]\n'
-        "    connect_timeout: 0.3\n"
-        "checks:\n  - final_state: {tags: {conveyor_run: false}}\n"
+        f"name: {name}\nmodel: {MODEL}\nduration: {duration}\n"
+        f"plc:\n  external:\n    link: modbus\n    command: [{sys.executable}, {command}]\n"
+        f"{extra}"
+        f"checks:\n  - final_state: {{tags: {{conveyor_run: {str(conveyor_runs).lower()}}}}}\n"
     )
-    return path
+    (scenario,) = load_scenarios(path)
+    return scenario
+
+
+def _never_connects(tmp_path: Path, name: str) -> Scenario:
+    sleeps = '-c, "import time; time.sleep(5)"'
+    return _external(tmp_path, name, sleeps, duration=1, extra="    connect_timeout: 0.3\n")
 
 
 @pytest.mark.realtime
@@ -173,26 +192,15 @@ def test_every_scenario_of_a_worker_waits_for_its_own_external_plc(tmp_path):
         for name in ("first", "second", "third"):
             if name == "second":
                 # One that a PLC does write to, in between.
-                (scenario,) = load_scenarios(_stand_in_writer(tmp_path))
-                assert run_scenario(scenario, cache).verdict is Verdict.PASSED
-            (scenario,) = load_scenarios(_never_connects(tmp_path, name))
-            result = run_scenario(scenario, cache)
+                writer = _external(
+                    tmp_path, "writer", f"-m, vcommission, {PLC_WORDS}", duration=0.5
+                )
+                assert run_scenario(writer, cache).verdict is Verdict.PASSED
+            result = run_scenario(_never_connects(tmp_path, name), cache)
             assert result.verdict is Verdict.ERROR, (name, result.checks)
             assert "did not write within 0.3 s" in (result.error or "")
     finally:
         cache.close()
-
-
-def _stand_in_writer(tmp_path: Path) -> Path:
-    path = tmp_path / "writer.yaml"
-    path.write_text(
-        f"name: writer\nmodel: {MODEL}\nduration: 0.5\n"
-        "plc:\n  external:\n    link: modbus\n"
-        f"    command: [{sys.executable}, -m, vcommission, plc, {SORTING_ST}, --modbus, "
-        f'"{{url}}", --model, {MODEL}]\n'
-        "checks:\n  - final_state: {tags: {conveyor_run: false}}\n"
-    )
-    return path
 
 
 @pytest.mark.realtime
@@ -203,32 +211,25 @@ def test_a_plc_that_writes_much_to_stderr_is_not_blocked_by_its_pipe(tmp_path):
         "import os, sys; sys.stderr.write('x' * 1_000_000); sys.stderr.flush(); "
         "os.execv(sys.executable, [sys.executable, '-m', 'vcommission', *sys.argv[1:]])"
     )
-    path = tmp_path / "chatty.yaml"
-    path.write_text(
-        f"name: chatty\nmodel: {MODEL}\nduration: 1.2\n"
-        "plc:\n  external:\n    link: modbus\n"
-        f'    command: [{sys.executable}, -c, "{chatty}", plc, {SORTING_ST}, --modbus, '
-        f'"{{url}}", --model, {MODEL}]\n'
-        "    connect_timeout: 5\n"
-        "steps:\n  - hold: 0.3\n  - pulse: {tag: start_pb.pressed, for: 0.2}\n"
-        "checks:\n  - final_state: {tags: {conveyor_run: true}}\n"
+    scenario = _external(
+        tmp_path,
+        "chatty",
+        f'-c, "{chatty}", {PLC_WORDS}',
+        duration=1.2,
+        extra=(
+            "    connect_timeout: 5\n"
+            "steps:\n  - hold: 0.3\n  - pulse: {tag: start_pb.pressed, for: 0.2}\n"
+        ),
+        conveyor_runs=True,
     )
-    (scenario,) = load_scenarios(path)
     result = run_scenario(scenario)
     assert result.verdict is Verdict.PASSED, (result.error, [c.message for c in result.checks])
 
 
 @pytest.mark.wire
 def test_a_plc_that_exits_before_writing_is_reported_with_its_stderr(tmp_path):
-    path = tmp_path / "dies.yaml"
-    path.write_text(
-        f"name: dies\nmodel: {MODEL}\nduration: 1\n"
-        "plc:\n  external:\n    link: modbus\n"
-        f"    command: [{sys.executable}, -c, "
-        "\"import sys; sys.exit('no licence for this PLC')\"]\n"
-        "checks:\n  - final_state: {tags: {conveyor_run: false}}\n"
-    )
-    (scenario,) = load_scenarios(path)
+    dies = "-c, \"import sys; sys.exit('no licence for this PLC')\""
+    scenario = _external(tmp_path, "dies", dies, duration=1)
     result = run_scenario(scenario)
     assert result.verdict is Verdict.ERROR
     assert "exited with code 1 before it wrote" in (result.error or "")
@@ -242,15 +243,8 @@ def test_an_external_plc_that_crashes_mid_run_fails_with_its_stderr(tmp_path):
         "import subprocess, sys; subprocess.run([sys.executable, '-m', 'vcommission', "
         "*sys.argv[1:]]); sys.exit('licence expired')"
     )
-    path = tmp_path / "crash.yaml"
-    path.write_text(
-        f"name: crash\nmodel: {MODEL}\nduration: 1.5\n"
-        "plc:\n  external:\n    link: modbus\n"
-        f'    command: [{sys.executable}, -c, "{crashes}", plc, {SORTING_ST}, --modbus, '
-        f'"{{url}}", --model, {MODEL}, --duration, "0.4"]\n'
-        "checks:\n  - final_state: {tags: {conveyor_run: false}}\n"
-    )
-    (scenario,) = load_scenarios(path)
+    words = f'-c, "{crashes}", {PLC_WORDS}, --duration, "0.4"'
+    scenario = _external(tmp_path, "crash", words, duration=1.5)
     result = run_scenario(scenario)
     assert result.verdict is Verdict.FAILED, result.error
     first = result.checks[0]

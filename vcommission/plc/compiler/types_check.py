@@ -67,6 +67,11 @@ class TypeChecker:
         )  # fmt: skip
         self._checks = {cls: getattr(self, f"_x_{cls.__name__}") for cls in expression_classes}
 
+    def invalid(self, node: n.Node, message: str) -> Value:
+        """Report ``message`` at ``node``; the value of an expression that has no type."""
+        self.error(node, message)
+        return Value("0", ERROR)
+
     def expr(self, e: n.Expr, scope: Scope) -> Value:
         """Check ``e`` in ``scope``; annotate it with its type; return its value."""
         value = self._checks[type(e)](e, scope)
@@ -99,12 +104,10 @@ class TypeChecker:
         if t is ERROR:
             return Value("0", ERROR)
         if not isinstance(t, EnumType):
-            self.error(e, f"{e.type_name} is not an enumerated type")
-            return Value("0", ERROR)
+            return self.invalid(e, f"{e.type_name} is not an enumerated type")
         entry = t.values.get(key(e.value))
         if entry is None:
-            self.error(e, f"{e.value!r} is not a value of {t.name}")
-            return Value("0", ERROR)
+            return self.invalid(e, f"{e.value!r} is not a value of {t.name}")
         return lower_expr.enum_value(t, entry[1])
 
     def _x_Name(self, e: n.Name, scope: Scope) -> Value:
@@ -118,10 +121,8 @@ class TypeChecker:
             return lower_expr.enum_value(enums[0], enums[0].values[key(e.name)][1])
         if len(enums) > 1:
             names = " or ".join(f"{t.name}#{e.name}" for t in enums)
-            self.error(e, f"{e.name} is a value of several enumerations: write {names}")
-            return Value("0", ERROR)
-        self.error(e, f"unknown variable {e.name!r}")
-        return Value("0", ERROR)
+            return self.invalid(e, f"{e.name} is a value of several enumerations: write {names}")
+        return self.invalid(e, f"unknown variable {e.name!r}")
 
     # ---- selectors -----------------------------------------------------------------------
 
@@ -133,22 +134,20 @@ class TypeChecker:
         if isinstance(t, StructType):
             entry = t.fields.get(key(e.name))
             if entry is None:
-                self.error(e, f"{t.name} has no field {e.name!r}")
-                return Value("0", ERROR)
+                return self.invalid(e, f"{t.name} has no field {e.name!r}")
             return lower_expr.member(base, py_attr(entry[0]), entry[1], lvalue=base.lvalue)
         if isinstance(t, FbType):
             member = t.members.get(key(e.name))
             if member is None:
-                self.error(e, f"{t.name} has no member {e.name!r}")
-                return Value("0", ERROR)
+                return self.invalid(e, f"{t.name} has no member {e.name!r}")
             spelling, member_type, section = member
             if section not in ("VAR_INPUT", "VAR_OUTPUT", "VAR_IN_OUT"):
-                self.error(e, f"{spelling} is internal to {t.name}: only inputs and outputs show")
-                return Value("0", ERROR)
+                return self.invalid(
+                    e, f"{spelling} is internal to {t.name}: only inputs and outputs show"
+                )
             lvalue = section == "VAR_INPUT" and base.lvalue
             return lower_expr.member(base, py_attr(spelling), member_type, lvalue=lvalue)
-        self.error(e, f"{describe(e.base)} is a {t}: it has no fields")
-        return Value("0", ERROR)
+        return self.invalid(e, f"{describe(e.base)} is a {t}: it has no fields")
 
     def _x_Index(self, e: n.Index, scope: Scope) -> Value:
         base = self.expr(e.base, scope)
@@ -156,8 +155,7 @@ class TypeChecker:
         if t is ERROR:
             return base
         if not isinstance(t, ArrayType):
-            self.error(e, f"{describe(e.base)} is a {t}, not an array")
-            return Value("0", ERROR)
+            return self.invalid(e, f"{describe(e.base)} is a {t}, not an array")
         if len(e.indices) != len(t.dims):
             self.error(e, f"{describe(e.base)} has {len(t.dims)} dimension(s), indexed with "
                           f"{len(e.indices)}")  # fmt: skip
@@ -168,13 +166,11 @@ class TypeChecker:
             if index.type is ERROR:
                 return index
             if not index.type.is_integer and not isinstance(index.type, EnumType):
-                self.error(index_expr, f"array index must be an integer, not {index.type}")
-                return Value("0", ERROR)
+                return self.invalid(index_expr, f"array index must be an integer, not {index.type}")
             if index.const is not NOT_CONST:
                 value = int(index.const)  # type: ignore[arg-type]
                 if not low <= value <= high:
-                    self.error(index_expr, f"index {value} outside {low}..{high}")
-                    return Value("0", ERROR)
+                    return self.invalid(index_expr, f"index {value} outside {low}..{high}")
             indices.append((index, low, high))
         return lower_expr.element(base, indices, t.element)
 
@@ -207,8 +203,7 @@ class TypeChecker:
             self.error(e, f"NOT needs BOOL or a bit string, not {t}")
             return Value("False", ERROR)
         if not (t.is_numeric or t.is_time):
-            self.error(e, f"unary {e.op} needs a number, not {t}")
-            return Value("0", ERROR)
+            return self.invalid(e, f"unary {e.op} needs a number, not {t}")
         if e.op == "+":
             return value
         unsigned = isinstance(t, ElementaryType) and not t.signed and t.is_integer
@@ -236,8 +231,9 @@ class TypeChecker:
         if t is None:
             return Value("0", ERROR)
         if not t.is_integer:
-            self.error(e, f"{op} needs BOOL or bit strings, not {left.type} and {right.type}")
-            return Value("0", ERROR)
+            return self.invalid(
+                e, f"{op} needs BOOL or bit strings, not {left.type} and {right.type}"
+            )
         self.check_operands(left, right, t, e)
         return lower_expr.bitwise(op, left, right, t)
 
@@ -269,8 +265,7 @@ class TypeChecker:
         if lt.is_time or rt.is_time:
             return self._time_arithmetic(e, left, right)
         if not (lt.is_numeric and rt.is_numeric):
-            self.error(e, f"{op} needs numbers, not {lt} and {rt}")
-            return Value("0", ERROR)
+            return self.invalid(e, f"{op} needs numbers, not {lt} and {rt}")
         if op == "**":
             t = lt if lt.is_real and not isinstance(lt, LiteralType) else LREAL
             if isinstance(lt, LiteralType) and isinstance(rt, LiteralType):
@@ -280,12 +275,10 @@ class TypeChecker:
         if t is None:
             return Value("0", ERROR)
         if op == "MOD" and not t.is_integer:
-            self.error(e, f"MOD needs integers, not {lt} and {rt}")
-            return Value("0", ERROR)
+            return self.invalid(e, f"MOD needs integers, not {lt} and {rt}")
         self.check_operands(left, right, t, e)
         if op in ("/", "MOD") and right.const is not NOT_CONST and right.const == 0:
-            self.error(e.right, "division by zero")
-            return Value("0", ERROR)
+            return self.invalid(e.right, "division by zero")
         return lower_expr.arithmetic(op, left, right, t)
 
     def _time_arithmetic(self, e: n.Binary, left: Value, right: Value) -> Value:
@@ -296,8 +289,7 @@ class TypeChecker:
             return lower_expr.time_arithmetic(op, left, right)
         if op == "*" and lt.is_numeric and rt.is_time:
             return lower_expr.time_arithmetic(op, right, left)
-        self.error(e, f"{op} is not defined for {lt} and {rt}")
-        return Value("0", ERROR)
+        return self.invalid(e, f"{op} is not defined for {lt} and {rt}")
 
     # ---- where types meet ----------------------------------------------------------------
 
@@ -402,8 +394,7 @@ class TypeChecker:
             return lower_expr.call(function.py, bound[0], function.result)
         var = scope.lookup(e.name)
         if var is not None and isinstance(var.type, FbType):
-            self.error(e, f"{e.name} is a function block instance: call it as a statement")
-            return Value("0", ERROR)
+            return self.invalid(e, f"{e.name} is a function block instance: call it as a statement")
         ordered = stdfuncs.ordered_arguments(self, e)
         if ordered is None:
             return Value("0", ERROR)
