@@ -30,42 +30,30 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     asyncio.run(prepare_address_space_cache())
 
 
-#: The wall-clock test modules in two groups of about 50 s each (measured serially), so two
-#: xdist workers share them; a module not named here joins the first.
-REALTIME_GROUPS = {
-    "tests/plc/test_plc_over_the_wire.py": "realtime-1",
-    "tests/test_serve.py": "realtime-1",
-    "tests/adapters/test_modbus_robustness.py": "realtime-1",
-    "tests/scenario/test_runner.py": "realtime-2",
-    "tests/test_session.py": "realtime-2",
-}
-#: Modules whose tests allow a tick 1 ms late at most: they run alone, after everything else.
+#: Modules whose tests allow a tick 1 ms late at most: last in the wall-clock group, when the
+#: other workers have long finished.
 STRICT_REALTIME = {"tests/test_simulator.py"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the wall-clock tests last, each group one after another on one xdist worker.
+    """Run the wall-clock tests last, one after another, on one xdist worker.
 
     Each paces a plant against the wall clock, and many start ``serve`` and PLC processes
-    besides. Beside busy workers on a small machine they are made late, so they are scheduled
-    after every other test (``--no-loadscope-reorder`` keeps this order), in two
-    ``loadgroup``s that the two workers run side by side, and the strict pacing tests (a tick
-    at most 1 ms late) in a group of their own at the very end. Running them first, beside
-    the rest, made the pacing tests fail.
+    besides. Beside busy workers on a small machine they are made late, so they form one
+    ``loadgroup`` (one worker, in order), scheduled after every other test
+    (``--no-loadscope-reorder`` keeps this order), with the strict pacing tests at its very
+    end. Two groups side by side saved nothing in CI and once made a pacing test late;
+    running them first, beside the rest, made the pacing tests fail.
     """
     rest, timed, strict = [], [], []
     for item in items:
         if not item.get_closest_marker("realtime"):
             rest.append(item)
             continue
-        module = item.nodeid.split("::", 1)[0]
-        if module in STRICT_REALTIME:
-            item.add_marker(pytest.mark.xdist_group("realtime-strict"))
-            strict.append(item)
-        else:
-            item.add_marker(pytest.mark.xdist_group(REALTIME_GROUPS.get(module, "realtime-1")))
-            timed.append(item)
+        item.add_marker(pytest.mark.xdist_group("realtime"))
+        strict_module = item.nodeid.split("::", 1)[0] in STRICT_REALTIME
+        (strict if strict_module else timed).append(item)
     items[:] = rest + timed + strict
 
 
