@@ -30,8 +30,11 @@ from pymodbus.pdu.register_message import (
     WriteSingleRegisterRequest,
 )
 
+from vcommission.addressing import ModbusTable
+
 if TYPE_CHECKING:
     from vcommission.adapters.modbus.server import ModbusServer
+    from vcommission.adapters.modbus.store import ProcessImageStore
 
 __all__: list[str] = []
 
@@ -103,6 +106,19 @@ _WELL_FORMED: dict[int, Callable[[bytes], bool]] = {
     22: lambda pdu: len(pdu) == 7,
     23: _read_write_ok,
 }
+
+
+def _read_write_addresses_ok(store: ProcessImageStore, pdu: bytes) -> bool:
+    """FC23's address check, both ranges before either is touched.
+
+    pymodbus's request writes first and reads second, so an unmapped read range would answer
+    02 after the write had been staged; the spec checks both ranges (02) before it executes
+    anything, and an exception must mean nothing happened.
+    """
+    holding = ModbusTable.HOLDING_REGISTER
+    return store.mapped(holding, _word(pdu, 1), _word(pdu, 3)) and store.mapped(
+        holding, _word(pdu, 5), _word(pdu, 7)
+    )
 
 
 def _run_now(step: Coroutine[Any, Any, ModbusPDU]) -> ModbusPDU:
@@ -244,6 +260,8 @@ class _Connection(asyncio.Protocol):
             return _exception(tid, unit, function_code, ExcCodes.ILLEGAL_FUNCTION)
         if not _WELL_FORMED[function_code](pdu):
             return _exception(tid, unit, function_code, ExcCodes.ILLEGAL_VALUE)
+        if function_code == 23 and not _read_write_addresses_ok(store, pdu):
+            return _exception(tid, unit, function_code, ExcCodes.ILLEGAL_ADDRESS)
         try:
             request = request_class()
             request.decode(pdu[1:])
