@@ -19,18 +19,23 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from vcommission.adapters.limits import ServerLimits
 from vcommission.clock import ClockMode, ns_to_s, s_to_ns
 from vcommission.config.model import load_model
 from vcommission.session import ServerProtocol, Session, SessionBuilder
 from vcommission.signals import Direction
 from vcommission.simulator import Simulator
 from vcommission.watchdog import WatchdogConfig
+
+if TYPE_CHECKING:
+    from vcommission.adapters.opcua import OpcUaSecurity
 
 __all__ = ["ServeOptions", "parse_endpoint", "serve"]
 
@@ -67,6 +72,10 @@ class ServeOptions:
     modbus_client: tuple[str, int] | None = None
     #: Client map file; None uses :meth:`ClientMap.default`.
     client_map: Path | None = None
+    #: Connection limit, idle timeout and keepalive of both servers.
+    limits: ServerLimits = field(default_factory=ServerLimits)
+    #: OPC UA endpoints, certificate and users (``OpcUaSecurity``); None: no security.
+    opcua_security: OpcUaSecurity | None = None
 
 
 @dataclass
@@ -209,10 +218,15 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
         builder.watchdog(WatchdogConfig(options.watchdog, model.watchdog.safe_state))
     if options.modbus is not None:
         host, port = options.modbus
-        builder.serve(ServerProtocol.MODBUS, host, port, unit_id=options.unit_id)
+        builder.serve(
+            ServerProtocol.MODBUS, host, port, unit_id=options.unit_id, limits=options.limits
+        )
     if options.opcua is not None:
         host, port = options.opcua
-        builder.serve(ServerProtocol.OPCUA, host, port)
+        opcua_options: dict[str, object] = {"limits": options.limits}
+        if options.opcua_security is not None:
+            opcua_options["security"] = options.opcua_security
+        builder.serve(ServerProtocol.OPCUA, host, port, **opcua_options)
     if options.modbus_client is not None:
         from vcommission.adapters.modbus import ClientMap, load_client_map
 

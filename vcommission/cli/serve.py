@@ -6,14 +6,17 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vcommission.adapters.limits import ServerLimits
 from vcommission.cli._common import (
     Subparsers,
+    at_least,
     endpoint,
     model_path,
     non_negative_float,
     positive_float,
 )
 from vcommission.cli.exitcodes import ExitCode
+from vcommission.errors import ConfigError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -62,6 +65,52 @@ def register(commands: Subparsers) -> None:
         metavar="SECONDS",
         help="PLC write timeout before the safe state (default: the model's; 0 disables)",
     )
+    serve.add_argument(
+        "--max-connections",
+        type=at_least(0),
+        default=ServerLimits.max_connections,
+        metavar="N",
+        help="clients each server serves at once; one more is closed at once "
+        f"(default {ServerLimits.max_connections}; 0: no limit)",
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=non_negative_float,
+        default=ServerLimits.idle_timeout_s,
+        metavar="SECONDS",
+        help="close a Modbus connection silent this long, and an OPC UA connection with no "
+        f"activated session (default {ServerLimits.idle_timeout_s:g}; 0: never)",
+    )
+    serve.add_argument(
+        "--keepalive",
+        type=non_negative_float,
+        default=ServerLimits.keepalive_s,
+        metavar="SECONDS",
+        help=f"TCP keepalive idle time (default {ServerLimits.keepalive_s:g}; 0: off)",
+    )
+    serve.add_argument(
+        "--users",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="OPC UA users (YAML: users: {name: password or pbkdf2 hash}); only they may "
+        "write, anonymous sessions only read",
+    )
+    serve.add_argument(
+        "--security",
+        default="None",
+        metavar="POLICIES",
+        help="OPC UA endpoints, comma-separated: None, Basic256Sha256_Sign, "
+        "Basic256Sha256_SignAndEncrypt (default None)",
+    )
+    serve.add_argument(
+        "--cert-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder of the OPC UA server key and certificate (made there when missing); "
+        "needed by the Basic256Sha256 endpoints",
+    )
     serve.set_defaults(handler=handle)
 
 
@@ -73,6 +122,18 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     if args.unit_id is not None and not 0 <= args.unit_id <= 255:
         err.print(f"--unit-id {args.unit_id} must be 0..255", markup=False)
         return ExitCode.USAGE
+    from vcommission.adapters.opcua import OpcUaSecurity, load_users
+
+    try:
+        security = OpcUaSecurity(
+            policies=tuple(p.strip() for p in args.security.split(",")),
+            cert_dir=args.cert_dir,
+            users=load_users(args.users) if args.users is not None else {},
+        )
+    except ConfigError as exc:
+        err.print(str(exc), markup=False)
+        # A bad users file is input found wrong (1); a bad --security list is usage (3).
+        return ExitCode.USAGE if args.users is None else ExitCode.FAILED
     options = ServeOptions(
         modbus=args.modbus,
         opcua=args.opcua,
@@ -82,6 +143,8 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
         watchdog=args.watchdog,
         modbus_client=args.modbus_client,
         client_map=args.client_map,
+        limits=ServerLimits(args.max_connections, args.idle_timeout, args.keepalive),
+        opcua_security=security,
     )
     asyncio.run(serve(args.model, options, out))
     return ExitCode.OK
