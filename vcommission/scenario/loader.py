@@ -3,8 +3,9 @@
 :func:`load_scenarios` returns one :class:`Scenario` per matrix case, each with its model
 and PLC program resolved. Every problem is reported at once with file, line and YAML path:
 unknown keys, wrong types, tags the model does not have, faults on the wrong kind of
-signal, a missing PLC program. Which keys a step or a check may have, and what each step
-must find in the model, the registered kinds say (:mod:`vcommission.scenario.registry`).
+signal, a missing PLC program, and (when the suite has a requirements file) a requirement id
+it does not list. Which keys a step or a check may have, and what each step must find in the
+model, the registered kinds say (:mod:`vcommission.scenario.registry`).
 """
 
 from __future__ import annotations
