@@ -65,6 +65,9 @@ def json_report(results: list[ScenarioResult], wall_s: float, info: RunInfo | No
             **{verdict.value: count for verdict, count in summary.counts.items()},
             "wall_s": wall_s,
             "scenarios_per_minute": summary.per_minute,
+            # True when a signal stopped the run: the counts are not those of a whole suite.
+            "interrupted": summary.interrupted > 0,
+            "interrupted_scenarios": summary.interrupted,
             "requirements": summary.requirements,
         },
         "run": {**info.to_json(), "programs": programs(results)},
