@@ -49,23 +49,30 @@ def run_suite(
     jobs: int = 1,
     trace_dir: str | Path | None = None,
     events: SuiteEvents | None = None,
+    strict: bool = False,
 ) -> list[ScenarioResult]:
-    """Run every scenario; results come back in the order of ``scenarios``."""
+    """Run every scenario; results come back in the order of ``scenarios``.
+
+    ``strict``: checks not exercised and faults that never acted fail (see run_scenario).
+    """
     events = events or SuiteEvents()
     if jobs <= 1 or len(scenarios) <= 1:
-        return _run_here(scenarios, trace_dir, events)
-    return _Pool(scenarios, min(jobs, len(scenarios)), trace_dir, events).run()
+        return _run_here(scenarios, trace_dir, events, strict)
+    return _Pool(scenarios, min(jobs, len(scenarios)), trace_dir, events, strict).run()
 
 
 def _run_here(
-    scenarios: list[Scenario], trace_dir: str | Path | None, events: SuiteEvents
+    scenarios: list[Scenario],
+    trace_dir: str | Path | None,
+    events: SuiteEvents,
+    strict: bool = False,
 ) -> list[ScenarioResult]:
     cache = WorkerCache()
     results = []
     try:
         for index, scenario in enumerate(scenarios):
             events.started(index, scenario)
-            result = run_scenario(scenario, cache, trace_dir)
+            result = run_scenario(scenario, cache, trace_dir, strict)
             events.finished(index, result)
             results.append(result)
     finally:
@@ -73,7 +80,7 @@ def _run_here(
     return results
 
 
-def _worker(tasks: Any, answers: Any, trace_dir: str | None) -> None:
+def _worker(tasks: Any, answers: Any, trace_dir: str | None, strict: bool = False) -> None:
     cache = WorkerCache()
     try:
         while True:
@@ -81,7 +88,7 @@ def _worker(tasks: Any, answers: Any, trace_dir: str | None) -> None:
             if task is None:
                 return
             index, scenario = task
-            answers.put(("finished", index, run_scenario(scenario, cache, trace_dir)))
+            answers.put(("finished", index, run_scenario(scenario, cache, trace_dir, strict)))
     finally:
         cache.close()
 
@@ -103,8 +110,10 @@ class _Pool:
         jobs: int,
         trace_dir: str | Path | None,
         events: SuiteEvents,
+        strict: bool = False,
     ) -> None:
         self.scenarios = scenarios
+        self.strict = strict
         self.jobs = jobs
         self.trace_dir = None if trace_dir is None else str(trace_dir)
         self.events = events
@@ -117,7 +126,7 @@ class _Pool:
     def _spawn(self) -> _Worker:
         tasks = self.context.Queue()
         process = self.context.Process(
-            target=_worker, args=(tasks, self.answers, self.trace_dir), daemon=True
+            target=_worker, args=(tasks, self.answers, self.trace_dir, self.strict), daemon=True
         )
         process.start()
         worker = _Worker(process, tasks)
