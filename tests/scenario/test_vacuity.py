@@ -92,14 +92,18 @@ def test_an_idle_line_fails_every_bundled_scenario_under_strict(idle_runs):
     assert any(c.verdict is Verdict.FAILED and not c.exercised for c in checks)
 
 
-def test_without_strict_an_idle_line_is_vacuous_where_it_once_passed(idle_runs):
+def test_without_strict_an_idle_line_passes_nothing(idle_runs):
     results = {r.name: r for r in idle_runs[False]}
     assert not [r for r in results.values() if r.verdict is Verdict.PASSED], _report(
         list(results.values())
     )
     for name in IDLE_PASSED_BEFORE:
         result = results[name]
-        assert result.verdict is Verdict.VACUOUS, _report([result])
+        # These now state their work, so they fail on it even without strict...
+        (failed,) = [c for c in result.checks if c.verdict is Verdict.FAILED]
+        assert failed.kind == "parts_arrived" and not failed.exercised, _report([result])
+        assert "0 parts arrived in the sinks" in failed.message
+        # ...and every check that held for the idle line says it was not exercised.
         vacuous = {c.kind for c in result.checks if c.verdict is Verdict.VACUOUS}
         # The three reasons the issue names: no_missort over zero parts, nothing spawned,
         # the red lamp never lighting; and the supply_empty fault never acted.
@@ -560,4 +564,9 @@ def test_pytest_plugin_skips_vacuous_and_fails_it_under_vc_strict(pytester: pyte
     loose.stdout.fnmatch_lines(["*vacuous*pusher never extended while the belt runs*"])
     strict = pytester.runpytest(*quiet, "--vc-strict")
     strict.assert_outcomes(failed=1)
-    strict.stdout.fnmatch_lines(["*FAILED pusher never extended*not exercised (strict)*"])
+    strict.stdout.fnmatch_lines(
+        [
+            "*FAILED pusher never extended while the belt runs (interlock, R4):",
+            "*not exercised (strict): pusher_extend = TRUE never TRUE*",
+        ]
+    )
