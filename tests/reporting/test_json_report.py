@@ -24,6 +24,8 @@ def test_loads_back(tmp_path, results):
         "vacuous": 0,
         "wall_s": 3.0,
         "scenarios_per_minute": 80.0,
+        "interrupted": False,
+        "interrupted_scenarios": 0,
         "requirements": {
             "R1": "passed",
             "R4": "error",
