@@ -1,4 +1,11 @@
-"""``vcommission run``: run scenario files (or folders, or bundled suites) and report."""
+"""``vcommission run``: run scenario files (or folders, or bundled suites) and report.
+
+Exit codes: 0 every check passed; 1 a check failed (with ``--strict``, also a check that was
+not exercised or a fault that never acted); 2 a harness error; 5 (``VACUOUS``) nothing
+failed but some check was vacuous (without ``--strict``): a run that proved less than it
+says is not a plain pass, yet tells apart from a failure, so a script may accept it on
+purpose.
+"""
 
 from __future__ import annotations
 
@@ -43,6 +50,12 @@ def register(commands: Subparsers) -> None:
         default=None,
         metavar="EXPR",
         help="only scenarios matching: words, and, or, not, ( ) as in pytest",
+    )
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail checks that were not exercised and faults that never acted "
+        "(default: report them as vacuous, exit code 5)",
     )
     run.add_argument("-v", "--verbose", action="store_true")
     run.set_defaults(handler=handle)
@@ -122,7 +135,9 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
     results: list[ScenarioResult] = list(broken)
     interrupted_by: int | None = None
     try:
-        results += run_suite(scenarios, workers, args.trace_dir, hooks.suite_events(scenarios))
+        results += run_suite(
+            scenarios, workers, args.trace_dir, hooks.suite_events(scenarios), args.strict
+        )
     except SuiteInterrupted as interrupt:
         # Every finished result is kept; the rest are errors marked interrupted, so the
         # reports can never read as a green run.
@@ -135,7 +150,9 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
             hooks.run_finish(results, time.perf_counter() - started)
     if interrupted_by is not None:
         return 128 + interrupted_by  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
-    verdicts = [r.verdict for r in results]
-    if Verdict.ERROR in verdicts:
-        return ExitCode.ERROR
-    return ExitCode.FAILED if Verdict.FAILED in verdicts else ExitCode.OK
+    return {
+        Verdict.ERROR: ExitCode.ERROR,
+        Verdict.FAILED: ExitCode.FAILED,
+        Verdict.VACUOUS: ExitCode.VACUOUS,
+        Verdict.PASSED: ExitCode.OK,
+    }[Verdict.worst([r.verdict for r in results])]
