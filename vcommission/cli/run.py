@@ -107,8 +107,7 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
         err.print(f"no scenario found under {', '.join(map(str, args.paths))}", markup=False)
         return ExitCode.NO_INPUT
     try:
-        # ``strict`` read defensively: the option may not exist in this build.
-        info = RunInfo.of(found, seed=args.seed, strict=bool(getattr(args, "strict", False)))
+        info = RunInfo.of(found, seed=args.seed, strict=args.strict)
     except VcommissionError as exc:  # a malformed SOURCE_DATE_EPOCH
         err.print(str(exc), markup=False)
         return ExitCode.USAGE
