@@ -40,7 +40,10 @@ from vcommission.scenario.steps import Advance, StepFailed, Steps, describe_step
 from vcommission.scenario.trace import TraceRecorder
 from vcommission.session import ServerProtocol, Session, SessionBuilder
 
-__all__ = ["WorkerCache", "run_scenario"]
+__all__ = ["MAX_END_WAIT_S", "WorkerCache", "run_scenario"]
+
+#: Virtual seconds an ``end:`` condition is waited for when the scenario gives no duration.
+MAX_END_WAIT_S = 3600.0
 
 logger = logging.getLogger(__name__)
 
@@ -338,7 +341,13 @@ class _Run:
             return None
         latch = self.run.latch(spec.end)
         condition = latch.condition
-        limit = None if deadline is None else max(0.0, ns_to_s(deadline - sim.now_ns))
+        if deadline is None:
+            # No duration: the end condition alone would let a run go on forever.
+            limit = MAX_END_WAIT_S
+            within = f"within {MAX_END_WAIT_S:g} s (no duration given: the most an end: waits)"
+        else:
+            limit = max(0.0, ns_to_s(deadline - sim.now_ns))
+            within = f"within the duration ({spec.duration:g} s)"
         yield Advance(lambda: latch.reached, limit)
         latch.close()
         if latch.reached:
@@ -347,7 +356,7 @@ class _Run:
             "end condition",
             "end",
             Verdict.FAILED,
-            f"{condition.text} did not happen within the duration ({spec.duration:g} s)",
+            f"{condition.text} did not happen {within}",
             figures={"waited_s": limit or 0.0},
             evidence=self.run.evidence(sim.now_ns, condition.tags),
         )
