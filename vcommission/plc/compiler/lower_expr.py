@@ -59,9 +59,8 @@ _Rule = Callable[..., Value]
 
 def lower(e: n.Expr) -> Value:
     """The code of checked expression ``e`` (its ``typed`` annotation says how)."""
-    typed = e.typed
-    assert typed is not None, "lowering reads the typed tree: check the expression first"
-    return _RULES[typed.form](e, typed)
+    typed = e.typed  # (None: an unchecked expression, a TypeError here)
+    return _RULES[typed.form](e, typed)  # type: ignore[union-attr]
 
 
 # ---- leaves and selectors -----------------------------------------------------------------

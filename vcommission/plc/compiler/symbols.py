@@ -138,7 +138,8 @@ class Scope:
         return self.pou.kind if self.pou else "GLOBAL"
 
     def lookup(self, name: str) -> Var | None:
-        return self.vars.get(key(name)) or self.globals.get(key(name))
+        k = key(name)
+        return self.vars.get(k) or self.globals.get(k)
 
     def fresh(self, prefix: str) -> str:
         """A new temporary's Python name, unique in this POU."""

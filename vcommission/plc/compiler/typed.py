@@ -37,7 +37,6 @@ class Typed:
         self,
         type: DataType,
         const: object = NOT_CONST,
-        *,
         form: str = "",
         operand: DataType | None = None,
         info: object = None,

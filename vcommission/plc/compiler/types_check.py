@@ -421,11 +421,11 @@ class TypeChecker:
                 const = float(const)
             return Typed(target, const, form="const")
         if e.kind == "bool":
-            return Typed(BOOL, e.value, form="const")
+            return Typed(BOOL, e.value, "const")
         if e.kind == "int":
-            return Typed(ANY_INT, e.value, form="const")
+            return Typed(ANY_INT, e.value, "const")
         if e.kind == "real":
-            return Typed(ANY_REAL, e.value, form="const")
+            return Typed(ANY_REAL, e.value, "const")
         if e.kind == "time":
             return Typed(TIME, e.value, form="const")
         return Typed(StringType(max(1, len(str(e.value)))), e.value, form="const")
@@ -447,8 +447,8 @@ class TypeChecker:
             if var.type is ERROR:
                 return Typed(ERROR)
             if var.constant and var.const is not NOT_CONST:
-                return Typed(var.type, var.const, form="const", var=var)
-            return Typed(var.type, form="var", var=var, lvalue=not var.constant)
+                return Typed(var.type, var.const, "const", None, None, False, var)
+            return Typed(var.type, NOT_CONST, "var", None, None, not var.constant, var)
         enums = self.symbols.enum_values.get(key(e.name), [])
         if len(enums) == 1:
             return Typed(enums[0], enums[0].values[key(e.name)][1], form="const")
@@ -503,7 +503,7 @@ class TypeChecker:
                 value = int(index.const)  # type: ignore[call-overload]
                 if not low <= value <= high:
                     return self.invalid(index_expr, f"index {value} outside {low}..{high}")
-        return Typed(t.element, form="element", info=t.dims, lvalue=base.lvalue)
+        return Typed(t.element, NOT_CONST, "element", None, t.dims, base.lvalue)
 
     def _x_Bit(self, e: n.Bit, scope: Scope) -> Typed:
         base = self.expr(e.base, scope)
@@ -630,8 +630,8 @@ class TypeChecker:
         """``left op right`` met at ``t``: its constant if both are, else lowered by ``form``."""
         result, const = fold_binary(op, t, left.const, right.const)
         if const is NOT_CONST:
-            return Typed(t, form=form, operand=t)
-        return Typed(result, const, form="const")
+            return Typed(t, NOT_CONST, form, t)
+        return Typed(result, const, "const")
 
     def _time_arithmetic(self, e: n.Node, op: str, left: Typed, right: Typed) -> Typed:
         lt, rt = left.type, right.type
