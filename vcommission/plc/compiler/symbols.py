@@ -36,7 +36,7 @@ from vcommission.plc.types import (
 )
 
 if TYPE_CHECKING:
-    from vcommission.plc.compiler.lower_expr import Value
+    from vcommission.plc.compiler.typed import Typed
 
 __all__ = [
     "DEFAULT_INTERVAL_NS",
@@ -138,7 +138,8 @@ class Scope:
         return self.pou.kind if self.pou else "GLOBAL"
 
     def lookup(self, name: str) -> Var | None:
-        return self.vars.get(key(name)) or self.globals.get(key(name))
+        k = key(name)
+        return self.vars.get(k) or self.globals.get(k)
 
     def fresh(self, prefix: str) -> str:
         """A new temporary's Python name, unique in this POU."""
@@ -152,8 +153,9 @@ class SymbolTable:
     def __init__(self, library: n.Library, diagnostics: Diagnostics) -> None:
         self.library = library
         self.error = diagnostics.error
-        #: Evaluates a constant expression; set by the pipeline to the expression checker.
-        self.evaluate: Callable[[n.Expr, Scope], Value] = _no_evaluator
+        #: Checks (and folds) a constant expression; set by the pipeline to the type
+        #: checker's ``expr``.
+        self.evaluate: Callable[[n.Expr, Scope], Typed] = _no_evaluator
         self.type_decls: dict[str, n.TypeDecl] = {}
         self.types: dict[str, DataType] = {}
         self.pous: dict[str, n.Pou] = {}
@@ -547,5 +549,5 @@ class SymbolTable:
         return TaskSpec(task.name, interval, priority, [])
 
 
-def _no_evaluator(expr: n.Expr, scope: Scope) -> Value:
+def _no_evaluator(expr: n.Expr, scope: Scope) -> Typed:
     raise AssertionError("SymbolTable.evaluate is set by the pipeline before use")
