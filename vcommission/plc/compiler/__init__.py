@@ -41,7 +41,7 @@ from vcommission.plc.compiler.symbols import (
 )
 from vcommission.plc.compiler.typed import Typed, TypedProgram
 from vcommission.plc.compiler.types_check import TypeChecker
-from vcommission.plc.parser import parse
+from vcommission.plc.parser import deep_recursion, parse
 from vcommission.plc.types import wrap_value
 
 __all__ = [
@@ -142,7 +142,8 @@ def compile_library(
 ) -> tuple[CompiledUnit | None, list[SourceIssue]]:
     """Check and translate ``library``; the unit's code is usable only when no issues."""
     compiler = Compiler(library, coverage=coverage)
-    unit = compiler.compile()
+    with deep_recursion():  # the parser bounded the tree's depth
+        unit = compiler.compile()
     return unit, compiler.issues
 
 
@@ -157,7 +158,8 @@ def check_program(program: str | n.Library, *, file: str = "<string>") -> TypedP
     if isinstance(program, str):
         program, syntax = parse(program, file)
     compiler = Compiler(program, coverage=False)
-    typed, _, _ = compiler.check()
+    with deep_recursion():
+        typed, _, _ = compiler.check()
     if syntax:
         # As compile_source does: a program lost to a syntax error is not missing.
         typed.issues = syntax + [i for i in typed.issues if i.message != NO_PROGRAM]

@@ -64,6 +64,22 @@ _LOCATION = re.compile(r"^%([IQM])([XBWDL]?)(\d+)(?:\.(\d+))?$")
 _LOCATION_BITS = {"X": 1, "": 1, "B": 8, "W": 16, "D": 32, "L": 64}
 
 
+#: Values one array may hold, over all its dimensions and its elements' fields.
+MAX_ARRAY_CELLS = 1_000_000
+
+
+def cells(t: DataType) -> int:
+    """Elementary values a variable of type ``t`` holds (arrays and structures expanded)."""
+    if isinstance(t, ArrayType):
+        count = 1
+        for low, high in t.dims:
+            count *= high - low + 1
+        return count * cells(t.element)
+    if isinstance(t, StructType):
+        return sum(cells(field_type) for _, field_type in t.fields.values())
+    return 1
+
+
 @dataclass
 class Var:
     """A declared variable and how generated code reaches it."""
@@ -300,8 +316,18 @@ class SymbolTable:
                     high = low
                 dims.append((low, high))
             if isinstance(element, ArrayType):  # ARRAY OF ARRAY: one type of more dimensions
-                return ArrayType(element.element, tuple(dims) + element.dims)
-            return ArrayType(element, tuple(dims))
+                array = ArrayType(element.element, tuple(dims) + element.dims)
+            else:
+                array = ArrayType(element, tuple(dims))
+            if cells(array) > MAX_ARRAY_CELLS:
+                # Checked over all dimensions (and structure fields): each one alone may be
+                # fine while their product would take gigabytes when the program starts.
+                self.error(
+                    ref,
+                    f"{array} holds {cells(array):,} values; the limit is {MAX_ARRAY_CELLS:,}",
+                )
+                return ArrayType(array.element, tuple((low, low) for low, _ in array.dims))
+            return array
         if isinstance(ref, n.SubrangeTypeRef):
             base = self.named_type(ref.base, ref)
             if not base.is_integer:

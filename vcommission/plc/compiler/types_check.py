@@ -50,6 +50,18 @@ __all__ = ["TypeChecker", "same_array"]
 _PY_LOGIC = {"AND": "&", "OR": "|", "XOR": "^"}
 
 
+#: Statements (IF, CASE, FOR, WHILE, REPEAT) inside one another, at most: each is a level of
+#: Python indentation in the generated code, which CPython caps at 100.
+MAX_NESTING = 64
+#: Loops inside one another, at most: CPython allows 20 statically nested blocks.
+MAX_LOOP_NESTING = 16
+#: Operators and calls inside one another in one expression, at most: the generated Python
+#: nests a bracket or two per level, and CPython's tokenizer allows 200.
+MAX_EXPRESSION_DEPTH = 100
+_LOOPS = (n.For, n.While, n.Repeat)
+_NESTING = (n.If, n.Case, *_LOOPS)
+
+
 class TypeChecker:
     """Types (and reports) a library; each checked node gets its ``typed`` annotation."""
 
@@ -62,6 +74,11 @@ class TypeChecker:
             n.Literal, n.EnumLiteral, n.Name, n.Field, n.Index, n.Bit, n.Unary, n.Binary, n.Call,
         )  # fmt: skip
         self._checks = {cls: getattr(self, f"_x_{cls.__name__}") for cls in expression_classes}
+        #: How deep the statement being checked is, in all and in loops.
+        self._nesting = 0
+        self._loop_nesting = 0
+        self._expression_depth = 0
+        self._depth_reported = False
 
     def invalid(self, node: n.Node, message: str) -> Typed:
         """Report ``message`` at ``node``; the annotation of an expression that has no type."""
@@ -70,7 +87,18 @@ class TypeChecker:
 
     def expr(self, e: n.Expr, scope: Scope) -> Typed:
         """Check ``e`` in ``scope``; annotate it (``e.typed``) and return the annotation."""
-        typed = self._checks[type(e)](e, scope)
+        self._expression_depth += 1
+        try:
+            # A leaf under MAX_EXPRESSION_DEPTH operators is fine; one level more is not.
+            if self._expression_depth > MAX_EXPRESSION_DEPTH + 1:
+                if not self._depth_reported:  # once per statement, where it first goes too deep
+                    self._depth_reported = True
+                    self.error(e, f"expression nested more than {MAX_EXPRESSION_DEPTH} deep")
+                typed = Typed(ERROR)
+            else:
+                typed = self._checks[type(e)](e, scope)
+        finally:
+            self._expression_depth -= 1
         e.typed = typed
         return typed
 
@@ -163,6 +191,25 @@ class TypeChecker:
             self.statement(statement, scope)
 
     def statement(self, s: n.Statement, scope: Scope) -> None:
+        self._depth_reported = False
+        if isinstance(s, _NESTING):
+            loop = isinstance(s, _LOOPS)
+            self._nesting += 1
+            self._loop_nesting += loop
+            try:
+                if self._nesting > MAX_NESTING:
+                    self.error(s, f"statements nested more than {MAX_NESTING} deep")
+                elif self._loop_nesting > MAX_LOOP_NESTING:
+                    self.error(s, f"loops nested more than {MAX_LOOP_NESTING} deep")
+                else:
+                    self._statement(s, scope)
+            finally:
+                self._nesting -= 1
+                self._loop_nesting -= loop
+            return
+        self._statement(s, scope)
+
+    def _statement(self, s: n.Statement, scope: Scope) -> None:
         if isinstance(s, n.Assign):
             self.assign(s, scope)
         elif isinstance(s, n.CallStatement):
