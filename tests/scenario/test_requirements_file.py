@@ -382,7 +382,9 @@ def test_run_warns_once_about_untested_requirements_and_lists_them(tmp_path):
     )
     write_scenario(folder, covering, "again.yaml")
     result = run_cli("run", str(folder), "-j", "1", "--json", str(out))
-    assert result.returncode == 0, result.stdout + result.stderr
+    # Covered by its tag, whatever its verdict: this one-second run never strokes the
+    # pusher, so the interlock is vacuous and the run exits 5 (nothing failed, not proved).
+    assert result.returncode == 5, result.stdout + result.stderr
     assert "warning" not in result.stderr
     assert json.loads(out.read_text())["run"]["untested"] == []
 
