@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from vcommission.cli._common import Subparsers, jobs, seed, suite_path
 from vcommission.cli.exitcodes import ExitCode
+from vcommission.cli.report import add_report_options, require_report_extra
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -37,6 +38,7 @@ def register(commands: Subparsers) -> None:
     run.add_argument("--junit", type=Path, default=None, metavar="FILE")
     run.add_argument("--json", type=Path, default=None, metavar="FILE")
     run.add_argument("--trace-dir", type=Path, default=None, metavar="DIR")
+    add_report_options(run)
     run.add_argument(
         "-k",
         dest="keyword",
@@ -49,6 +51,19 @@ def register(commands: Subparsers) -> None:
 
 
 def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
+    import tempfile
+
+    if (args.report or args.pdf) and not require_report_extra(err):
+        return ExitCode.ERROR
+    if (args.report or args.pdf) and args.trace_dir is None:
+        # The report's plots and I/O coverage come from traces: record them for it.
+        with tempfile.TemporaryDirectory(prefix="vcommission-traces-") as traces:
+            args.trace_dir = Path(traces)
+            return _run(args, out, err)
+    return _run(args, out, err)
+
+
+def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     import time
 
     from vcommission.reporting import Hooks
@@ -83,6 +98,8 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
         reporters.append(make_reporter("junit", args.junit))
     if args.json:
         reporters.append(make_reporter("json", args.json))
+    if args.report or args.pdf:
+        reporters.append(make_reporter("fat", args.report, args.pdf))
     hooks = Hooks(reporters)
     workers = args.jobs or default_jobs()
     started = time.perf_counter()
