@@ -48,6 +48,34 @@ def _mbpoll(port: int, *args: str) -> list[int]:
     return [int(line.split(":")[1]) for line in result.stdout.splitlines() if line.startswith("[")]
 
 
+@pytest.mark.wire
+def test_serve_applies_its_connection_limit_and_idle_timeout_from_the_command_line():
+    import socket
+
+    with serving(
+        "--opcua", "off", "--modbus", "127.0.0.1:0",
+        "--max-connections", "1", "--idle-timeout", "0.5",
+    ) as process:  # fmt: skip
+        first = process.stdout.readline()
+        port = int(first.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as held:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as extra:
+                assert extra.recv(1) == b""  # over the limit: closed at once
+            started = time.monotonic()
+            assert held.recv(1) == b""  # silent: closed after the idle timeout
+            assert time.monotonic() - started >= 0.3
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=10)
+        assert process.returncode == 0, err
+        assert "limit of 1 connections" in err and "sent nothing for 0.5 s" in err
+
+
+@pytest.mark.parametrize("flag", ["--max-connections", "--idle-timeout", "--keepalive"])
+def test_serve_refuses_negative_limits(flag):
+    result = run_cli("serve", "plant_models/sorting_line", flag, "-1")
+    assert result.returncode == 3 and flag in result.stderr
+
+
 @pytest.mark.realtime
 @pytest.mark.wire
 @pytest.mark.peer

@@ -25,6 +25,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from vcommission.adapters.limits import ServerLimits
 from vcommission.clock import ClockMode, ns_to_s, s_to_ns
 from vcommission.config.model import load_model
 from vcommission.session import ServerProtocol, Session, SessionBuilder
@@ -67,6 +68,8 @@ class ServeOptions:
     modbus_client: tuple[str, int] | None = None
     #: Client map file; None uses :meth:`ClientMap.default`.
     client_map: Path | None = None
+    #: Connection limit, idle timeout and keepalive of both servers.
+    limits: ServerLimits = field(default_factory=ServerLimits)
 
 
 @dataclass
@@ -209,10 +212,12 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
         builder.watchdog(WatchdogConfig(options.watchdog, model.watchdog.safe_state))
     if options.modbus is not None:
         host, port = options.modbus
-        builder.serve(ServerProtocol.MODBUS, host, port, unit_id=options.unit_id)
+        builder.serve(
+            ServerProtocol.MODBUS, host, port, unit_id=options.unit_id, limits=options.limits
+        )
     if options.opcua is not None:
         host, port = options.opcua
-        builder.serve(ServerProtocol.OPCUA, host, port)
+        builder.serve(ServerProtocol.OPCUA, host, port, limits=options.limits)
     if options.modbus_client is not None:
         from vcommission.adapters.modbus import ClientMap, load_client_map
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import inspect
 import shutil
+import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -315,3 +318,36 @@ async def test_10_drop_connection_closes_the_link_at_once_and_never_raises(bare)
     await until(lambda: internals.connection_count(bare.server) == 0)
     internals.drop_connection(client)  # again: nothing left to close
     internals.drop_connection(object())  # type: ignore[arg-type]
+
+
+async def test_11_connection_limits_close_extra_and_never_activated_connections(cache):
+    server = await initialised_server({}, cache)
+    server.disable_clock(True)
+    server.set_endpoint("opc.tcp://127.0.0.1:0/contract")
+    internals.apply_connection_limits(server, max_connections=1, pending_activation_s=0.3)
+    accepted: list[Any] = []
+    await server.start()
+    try:
+        internals.watch_connections(server, lambda connected: None, accepted.append)
+        port = internals.bound_port(server)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        first_reader, first_writer = await asyncio.open_connection("127.0.0.1", port)
+        await until(lambda: internals.connection_count(server) == 1)
+        assert len(accepted) == 1 and accepted[0] is not None  # the transport's socket
+        assert accepted[0].getsockopt(socket.SOL_SOCKET, socket.SO_TYPE) == socket.SOCK_STREAM
+        extra_reader, extra_writer = await asyncio.open_connection("127.0.0.1", port)
+        assert await asyncio.wait_for(extra_reader.read(1), WAIT) == b""  # over the limit
+        # The first never says HEL, let alone activates a session: closed after 0.3 s.
+        assert await asyncio.wait_for(first_reader.read(1), WAIT) == b""
+        assert loop.time() - started >= 0.3
+        first_writer.close()
+        extra_writer.close()
+    finally:
+        await server.stop()
+
+
+def test_12_the_client_loggers_are_the_ones_asyncua_logs_to():
+    for name in internals.CLIENT_LOGGERS:
+        source = inspect.getsource(importlib.import_module(name))
+        assert "logging.getLogger(__name__)" in source

@@ -322,7 +322,7 @@ def spec_answer(pdu: bytes) -> set[int | None]:
             return {3}
         # The result depends on what HR 0 holds: in range or not.
         return {None, 3} if word(pdu, 1) == 0 else {2}
-    # 23: read/write multiple registers; the write happens first.
+    # 23: read/write multiple registers; both ranges are checked before the write.
     if size < 10:
         return {3}
     reads, writes, byte_count = word(pdu, 3), word(pdu, 7), pdu[9]
@@ -330,11 +330,9 @@ def spec_answer(pdu: bytes) -> set[int | None]:
         return {3}
     if size != 10 + byte_count:
         return {3}
-    if word(pdu, 5) + writes > table:
+    if word(pdu, 5) + writes > table or word(pdu, 1) + reads > table:
         return {2}
-    if word(pdu, 10) > HR0_MAX:
-        return {3}
-    return {None} if word(pdu, 1) + reads <= table else {2}
+    return {None} if word(pdu, 10) <= HR0_MAX else {3}
 
 
 def check_answer(pdu: bytes, answer: bytes) -> None:
@@ -534,6 +532,20 @@ def test_a_refused_coil_value_is_not_staged(server, master):
     assert master.request(off) == off[:5]
     assert ask(server.port, struct.pack(">BHH", 5, 0, 0x1234)) == bytes([0x85, 3])
     assert master.read_bits(1, 0, 6) == [False] * 6
+
+
+@pytest.mark.parametrize(
+    ("read_at", "write_value"),
+    [(5, 777), (0xFFFF, 777), (5, 5000)],  # read range unmapped; with a refused value too
+)
+def test_fc23_with_an_unmapped_read_range_answers_02_and_writes_nothing(
+    server, master, read_at, write_value
+):
+    write_hr0 = struct.pack(">BHHBH", 16, 0, 1, 2, 400)
+    assert master.request(write_hr0) == write_hr0[:5]
+    read_write = struct.pack(">BHHHHBH", 23, read_at, 1, 0, 1, 2, write_value)
+    assert ask(server.port, read_write) == bytes([0x97, 2])
+    assert master.request(struct.pack(">BHH", 3, 0, 1)) == bytes([3, 2]) + struct.pack(">H", 400)
 
 
 def test_a_frame_of_another_protocol_is_skipped_and_the_next_answered(server, master):

@@ -60,6 +60,15 @@ def test_a_word_matches_a_requirement_id():
     assert selected("r3") == ["belt slip", "sorting [seed=2]"]
 
 
+def test_a_word_ending_in_a_digit_does_not_match_a_longer_number():
+    r10 = scenario("R10 debounce", "scenarios/line/r10_debounce.yaml", ("R10",))
+    r1 = scenario("R1 start", "scenarios/line/r1_start.yaml", ("R1",))
+    select = matcher("R1")
+    assert [s.name for s in (r1, r10) if select(s)] == ["R1 start"]
+    assert matcher("R10")(r10) and not matcher("R10")(r1)
+    assert matcher("R")(r10) and matcher("R")(r1)  # no digit at the end: a plain substring
+
+
 def test_a_matrix_case_is_matched_by_its_parameters():
     assert selected("seed=2") == ["sorting [seed=2]"]
 

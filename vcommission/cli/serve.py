@@ -6,8 +6,10 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vcommission.adapters.limits import ServerLimits
 from vcommission.cli._common import (
     Subparsers,
+    at_least,
     endpoint,
     model_path,
     non_negative_float,
@@ -62,6 +64,29 @@ def register(commands: Subparsers) -> None:
         metavar="SECONDS",
         help="PLC write timeout before the safe state (default: the model's; 0 disables)",
     )
+    serve.add_argument(
+        "--max-connections",
+        type=at_least(0),
+        default=ServerLimits.max_connections,
+        metavar="N",
+        help="clients each server serves at once; one more is closed at once "
+        f"(default {ServerLimits.max_connections}; 0: no limit)",
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=non_negative_float,
+        default=ServerLimits.idle_timeout_s,
+        metavar="SECONDS",
+        help="close a Modbus connection silent this long, and an OPC UA connection with no "
+        f"activated session (default {ServerLimits.idle_timeout_s:g}; 0: never)",
+    )
+    serve.add_argument(
+        "--keepalive",
+        type=non_negative_float,
+        default=ServerLimits.keepalive_s,
+        metavar="SECONDS",
+        help=f"TCP keepalive idle time (default {ServerLimits.keepalive_s:g}; 0: off)",
+    )
     serve.set_defaults(handler=handle)
 
 
@@ -82,6 +107,7 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
         watchdog=args.watchdog,
         modbus_client=args.modbus_client,
         client_map=args.client_map,
+        limits=ServerLimits(args.max_connections, args.idle_timeout, args.keepalive),
     )
     asyncio.run(serve(args.model, options, out))
     return ExitCode.OK

@@ -1,7 +1,9 @@
 """``-k`` expressions as in pytest: words joined by ``and``, ``or``, ``not`` and parentheses.
 
 A word matches a scenario when it occurs (case-insensitively) in the scenario's name, its
-file name or one of its requirement ids. The expression is parsed by hand, never evaluated.
+file name or one of its requirement ids. A word that ends in a digit must not be followed by
+another digit, so that ``-k R1`` selects R1 and not R10 (in pytest it would select both; here
+the words are mostly requirement ids). The expression is parsed by hand, never evaluated.
 """
 
 from __future__ import annotations
@@ -84,4 +86,7 @@ def _atom(tokens: list[str]) -> tuple[Predicate, list[str]]:
     if token == ")" or token.lower() in ("and", "or"):
         raise KeywordError(f"unexpected {token!r}")
     word = token.lower()
+    if word[-1].isdigit():
+        whole_number = re.compile(re.escape(word) + r"(?!\d)")
+        return (lambda h: whole_number.search(h) is not None), rest
     return (lambda h: word in h), rest

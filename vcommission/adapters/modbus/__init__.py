@@ -23,7 +23,8 @@ the image:
 The wire side is :class:`ModbusServer`: one :class:`asyncio.Protocol` per connection splits
 the byte stream into MBAP frames, checks each request's structure in the order of the Modbus
 application protocol spec (function code served, else 01; quantity, byte count and implied
-length, else 03; then the store: address mapped, else 02; value accepted, else 03), has
+length, else 03; then the store: address mapped, else 02, for FC23 both its ranges before its
+write is staged, so that an exception means nothing happened; value accepted, else 03), has
 pymodbus's request classes decode it and run it against the store, and sends pymodbus's
 encoded response. Requests are answered in order, pipelined ones too, at most
 ``_FRAMES_PER_TURN`` of one client before the others and the simulator get the loop.

@@ -30,8 +30,12 @@ from pymodbus.pdu.register_message import (
     WriteSingleRegisterRequest,
 )
 
+from vcommission.adapters.limits import enable_keepalive
+from vcommission.addressing import ModbusTable
+
 if TYPE_CHECKING:
     from vcommission.adapters.modbus.server import ModbusServer
+    from vcommission.adapters.modbus.store import ProcessImageStore
 
 __all__: list[str] = []
 
@@ -105,6 +109,19 @@ _WELL_FORMED: dict[int, Callable[[bytes], bool]] = {
 }
 
 
+def _read_write_addresses_ok(store: ProcessImageStore, pdu: bytes) -> bool:
+    """FC23's address check, both ranges before either is touched.
+
+    pymodbus's request writes first and reads second, so an unmapped read range would answer
+    02 after the write had been staged; the spec checks both ranges (02) before it executes
+    anything, and an exception must mean nothing happened.
+    """
+    holding = ModbusTable.HOLDING_REGISTER
+    return store.mapped(holding, _word(pdu, 1), _word(pdu, 3)) and store.mapped(
+        holding, _word(pdu, 5), _word(pdu, 7)
+    )
+
+
 def _run_now(step: Coroutine[Any, Any, ModbusPDU]) -> ModbusPDU:
     """Run a request's ``datastore_update`` to completion without the event loop.
 
@@ -138,20 +155,61 @@ class _Connection(asyncio.Protocol):
         self._write_paused = False
         self._turn_pending: asyncio.Handle | None = None
         self._reading = True
+        #: Loop time of the last data received, and the timer that closes an idle client.
+        self._last_request = 0.0
+        self._idle_timer: asyncio.TimerHandle | None = None
 
     # -- asyncio callbacks -----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
+        server = self.server
+        limits = server.limits
+        if limits.full(len(server._connections)):
+            # Accepted only to be closed (a FIN, not a reset): the descriptor is free again
+            # at once, and the master sees a closed connection it may retry later.
+            server.refused += 1
+            server.events.event(
+                "refused",
+                "Modbus server at its limit of %d connections: refused a client",
+                limits.max_connections,
+            )
+            transport.close()
+            return
         self.transport = transport
-        self.server._connections.add(self)
-        if self.server.on_connect is not None:
-            self.server.on_connect(True)
+        server._connections.add(self)
+        enable_keepalive(transport.get_extra_info("socket"), limits.keepalive_s)
+        if limits.idle_timeout_s > 0:
+            loop = asyncio.get_running_loop()
+            self._last_request = loop.time()
+            self._idle_timer = loop.call_later(limits.idle_timeout_s, self._idle_check)
+        if server.on_connect is not None:
+            server.on_connect(True)
+
+    def _idle_check(self) -> None:
+        """Close the connection if it sent nothing for the idle timeout, else look again."""
+        self._idle_timer = None
+        if self.transport is None:
+            return
+        loop = asyncio.get_running_loop()
+        timeout = self.server.limits.idle_timeout_s
+        quiet_for = loop.time() - self._last_request
+        if quiet_for < timeout:
+            self._idle_timer = loop.call_later(timeout - quiet_for, self._idle_check)
+            return
+        self.server.timed_out += 1
+        self.server.events.event(
+            "idle", "Modbus client sent nothing for %g s: closing its connection", timeout
+        )
+        self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._turn_pending is not None:
             self._turn_pending.cancel()
             self._turn_pending = None
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
         if self in self.server._connections:
             self.server._connections.discard(self)
             if self.server.on_connect is not None:
@@ -167,6 +225,8 @@ class _Connection(asyncio.Protocol):
         self._serve()
 
     def data_received(self, data: bytes) -> None:
+        if self._idle_timer is not None:
+            self._last_request = asyncio.get_running_loop().time()
         if self._at < len(self._buffer):
             self._buffer = self._buffer[self._at :] + data
         else:
@@ -196,7 +256,9 @@ class _Connection(asyncio.Protocol):
         while size - at >= 7 and budget:
             tid, protocol, length, unit = _MBAP.unpack_from(buffer, at)
             if not 2 <= length <= _MAX_LENGTH:
-                log.info("Modbus client sent an MBAP length of %d: closing", length)
+                self.server.events.event(
+                    "length", "Modbus client sent an MBAP length of %d: closing", length
+                )
                 broken = True
                 break
             end = at + 6 + length
@@ -244,6 +306,8 @@ class _Connection(asyncio.Protocol):
             return _exception(tid, unit, function_code, ExcCodes.ILLEGAL_FUNCTION)
         if not _WELL_FORMED[function_code](pdu):
             return _exception(tid, unit, function_code, ExcCodes.ILLEGAL_VALUE)
+        if function_code == 23 and not _read_write_addresses_ok(store, pdu):
+            return _exception(tid, unit, function_code, ExcCodes.ILLEGAL_ADDRESS)
         try:
             request = request_class()
             request.decode(pdu[1:])
@@ -253,6 +317,8 @@ class _Connection(asyncio.Protocol):
             return _exception(tid, unit, function_code, ExcCodes.GATEWAY_NO_RESPONSE)
         except Exception:
             # A harness fault, not the client's: report it and keep serving.
-            log.exception("Modbus request %s failed", pdu.hex())
+            self.server.events.event(
+                "failed", "Modbus request %s failed", pdu.hex(), level=logging.ERROR, exc_info=True
+            )
             return _exception(tid, unit, function_code, ExcCodes.DEVICE_FAILURE)
         return _MBAP.pack(tid, 0, len(payload) + 1, unit) + payload

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from vcommission.adapters.limits import RateLimitedLog, ServerLimits
 from vcommission.adapters.modbus.framing import _Connection
 from vcommission.adapters.modbus.store import ProcessImageStore
 from vcommission.errors import VcommissionError
@@ -36,6 +37,7 @@ class ModbusServer:
         port: int = 502,
         unit_id: int | None = None,
         on_connect: Callable[[bool], None] | None = None,
+        limits: ServerLimits | None = None,
     ) -> None:
         self.store = ProcessImageStore(
             image, model.addresses, model.word_order, unit_id, model.scaling
@@ -44,6 +46,14 @@ class ModbusServer:
         self.port = port
         #: Called with True when a client connects and False when it goes.
         self.on_connect = on_connect
+        #: Connection limit, idle timeout and keepalive (see :mod:`vcommission.adapters.limits`).
+        self.limits = limits if limits is not None else ServerLimits()
+        #: Clients accepted and closed at once because the limit was reached.
+        self.refused = 0
+        #: Connections closed for sending nothing for ``limits.idle_timeout_s``.
+        self.timed_out = 0
+        #: One line per kind of client trouble per interval, never one per frame.
+        self.events = RateLimitedLog(log)
         self._server: asyncio.Server | None = None
         self._connections: set[_Connection] = set()
 

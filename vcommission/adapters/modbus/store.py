@@ -104,7 +104,8 @@ class ProcessImageStore:
             self._mapped_until[table] = until
         self._refresh(self._by_signal, image.committed)
 
-    def _mapped(self, table: ModbusTable, address: int, count: int) -> bool:
+    def mapped(self, table: ModbusTable, address: int, count: int) -> bool:
+        """Whether ``count`` addresses from ``address`` of ``table`` are all mapped."""
         until = self._mapped_until[table]
         return count >= 1 and 0 <= address < len(until) and address + count <= until[address]
 
@@ -138,7 +139,7 @@ class ProcessImageStore:
         table = _TABLE_OF_FC.get(func_code)
         if table is None:
             return ExcCodes.ILLEGAL_FUNCTION
-        if not self._mapped(table, address, count):
+        if not self.mapped(table, address, count):
             return ExcCodes.ILLEGAL_ADDRESS
         return self._cells[table][address : address + count]  # type: ignore[return-value]
 
@@ -150,7 +151,7 @@ class ProcessImageStore:
         if table not in (ModbusTable.COIL, ModbusTable.HOLDING_REGISTER):
             return ExcCodes.ILLEGAL_FUNCTION
         count = len(values)
-        if not self._mapped(table, address, count):
+        if not self.mapped(table, address, count):
             return ExcCodes.ILLEGAL_ADDRESS
         slots = self._slots[table]
         # Merge the write into a copy of the cells: a write may cover part of a 32-bit value.

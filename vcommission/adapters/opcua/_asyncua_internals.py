@@ -46,6 +46,15 @@ and why:
     writes a batch and answers a status per item without raising (:func:`write_values`);
     ``uaclient.protocol.transport.close()`` drops the link synchronously, where
     ``Client.disconnect`` is a coroutine (:func:`drop_connection`).
+11. **The internal server's connection bounds** (``server.iserver.max_connections``, beyond
+    which ``OPCUAProtocol.connection_made`` closes a new connection at once, and
+    ``max_pending_activation_seconds``, after which a connection that never activated a
+    session is closed) and **the connection's transport** (``OPCUAProtocol.transport``, for
+    TCP keepalive): :func:`apply_connection_limits`, and ``on_accept`` of
+    :func:`watch_connections`.
+12. **The names of asyncua's server loggers** (:data:`CLIENT_LOGGERS`), which log an error
+    and a traceback per malformed message: a filter on each lets one line per message kind
+    through per interval.
 
 :func:`check` runs at import and raises :class:`AsyncuaInternalsError`, naming the asyncua
 version, when a class, function or parameter these rely on is missing; instance attributes
@@ -73,10 +82,12 @@ from asyncua.server.internal_session import InternalSession
 from vcommission.errors import VcommissionError
 
 __all__ = [
+    "CLIENT_LOGGERS",
     "AsyncuaInternalsError",
     "AttributeValue",
     "NodeData",
     "WriteService",
+    "apply_connection_limits",
     "bound_port",
     "check",
     "close_kept_sessions",
@@ -94,6 +105,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: The internal server's attributes :func:`apply_connection_limits` sets.
+_CONNECTION_BOUNDS = ("max_connections", "max_pending_activation_seconds")
 
 #: The attribute service's write: ``await write(params, user=user)`` -> a status per item.
 WriteService = Callable[..., Awaitable[list[ua.StatusCode]]]
@@ -149,6 +163,9 @@ def check() -> None:
         raise _missing("InternalServer.load_standard_address_space(shelf_file)")
     if not isinstance(getattr(permission_rules, "USER_TYPES", None), list | tuple | set):
         raise _missing("asyncua.crypto.permission_rules.USER_TYPES")
+    for name in _CONNECTION_BOUNDS:
+        if name not in inspect.getsource(InternalServer.__init__):
+            raise _missing(f"InternalServer.{name}")
 
 
 check()
@@ -235,12 +252,21 @@ def connection_count(server: Server) -> int:
 class _WatchedClients(list):
     """``BinaryServer.clients`` that reports each connection coming and going."""
 
-    def __init__(self, clients: list[Any], on_connect: Callable[[bool], None]) -> None:
+    def __init__(
+        self,
+        clients: list[Any],
+        on_connect: Callable[[bool], None],
+        on_accept: Callable[[Any], None] | None = None,
+    ) -> None:
         super().__init__(clients)
         self.on_connect = on_connect
+        self.on_accept = on_accept
 
     def append(self, client: Any) -> None:
         super().append(client)
+        if self.on_accept is not None:
+            transport = getattr(client, "transport", None)
+            self.on_accept(None if transport is None else transport.get_extra_info("socket"))
         self.on_connect(True)
 
     def remove(self, client: Any) -> None:
@@ -248,11 +274,17 @@ class _WatchedClients(list):
         self.on_connect(False)
 
 
-def watch_connections(server: Server, on_connect: Callable[[bool], None]) -> None:
+def watch_connections(
+    server: Server,
+    on_connect: Callable[[bool], None],
+    on_accept: Callable[[Any], None] | None = None,
+) -> None:
     """Call ``on_connect(True)`` when a client connects and ``on_connect(False)`` when it goes.
 
     Call it right after ``server.start()`` (touch 5). Connections made before are reported
     at once and moved to the watched list, so that their going is reported too.
+    ``on_accept`` is given each new connection's socket first (touch 11), e.g. to set
+    TCP keepalive.
     """
     bserver = _binary_server(server)
     if bserver is None:
@@ -260,7 +292,7 @@ def watch_connections(server: Server, on_connect: Callable[[bool], None]) -> Non
     clients = _attribute(bserver, "clients", "BinaryServer.clients")
     if not isinstance(clients, list):
         raise _missing("BinaryServer.clients (a list)")
-    watched = _WatchedClients(clients, on_connect)
+    watched = _WatchedClients(clients, on_connect, on_accept)
     for protocol in clients:
         _attribute(protocol, "clients", "OPCUAProtocol.clients")
         protocol.clients = watched
@@ -314,3 +346,30 @@ def drop_connection(client: Client) -> None:
     """Close the client's connection now, without a goodbye (touch 10); never raises."""
     with contextlib.suppress(Exception):
         _uaclient(client).protocol.transport.close()  # type: ignore[union-attr]
+
+
+# -- 11, 12: bounds on clients ----------------------------------------------------------------
+
+#: asyncua's loggers that log per client message or connection (touch 12).
+CLIENT_LOGGERS = (
+    "asyncua.server.binary_server_asyncio",
+    "asyncua.server.uaprocessor",
+    "asyncua.server.internal_session",
+)
+
+
+def apply_connection_limits(
+    server: Server, max_connections: int, pending_activation_s: float
+) -> None:
+    """Bound the connections ``server`` accepts (touch 11); call before ``server.start()``.
+
+    Args:
+        server: The server, initialised but not started.
+        max_connections: Connections served at once; one more is closed at once.
+        pending_activation_s: Seconds a connection may stay without an activated session.
+    """
+    iserver = _attribute(server, "iserver", "Server.iserver")
+    for name in _CONNECTION_BOUNDS:
+        _attribute(iserver, name, f"InternalServer.{name}")
+    iserver.max_connections = max_connections
+    iserver.max_pending_activation_seconds = pending_activation_s

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from asyncua import Server, ua
 from asyncua.common.callback import CallbackType, ServerItemCallback
 
+from vcommission.adapters.limits import ServerLimits, enable_keepalive, rate_limit_logger
 from vcommission.adapters.opcua import _asyncua_internals as internals
 from vcommission.adapters.opcua.address_space import (
     WRITERS,
@@ -35,6 +36,10 @@ if TYPE_CHECKING:
 __all__ = ["OpcUaServer"]
 
 log = logging.getLogger(__name__)
+
+
+def _ignore(connected: bool) -> None:
+    """The connection callback when nobody asked for one."""
 
 
 class OpcUaServer:
@@ -70,6 +75,12 @@ class OpcUaServer:
             default. A folder that cannot be written only costs start time.
         on_connect: Called with True when a client connects (a TCP connection, with or
             without a session) and False when it goes, as :attr:`connections` counts them.
+        limits: Connection limit (past it asyncua closes a new connection at once),
+            keepalive, and ``idle_timeout_s`` as the time a connection may stay without an
+            activated session (an activated session is bounded by its own timeout, which
+            the client asks for and the server caps); see :mod:`vcommission.adapters.limits`.
+            asyncua's per-message error lines (with a traceback each) are let through once
+            per kind per 10 s.
     """
 
     def __init__(
@@ -83,8 +94,10 @@ class OpcUaServer:
         security: OpcUaSecurity | None = None,
         cache_dir: str | Path | None = None,
         on_connect: Callable[[bool], None] | None = None,
+        limits: ServerLimits | None = None,
     ) -> None:
         self.model = model
+        self.limits = limits if limits is not None else ServerLimits()
         self.image = image
         self.host = host
         self.port = port
@@ -146,6 +159,14 @@ class OpcUaServer:
         self._variables, self._writable = await build_address_space(
             server, self.model, self.image.committed, self.namespace_index, self._stage
         )
+        internals.apply_connection_limits(
+            server,
+            # asyncua has no "unlimited": 0 means "no limit" here, as for Modbus.
+            self.limits.max_connections or 1_000_000,
+            self.limits.idle_timeout_s or 1e9,
+        )
+        for name in internals.CLIENT_LOGGERS:
+            rate_limit_logger(name)
         server.subscribe_server_callback(CallbackType.PreWrite, self._check_writes)
         self._answer_read_only(server)
         try:
@@ -158,12 +179,15 @@ class OpcUaServer:
         port = internals.bound_port(server)
         if port is not None:
             self.port = port  # the bound one when port was 0
-        if self.on_connect is not None:
-            try:
-                internals.watch_connections(server, self.on_connect)
-            except BaseException:
-                await server.stop()  # a failed __aenter__ gets no __aexit__: stop listening
-                raise
+        on_connect = self.on_connect if self.on_connect is not None else _ignore
+        keepalive_s = self.limits.keepalive_s
+        try:
+            internals.watch_connections(
+                server, on_connect, lambda sock: enable_keepalive(sock, keepalive_s)
+            )
+        except BaseException:
+            await server.stop()  # a failed __aenter__ gets no __aexit__: stop listening
+            raise
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
         self._wake = asyncio.Event()
