@@ -87,7 +87,10 @@ class Results:
 
     @property
     def verdict(self) -> str:
-        return worst([s.verdict for s in self.scenarios])
+        """The worst verdict of any scenario or check (a file that disagrees gets the worse)."""
+        return worst(
+            [v for s in self.scenarios for v in (s.verdict, *(c.verdict for c in s.checks))]
+        )
 
 
 def load_results(path: str | Path) -> Results:
