@@ -54,7 +54,7 @@ window.addEventListener("load", () => {
     scroll: document.documentElement.scrollWidth,
     content_right: right,
     over: over.slice(0, 20),
-    matrix_rows: count("#matrix table:first-of-type tr") - 1,
+    matrix_rows: count("#matrix table.matrix tbody.req"),
     plots: count("figure svg"),
     deviation_plots: count("#deviations .deviation svg"),
     io_rows: count("#coverage table.io tr") - 1,

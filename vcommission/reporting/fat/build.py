@@ -201,6 +201,20 @@ def _matrix(results: Results) -> list[dict[str, Any]]:
         tested = bool(entry["verdicts"])
         entry["verdict"] = worst(entry["verdicts"]) if tested else "untested"
         entry["untested"] = not tested or rid in untested
+        # requirement -> scenario -> its checks for it -> their verdict, one row per scenario.
+        entry["rows"] = []
+        for scenario in entry["scenarios"]:
+            checks = [c for s, c in entry["checks"] if s is scenario]
+            verdicts = [c.verdict for c in checks]
+            if scenario.error is not None and not scenario.checks:
+                verdicts.append(scenario.verdict)
+            entry["rows"].append(
+                {
+                    "scenario": scenario,
+                    "checks": checks,
+                    "verdict": worst(verdicts) if verdicts else "untested",
+                }
+            )
         out.append(entry)
     return out
 
