@@ -19,6 +19,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -32,6 +33,9 @@ from vcommission.session import ServerProtocol, Session, SessionBuilder
 from vcommission.signals import Direction
 from vcommission.simulator import Simulator
 from vcommission.watchdog import WatchdogConfig
+
+if TYPE_CHECKING:
+    from vcommission.adapters.opcua import OpcUaSecurity
 
 __all__ = ["ServeOptions", "parse_endpoint", "serve"]
 
@@ -70,6 +74,8 @@ class ServeOptions:
     client_map: Path | None = None
     #: Connection limit, idle timeout and keepalive of both servers.
     limits: ServerLimits = field(default_factory=ServerLimits)
+    #: OPC UA endpoints, certificate and users (``OpcUaSecurity``); None: no security.
+    opcua_security: OpcUaSecurity | None = None
 
 
 @dataclass
@@ -217,7 +223,10 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
         )
     if options.opcua is not None:
         host, port = options.opcua
-        builder.serve(ServerProtocol.OPCUA, host, port, limits=options.limits)
+        opcua_options: dict[str, object] = {"limits": options.limits}
+        if options.opcua_security is not None:
+            opcua_options["security"] = options.opcua_security
+        builder.serve(ServerProtocol.OPCUA, host, port, **opcua_options)
     if options.modbus_client is not None:
         from vcommission.adapters.modbus import ClientMap, load_client_map
 

@@ -356,6 +356,27 @@ async def read_json_line(process: asyncio.subprocess.Process) -> dict:
 
 
 @pytest.mark.peer
+async def test_a_write_with_an_index_range_into_a_scalar_is_refused_and_stages_nothing(
+    served, client
+):
+    sim, _ = served
+    conveyor_run = await tag_node(client, "conveyor_run")
+    request = ua.WriteParameters(
+        NodesToWrite=[
+            ua.WriteValue(
+                NodeId=conveyor_run.nodeid,
+                AttributeId=ua.AttributeIds.Value,
+                IndexRange="0",
+                Value=ua.DataValue(ua.Variant(True, ua.VariantType.Boolean)),
+            )
+        ]
+    )
+    with pytest.raises(ua.uaerrors.BadIndexRangeInvalid):
+        await client.uaclient.write(request)
+    sim.step()
+    assert sim.image["conveyor_run"] is False
+
+
 async def test_node_opcua_browses_reads_writes_and_is_refused_on_a_sensor(served, node_env):
     sim, server = served
     process = await node_script(node_env, "explore.js", server.endpoint, NAMESPACE, MODEL)

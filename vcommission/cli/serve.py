@@ -16,6 +16,7 @@ from vcommission.cli._common import (
     positive_float,
 )
 from vcommission.cli.exitcodes import ExitCode
+from vcommission.errors import ConfigError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -87,6 +88,29 @@ def register(commands: Subparsers) -> None:
         metavar="SECONDS",
         help=f"TCP keepalive idle time (default {ServerLimits.keepalive_s:g}; 0: off)",
     )
+    serve.add_argument(
+        "--users",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="OPC UA users (YAML: users: {name: password or pbkdf2 hash}); only they may "
+        "write, anonymous sessions only read",
+    )
+    serve.add_argument(
+        "--security",
+        default="None",
+        metavar="POLICIES",
+        help="OPC UA endpoints, comma-separated: None, Basic256Sha256_Sign, "
+        "Basic256Sha256_SignAndEncrypt (default None)",
+    )
+    serve.add_argument(
+        "--cert-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder of the OPC UA server key and certificate (made there when missing); "
+        "needed by the Basic256Sha256 endpoints",
+    )
     serve.set_defaults(handler=handle)
 
 
@@ -98,6 +122,18 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     if args.unit_id is not None and not 0 <= args.unit_id <= 255:
         err.print(f"--unit-id {args.unit_id} must be 0..255", markup=False)
         return ExitCode.USAGE
+    from vcommission.adapters.opcua import OpcUaSecurity, load_users
+
+    try:
+        security = OpcUaSecurity(
+            policies=tuple(p.strip() for p in args.security.split(",")),
+            cert_dir=args.cert_dir,
+            users=load_users(args.users) if args.users is not None else {},
+        )
+    except ConfigError as exc:
+        err.print(str(exc), markup=False)
+        # A bad users file is input found wrong (1); a bad --security list is usage (3).
+        return ExitCode.USAGE if args.users is None else ExitCode.FAILED
     options = ServeOptions(
         modbus=args.modbus,
         opcua=args.opcua,
@@ -108,6 +144,7 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
         modbus_client=args.modbus_client,
         client_map=args.client_map,
         limits=ServerLimits(args.max_connections, args.idle_timeout, args.keepalive),
+        opcua_security=security,
     )
     asyncio.run(serve(args.model, options, out))
     return ExitCode.OK

@@ -47,7 +47,12 @@ from __future__ import annotations
 from vcommission.adapters.opcua._asyncua_internals import AsyncuaInternalsError
 from vcommission.adapters.opcua.cache import address_space_cache_dir, prepare_address_space_cache
 from vcommission.adapters.opcua.plc_io import OpcUaPlcIo
-from vcommission.adapters.opcua.security import OpcUaSecurity, SecurityPolicy
+from vcommission.adapters.opcua.security import (
+    OpcUaSecurity,
+    SecurityPolicy,
+    hash_password,
+    load_users,
+)
 from vcommission.adapters.opcua.server import OpcUaServer
 
 __all__ = [
@@ -57,5 +62,7 @@ __all__ = [
     "OpcUaServer",
     "SecurityPolicy",
     "address_space_cache_dir",
+    "hash_password",
+    "load_users",
     "prepare_address_space_cache",
 ]

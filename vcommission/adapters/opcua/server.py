@@ -275,7 +275,13 @@ class OpcUaServer:
             variable = self._writable.get(item.NodeId)
             if variable is None or item.AttributeId != ua.AttributeIds.Value:
                 continue  # not ours, or read-only: asyncua's access check answers per item
-            code = self._refusal(variable, item.Value)
+            # Every served variable is a scalar, and an index range into a scalar is
+            # invalid (Part 4, NumericRange); asyncua would write the whole value.
+            code = (
+                ua.StatusCodes.BadIndexRangeInvalid
+                if item.IndexRange
+                else self._refusal(variable, item.Value)
+            )
             if code is not None:
                 log.info("refused OPC UA write of %r to %s", item.Value.Value, variable.signal.name)
                 raise internals.refuse_request(code)
