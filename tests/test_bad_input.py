@@ -46,6 +46,18 @@ def check(tmp_path: Path, text: str | bytes) -> subprocess.CompletedProcess[str]
         (HEAD + "signals:\n  run: {port: belt.run, range: [0, 1]}\n", 8, "a BOOL has no range"),
         ("name: m\ncomponents:\n\tbelt: {}\n", 3, "invalid YAML"),
         ("", 0, "file is empty"),
+        # Hostile files: an alias bomb in a component parameter, nesting past the limit.
+        (
+            HEAD.replace(
+                "components:",
+                "x0: &x0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+                + "".join(f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 10)}]\n" for i in range(1, 7))
+                + "components:",
+            ).replace("length: 2.0", "length: *x6"),
+            9,  # the anchor that grows past the bound
+            "expands to more than 200,000 values",
+        ),
+        (HEAD + "  deep: " + "[" * 70 + "]" * 70 + "\n", 7, "nested more than 64 levels deep"),
     ],
 )
 def test_bad_model_is_located_and_exits_1(tmp_path, text, line, message):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from vcommission.config import yamlload
 from vcommission.config.yamlload import Document, build, load_document
 from vcommission.errors import ConfigError, ConfigIssue
 
@@ -447,3 +449,49 @@ def test_reads_the_file(tmp_path: Path) -> None:
 def test_recursive_alias_is_rejected() -> None:
     with pytest.raises(ConfigError, match="recursive alias"):
         doc_of("a: &x\n  b: *x\n")
+
+
+# -- bounded input ---------------------------------------------------------------------------
+
+ALIAS_BOMB = "\n".join(
+    ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    + ["value: *a8"]
+)
+
+
+def issue_of(text: str) -> str:
+    with pytest.raises(ConfigError) as raised:
+        load_document("hostile.yaml", text)
+    return str(raised.value)
+
+
+def test_an_alias_bomb_is_refused_at_once_with_its_line():
+    started = time.process_time()
+    message = issue_of(ALIAS_BOMB)
+    assert time.process_time() - started < 1.0  # counted, never expanded
+    assert "hostile.yaml:" in message and "expands to more than 200,000 values" in message
+
+
+def test_aliases_used_a_few_times_are_fine():
+    doc = load_document("ok.yaml", "base: &b {x: 1, y: [1, 2]}\none: *b\ntwo: *b\n")
+    assert doc.issues == []
+
+
+@pytest.mark.parametrize("depth", [65, 300, 1500])
+def test_deep_nesting_is_a_located_error_not_a_crash(depth):
+    block = "".join(f"{'  ' * i}k{i}:\n" for i in range(depth)) + f"{'  ' * depth}v\n"
+    message = issue_of(block)
+    assert "nested more than 64 levels deep" in message and "hostile.yaml:65" in message
+    flow = "[" * depth + "]" * depth
+    assert "nested more than 64 levels deep" in issue_of(flow)
+
+
+def test_nesting_up_to_the_limit_loads():
+    text = "[" * 64 + "]" * 64
+    assert load_document("deep.yaml", text).issues == []
+
+
+def test_a_file_past_the_size_limit_is_refused_before_parsing(monkeypatch):
+    monkeypatch.setattr(yamlload, "MAX_FILE_BYTES", 100)
+    assert "the limit is 100" in issue_of("k: " + "x" * 200)

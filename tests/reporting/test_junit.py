@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import xmlschema
 
 import vcommission.fileio as fileio
 from tests.reporting.conftest import NASTY, make_results, scenario_for
+from vcommission.errors import VcommissionError
 from vcommission.reporting import Hooks, JUnitReporter
 from vcommission.reporting.junit import junit_xml
 from vcommission.scenario.results import ScenarioResult, Verdict
@@ -181,7 +184,17 @@ def test_written_atomically(tmp_path, results, monkeypatch):
 
     before = path.read_bytes()
     monkeypatch.setattr(fileio.os, "fdopen", fdopen)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(VcommissionError, match=f"cannot write {path}: disk full"):
         run(path, results)
     assert path.read_bytes() == before
     assert [p.name for p in path.parent.iterdir()] == ["out.xml"]
+
+
+def test_a_report_is_readable_as_any_file_the_user_makes(tmp_path, results):
+    path = tmp_path / "out.xml"
+    previous = os.umask(0o022)
+    try:
+        run(path, results)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # not the temporary file's 0600
