@@ -413,3 +413,69 @@ def test_run_report_records_traces_itself_for_the_plots(tmp_path: Path) -> None:
     assert "1 of 1 scenarios traced" in page
     assert page.count("<svg") >= 1
     assert "I/O coverage" in page and 'class="io"' in page
+
+
+# -- the contract's recorded fields (req's run block and provenance, without a run) ----------
+
+SOURCE = "PROGRAM P\nVAR x : BOOL; END_VAR\nIF x THEN\n  x := FALSE;\nEND_IF;\nEND_PROGRAM\n"
+
+
+def _recorded() -> dict[str, object]:
+    coverage = {
+        "file": "p.st",
+        "sha256": "ab" * 32,
+        "statements": {"items": [{"line": 3, "col": 1, "hits": 5},
+                                 {"line": 4, "col": 3, "hits": 0}]},
+        "branches": {"items": [{"line": 3, "branch": "then", "hits": 0},
+                               {"line": 3, "branch": "else", "hits": 5}]},
+    }  # fmt: skip
+    failed = {
+        "name": "belt stops", "kind": "reaction", "verdict": "failed", "requirement": "R1",
+        "message": "conveyor_run still TRUE 0.5 s after stop", "criterion": "within 100 ms",
+        "figures": {"max_reaction_s": 0.5},
+        "evidence": {"time_s": 2.0, "tags": ["stop", "conveyor_run"],
+                     "window": [[0.0, "stop", False], [0.0, "conveyor_run", True],
+                                [1.5, "stop", True], [2.5, "conveyor_run", False]]},
+    }  # fmt: skip
+    return {
+        "run": {
+            "vcommission": "9.9.9", "python": "3.11.7", "platform": "Linux", "seed": None,
+            "started": "2026-01-02T03:04:05Z", "strict": True, "packages": {"numpy": "2.0"},
+            "requirements": [
+                {"id": "R1", "title": "Stop", "text": "The belt stops.", "criterion": "100 ms",
+                 "category": "safety", "source": "spec 4.1"},
+                {"id": "R10", "title": "Never tested", "text": "...", "criterion": "-",
+                 "category": "function", "source": "spec 9"},
+            ],
+            "untested": ["R10"],
+            "programs": {"ab" * 32: {"path": "p.st", "source": SOURCE}},
+        },
+        "scenarios": [{
+            "name": "stop", "verdict": "failed", "requirements": ["R1"], "checks": [failed],
+            "description": "Press stop while running.", "steps": ["pulse stop for 0.2 s"],
+            "provenance": {"model": {"path": "nowhere/model", "sha256": "cd" * 32},
+                           "scenario": {"path": "s.yaml", "sha256": "ef" * 32},
+                           "plc": {"kind": "st", "files": [{"path": "p.st", "sha256": "ab" * 32}]},
+                           "requirements": {"path": "requirements.yaml", "sha256": "12" * 32}},
+            "st_coverage": coverage,
+        }],
+    }  # fmt: skip
+
+
+def test_recorded_identity_untested_requirements_and_st_coverage_are_shown() -> None:
+    html = build_report(parse_results(json.dumps(_recorded()), "recorded.json"))
+    cover = html[: html.index('id="deviations"')]
+    for sha in ("ab" * 32, "cd" * 32, "12" * 32):
+        assert sha in cover
+    assert "9.9.9" in cover and "2026-01-02T03:04:05Z" in cover
+    matrix = html[html.index('id="matrix"') : html.index('id="scenarios"')]
+    r10 = matrix[matrix.index("<b>R10</b>") :]
+    assert "UNTESTED" in r10[:200] and "The belt stops." in matrix
+    # The deviation's plot comes from its evidence window when there is no trace.
+    deviation = html[html.index('class="deviation"') : html.index('id="matrix"')]
+    assert "<svg" in deviation and "from the evidence window" in deviation
+    assert "Press stop while running." in html and "pulse stop for 0.2 s" in html
+    listing = html[html.index("ST statement and branch coverage") :]
+    assert "statements 50.0 %" in listing and "branches 50.0 %" in listing
+    assert "#####" in listing and "x := FALSE;" in listing and "then" in listing
+    assert "numpy" in html[html.index('id="appendix"') :]
