@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -46,6 +47,13 @@ class ClockMode(str, Enum):
     REALTIME = "realtime"
 
 
+#: Overruns kept (the most recent); every one is counted in ``late_ticks``.
+_KEPT_OVERRUNS = 1_000
+#: Microsecond lateness buckets (up to 20 ms), then millisecond ones (up to 10 s).
+_FINE_BUCKETS = 20_000
+_COARSE_BUCKETS = 10_000
+
+
 @dataclass(frozen=True)
 class Overrun:
     """A tick that started later than its real-time deadline."""
@@ -73,12 +81,21 @@ class RealTimePacer:
     #: Stop sleeping this long before a deadline and spin or yield until it: sleeps overshoot
     #: by 1-2 ms here. Costs some CPU in real-time mode only (measured up to ~20% of a core).
     early_wake_ns: int = 2_000_000
-    overruns: list[Overrun] = field(default_factory=list)
+    #: The most recent overruns (bounded: a plant served for days must not grow);
+    #: :attr:`late_ticks` counts them all.
+    overruns: deque[Overrun] = field(default_factory=lambda: deque(maxlen=_KEPT_OVERRUNS))
     #: Lateness of the most recent paced ticks (bounded), for the live view and benchmarks.
     lateness_ns: deque[int] = field(default_factory=lambda: deque(maxlen=100_000))
-    #: Ticks paced, and the largest lateness seen, over the pacer's whole life.
+    #: Ticks paced, late ones, and the largest lateness seen, over the pacer's whole life.
     ticks: int = 0
+    late_ticks: int = 0
     max_lateness_ns: int = 0
+    #: The wall clock, in nanoseconds (a test drives the pacer's bookkeeping with its own).
+    clock: Callable[[], int] = time.monotonic_ns
+    #: Lateness histogram over the whole life, for an exact p99 in bounded memory:
+    #: microsecond buckets up to 20 ms, then millisecond buckets up to 10 s, then one more.
+    _fine: list[int] = field(default_factory=lambda: [0] * _FINE_BUCKETS)
+    _coarse: list[int] = field(default_factory=lambda: [0] * (_COARSE_BUCKETS + 1))
     _anchor_ns: int | None = None
     _virtual_start_ns: int = 0
 
@@ -88,7 +105,7 @@ class RealTimePacer:
 
     def start(self, virtual_now_ns: int) -> None:
         """Anchor the wall clock to ``virtual_now_ns``."""
-        self._anchor_ns = time.monotonic_ns()
+        self._anchor_ns = self.clock()
         self._virtual_start_ns = virtual_now_ns
 
     def _due(self, virtual_ns: int) -> int:
@@ -98,21 +115,48 @@ class RealTimePacer:
         return self._anchor_ns + round((virtual_ns - self._virtual_start_ns) / self.speed)
 
     def _record(self, virtual_ns: int, due: int) -> None:
-        late = time.monotonic_ns() - due
+        late = self.clock() - due
         self.lateness_ns.append(max(late, 0))
         self.ticks += 1
         self.max_lateness_ns = max(self.max_lateness_ns, late)
+        micros = max(late, 0) // 1_000
+        if micros < _FINE_BUCKETS:
+            self._fine[micros] += 1
+        else:
+            self._coarse[min(micros // 1_000, _COARSE_BUCKETS)] += 1
         if late > self.tolerance_ns:
+            self.late_ticks += 1
             self.overruns.append(Overrun(virtual_ns, late))
 
+    def lateness_percentile_ns(self, fraction: float) -> int:
+        """Lateness that ``fraction`` of all paced ticks stayed within (nearest rank).
+
+        From the whole-life histogram: exact to the microsecond below 20 ms and to the
+        millisecond above (never above the largest lateness seen).
+        """
+        if not self.ticks:
+            return 0
+        rank = min(self.ticks - 1, int(fraction * self.ticks))
+        seen = 0
+        for micros, count in enumerate(self._fine):
+            seen += count
+            if seen > rank:
+                return micros * 1_000
+        for millis, count in enumerate(self._coarse):
+            seen += count
+            if seen > rank:
+                return min(millis * 1_000_000, self.max_lateness_ns)
+        return self.max_lateness_ns
+
     def summary(self) -> dict[str, float]:
-        """Paced ticks, late ones (overruns), and lateness p99 and max in milliseconds."""
-        lateness = sorted(self.lateness_ns)
-        p99 = lateness[min(len(lateness) - 1, int(0.99 * len(lateness)))] if lateness else 0
+        """Paced ticks, late ones (overruns), and lateness p99 and max in milliseconds.
+
+        Over the pacer's whole life, however long, in bounded memory.
+        """
         return {
             "ticks": self.ticks,
-            "late_ticks": len(self.overruns),
-            "lateness_p99_ms": round(p99 / 1e6, 3),
+            "late_ticks": self.late_ticks,
+            "lateness_p99_ms": round(self.lateness_percentile_ns(0.99) / 1e6, 3),
             "lateness_max_ms": round(self.max_lateness_ns / 1e6, 3),
         }
 
@@ -123,23 +167,23 @@ class RealTimePacer:
         overshoots by up to a millisecond or two, which would make most ticks late.
         """
         due = self._due(virtual_ns)
-        remaining = due - time.monotonic_ns()
+        remaining = due - self.clock()
         if remaining > self.early_wake_ns:
             time.sleep((remaining - self.early_wake_ns) / NS_PER_S)
-        while time.monotonic_ns() < due:
+        while self.clock() < due:
             pass
         self._record(virtual_ns, due)
 
     async def wait_until_async(self, virtual_ns: int) -> None:
         """Like :meth:`wait_until`, yielding to the event loop (servers run beside us)."""
         due = self._due(virtual_ns)
-        remaining = due - time.monotonic_ns()
+        remaining = due - self.clock()
         if remaining > self.early_wake_ns:
             # The event loop's timers round up to whole milliseconds (epoll), so wake early...
             await asyncio.sleep((remaining - self.early_wake_ns) / NS_PER_S)
         # ...then yield until due: protocol callbacks keep running meanwhile, and even a late
         # tick lets them run once.
         await asyncio.sleep(0)
-        while time.monotonic_ns() < due:
+        while self.clock() < due:
             await asyncio.sleep(0)
         self._record(virtual_ns, due)

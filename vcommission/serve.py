@@ -37,7 +37,10 @@ from vcommission.watchdog import WatchdogConfig
 if TYPE_CHECKING:
     from vcommission.adapters.opcua import OpcUaSecurity
 
-__all__ = ["ServeOptions", "parse_endpoint", "serve"]
+__all__ = ["SERVED_HISTORY", "ServeOptions", "parse_endpoint", "serve"]
+
+#: Records kept per event kind by a served plant (retired parts, bin arrivals).
+SERVED_HISTORY = 1_000
 
 
 def parse_endpoint(text: str, default_port: int) -> tuple[str, int] | None:
@@ -97,7 +100,7 @@ def _view(
 ) -> Group:
     model, sim, watchdog = session.model, session.sim, session.watchdog
     pacer = sim.pacer
-    overruns = len(pacer.overruns) if pacer else 0
+    overruns = pacer.late_ticks if pacer else 0
     state = "off" if watchdog is None else "TRIPPED" if watchdog.tripped else "ok"
     header = Text(
         f"{model.name}  t={ns_to_s(sim.now_ns):9.2f} s  speed {pacer.speed if pacer else 1:g}x  "
@@ -239,6 +242,8 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
     activity = _Activity()
     with builder.build() as session:
         sim, watchdog = session.sim, session.watchdog
+        # A served plant may run for days: keep recent part records only (counts stay exact).
+        session.plant.bound_history(SERVED_HISTORY)
         sim.listeners.append(activity.on_commit)
         async with session:
             endpoints: list[str] = []
@@ -278,7 +283,7 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
                         await run
                 else:
                     run.result()  # surface a simulator failure
-        overruns = len(sim.pacer.overruns) if sim.pacer else 0
+        overruns = sim.pacer.late_ticks if sim.pacer else 0
         for event in watchdog.events if watchdog else []:
             console.print(
                 f"watchdog {event.kind} at t={ns_to_s(event.time_ns):.2f} s", markup=False

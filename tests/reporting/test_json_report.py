@@ -23,6 +23,8 @@ def test_loads_back(tmp_path, results):
         "error": 2,
         "wall_s": 3.0,
         "scenarios_per_minute": 80.0,
+        "interrupted": False,
+        "interrupted_scenarios": 0,
         "requirements": {
             "R1": "passed",
             "R4": "error",

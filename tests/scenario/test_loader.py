@@ -14,6 +14,7 @@ import pytest
 from tests.helpers import SORTING_LINE, SORTING_ST, write_model, write_scenario
 from vcommission.errors import ConfigError, ConfigIssue
 from vcommission.scenario.collect import find_scenario_files as find_scenarios
+from vcommission.scenario.collect import load_cases
 from vcommission.scenario.loader import load_scenarios
 
 HEAD = f"name: t\nmodel: {SORTING_LINE}\nduration: 2\n"
@@ -364,6 +365,16 @@ def test_the_seed_of_a_case_overrides_the_file_s(tmp_path):
     assert scenario.seed == 3 and scenario.name == "t [seed=3]"
     (plain,) = load_scenarios(write_scenario(tmp_path, HEAD + "seed: 9\n" + CHECK))
     assert plain.seed == 9 and plain.params == {} and plain.name == "t"
+
+
+def test_a_seed_from_the_command_line_replaces_the_matrix_seed_axis(tmp_path):
+    cases = load_cases(write_scenario(tmp_path, MATRIX), seed=7)
+    # Four cases, not eight: those that differed only in seed are one now, named truly.
+    assert len(cases) == 4 and {c.seed for c in cases} == {7}
+    assert cases[0].name == "t [seed=7, belt=300, flag=True, tag=conveyor_run]"
+    assert all(c.params["seed"] == 7 for c in cases)
+    (plain,) = load_cases(write_scenario(tmp_path, HEAD + "seed: 9\n" + CHECK), seed=7)
+    assert plain.seed == 7 and plain.name == "t"
 
 
 def test_a_bad_placeholder_value_is_located_at_the_placeholder(tmp_path):

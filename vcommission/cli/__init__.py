@@ -16,6 +16,7 @@ command is a new module named in :data:`COMMANDS`.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from importlib import import_module
@@ -61,8 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`io-list | head`): not an error, and no traceback at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return int(ExitCode.OK)
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as interrupt:
+        # 128 + the signal, as a shell reports it: 130 for Ctrl-C, 143 for SIGTERM (which
+        # `run` turns into an interrupt so that it can report first).
+        return 128 + int(getattr(interrupt, "signum", signal.SIGINT))
     except Exception as exc:  # a bug in vcommission: say so, with the exit code for errors
         err.print(f"internal error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
         err.print("please report this with the command and input that caused it", markup=False)

@@ -1,4 +1,8 @@
-"""``vcommission io-list``: a model's I/O list with its addresses, as a table, CSV or JSON."""
+"""``vcommission io-list``: a model's I/O list with its addresses, or declarations of it.
+
+As a table, CSV or JSON, or as text to paste into a PLC project: an ST program skeleton
+(``--format st``) or a CODESYS global variable list (``--format codesys``).
+"""
 
 from __future__ import annotations
 
@@ -26,7 +30,13 @@ _PLC_DIRECTION = {"from_plant": "in", "to_plant": "out"}
 def register(commands: Subparsers) -> None:
     io_list = commands.add_parser("io-list", help="print a model's I/O list with addresses")
     io_list.add_argument("model", type=model_path, metavar="MODEL")
-    io_list.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    io_list.add_argument(
+        "--format",
+        choices=("table", "csv", "json", "st", "codesys"),
+        default="table",
+        help="table, csv, json; st: a program skeleton with every PLC-facing signal "
+        "declared at its address (compiles as it is); codesys: a global variable list",
+    )
     io_list.add_argument("--all", action="store_true", help="include internal and operator signals")
     io_list.set_defaults(handler=handle)
 
@@ -48,6 +58,14 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     from vcommission.config.model import load_model
 
     model = load_model(args.model)
+    if args.format in ("st", "codesys"):
+        from vcommission.config.export import codesys_gvl, st_skeleton
+
+        if args.all:
+            err.print("--all: internal signals have no PLC address to declare", markup=False)
+            return ExitCode.USAGE
+        sys.stdout.write(st_skeleton(model) if args.format == "st" else codesys_gvl(model))
+        return ExitCode.OK
     rows = model.io_rows(include_internal=args.all)
     if args.format == "csv":
         buffer = io.StringIO()

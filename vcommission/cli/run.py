@@ -50,20 +50,24 @@ def register(commands: Subparsers) -> None:
     run.set_defaults(handler=handle)
 
 
-def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
+def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int:
     import tempfile
+
+    from vcommission.scenario.suite import terminate_as_interrupt
 
     if (args.report or args.pdf) and not require_report_extra(err):
         return ExitCode.ERROR
-    if (args.report or args.pdf) and args.trace_dir is None:
-        # The report's plots and I/O coverage come from traces: record them for it.
-        with tempfile.TemporaryDirectory(prefix="vcommission-traces-") as traces:
-            args.trace_dir = Path(traces)
-            return _run(args, out, err)
-    return _run(args, out, err)
+    # From the first moment: SIGTERM stops a run as Ctrl-C does, never killing it mid-report.
+    with terminate_as_interrupt():
+        if (args.report or args.pdf) and args.trace_dir is None:
+            # The report's plots and I/O coverage come from traces: record them for it.
+            with tempfile.TemporaryDirectory(prefix="vcommission-traces-") as traces:
+                args.trace_dir = Path(traces)
+                return _run(args, out, err)
+        return _run(args, out, err)
 
 
-def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
+def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int:
     import time
 
     from vcommission.reporting import Hooks
@@ -71,7 +75,12 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     from vcommission.scenario.collect import collect
     from vcommission.scenario.keywords import KeywordError
     from vcommission.scenario.results import ScenarioResult, Verdict
-    from vcommission.scenario.suite import default_jobs, run_suite
+    from vcommission.scenario.suite import (
+        SuiteInterrupted,
+        default_jobs,
+        deferred_interrupts,
+        run_suite,
+    )
 
     for path in args.paths:
         if not path.exists():
@@ -105,11 +114,21 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     started = time.perf_counter()
     hooks.run_start(scenarios)
     results: list[ScenarioResult] = list(broken)
+    interrupted_by: int | None = None
     try:
         results += run_suite(scenarios, workers, args.trace_dir, hooks.suite_events(scenarios))
+    except SuiteInterrupted as interrupt:
+        # Every finished result is kept; the rest are errors marked interrupted, so the
+        # reports can never read as a green run.
+        results += interrupt.results
+        interrupted_by = interrupt.signum
     finally:
-        # Also on Ctrl-C: the reports say what did run, and the progress display stops.
-        hooks.run_finish(results, time.perf_counter() - started)
+        # Also on an interrupt: the reports say what did run, and the progress display
+        # stops; a second Ctrl-C meanwhile waits until they are written.
+        with deferred_interrupts():
+            hooks.run_finish(results, time.perf_counter() - started)
+    if interrupted_by is not None:
+        return 128 + interrupted_by  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
     verdicts = [r.verdict for r in results]
     if Verdict.ERROR in verdicts:
         return ExitCode.ERROR

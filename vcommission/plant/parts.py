@@ -78,14 +78,25 @@ class Part:
 
 
 class PartTracker:
-    """All parts of one run, by id and by body."""
+    """All parts of one run, by id and by body.
 
-    def __init__(self) -> None:
+    A scenario run keeps every part's record (its checks read them afterwards). A plant
+    served for days would not: with ``retired_limit`` only that many of the parts already
+    removed from the world are kept (the most recent), live parts always; :attr:`total`
+    still counts every part ever made.
+    """
+
+    def __init__(self, retired_limit: int | None = None) -> None:
         self.parts: list[Part] = []
         self._by_body: dict[int, Part] = {}
+        self.retired_limit = retired_limit
+        #: Parts made over the tracker's life (ids are 1..total).
+        self.total = 0
+        self._retired = 0
 
     def add(self, variant: str, body: int, now_ns: int, where: str) -> Part:
-        part = Part(len(self.parts) + 1, variant, body, now_ns)
+        self.total += 1
+        part = Part(self.total, variant, body, now_ns)
         part.journey.append(PartEvent(now_ns, "spawned", where))
         self.parts.append(part)
         self._by_body[body] = part
@@ -104,6 +115,14 @@ class PartTracker:
         part.alive = False
         part.journey.append(PartEvent(now_ns, "removed", where))
         self._by_body.pop(part.body, None)
+        self._retired += 1
+        limit = self.retired_limit
+        if limit is not None and self._retired > 2 * limit:
+            # Pruned in batches, so each retirement costs O(1) on average.
+            retired = [p for p in self.parts if not p.alive]
+            dropped = {id(p) for p in retired[: len(retired) - limit]}
+            self.parts = [p for p in self.parts if id(p) not in dropped]
+            self._retired = limit
 
     @property
     def alive(self) -> list[Part]:

@@ -8,10 +8,12 @@ imported when a plant is first built, so code that only names :class:`Plant` (th
 from __future__ import annotations
 
 import functools
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from vcommission.errors import PlantError
+from vcommission.plant.capabilities import PartSink
 from vcommission.plant.component import Component, TickContext
 from vcommission.plant.parts import PartTracker
 from vcommission.plant.physics import PhysicsConfig
@@ -58,6 +60,8 @@ class Plant:
     def __init__(self, model: PlantModel, seed: int | None = None) -> None:
         self.model = model
         self.seed = model.seed if seed is None else seed
+        #: Records kept per event kind; None keeps all (see :meth:`bound_history`).
+        self.history_limit: int | None = None
         self.image = ProcessImage(model.table)
         self.world: World | None = None
         self.reset()
@@ -71,10 +75,11 @@ class Plant:
         if self.world is not None:
             self.world.close()
         self.world = World(self.model.physics)
-        self.parts = PartTracker()
+        self.parts = PartTracker(self.history_limit)
         try:
             self.components: list[Component] = self.model.instantiate(self.seed)
             self.by_name = {c.name: c for c in self.components}
+            self._bound_sinks()
             for component in self.components:
                 component.build(self.world)
         except BaseException:
@@ -89,6 +94,26 @@ class Plant:
         # Sense once so outputs (end switches, healthy circuits) are right before tick 0.
         self.sense(self.tick)
         self.image.commit()
+
+    def bound_history(self, limit: int | None) -> None:
+        """Keep at most ``limit`` records of each per-event kind (None: keep all).
+
+        For a plant that runs for days (``serve``): retired parts and bin arrivals keep
+        only the most recent ``limit``; counts and signals stay exact. A scenario run keeps
+        everything, since its checks read the records afterwards.
+        """
+        self.history_limit = limit
+        self.parts.retired_limit = limit
+        self._bound_sinks()
+
+    def _bound_sinks(self) -> None:
+        for sink in self.having(PartSink):
+            if hasattr(sink, "arrivals_limit"):
+                sink.arrivals_limit = self.history_limit
+                kept = sink.arrivals
+                sink.arrivals = (
+                    list(kept) if self.history_limit is None else deque(kept, self.history_limit)
+                )
 
     def _schedule(self) -> None:
         # Per-tick loops call only the components that do something in that phase.

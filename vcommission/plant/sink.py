@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -55,6 +56,9 @@ class Sink(Component):
     kind = "sink"
     Params = SinkParams
 
+    #: Arrivals kept (the most recent), or None for all; see :meth:`Plant.bound_history`.
+    arrivals_limit: int | None = None
+
     def __init__(self, name: str, params: SinkParams, **kwargs: object) -> None:
         super().__init__(name, params, **kwargs)
         self.count = self.declare_output("count", SignalType.DINT, description="parts arrived")
@@ -90,7 +94,11 @@ class Sink(Component):
                 world.add_box((sx / 2, w / 2, sz / 2), (x, y + sign * (sy / 2 + w / 2), z + sz / 2))
             )
         self.own("bin", static=walls)
-        self.arrivals: list[Arrival] = []
+        self.arrivals: list[Arrival] | deque[Arrival] = (
+            [] if self.arrivals_limit is None else deque(maxlen=self.arrivals_limit)
+        )
+        #: Parts arrived over the bin's life (``arrivals`` may keep only the latest).
+        self.arrived = 0
         self._to_remove: list[tuple[int, Part]] = []
         self._counts = dict.fromkeys(self.variants, 0)
 
@@ -105,12 +113,13 @@ class Sink(Component):
     def sense(self, ctx: TickContext) -> None:
         parts = ctx.parts
         now = ctx.now_ns + ctx.dt_ns
-        arrived_before = len(self.arrivals)
+        arrived_before = self.arrived
         for body in ctx.world.overlapping(self.low, self.high, self._uncounted(parts)):
             part = parts.by_body(body)
             part.destination = self.name
             part.journey.append(PartEvent(now, "arrived", self.name))
             self.arrivals.append(Arrival(now, part.id, part.variant))
+            self.arrived += 1
             self._counts[part.variant] += 1
             if self._remove_after_ns is not None:
                 self._to_remove.append((now + self._remove_after_ns, part))
@@ -118,8 +127,8 @@ class Sink(Component):
             _, part = self._to_remove.pop(0)
             ctx.world.remove_body(part.body)
             parts.retire(part, now, self.name)
-        if len(self.arrivals) != arrived_before:
+        if self.arrived != arrived_before:
             values = ctx.values
-            values[self.count.index] = len(self.arrivals)
+            values[self.count.index] = self.arrived
             for variant, port in self.count_by_variant.items():
                 values[port.index] = self._counts[variant]

@@ -131,6 +131,14 @@ class ConsoleReporter(Reporter):
                 f" in {summary.wall_s:.1f} s wall ({summary.per_minute:.1f} scenarios/min)",
             )
         )
+        if summary.interrupted:
+            lines.append(
+                Text.assemble(
+                    ("INTERRUPTED", _STYLE[Verdict.ERROR]),
+                    f"  {summary.interrupted} scenario{_s(summary.interrupted)} stopped or "
+                    "never run: this is not the verdict of the whole suite",
+                )
+            )
         return lines
 
     # -- helpers ---------------------------------------------------------------------------

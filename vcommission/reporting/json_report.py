@@ -41,6 +41,9 @@ def json_report(results: list[ScenarioResult], wall_s: float) -> str:
             **{verdict.value: count for verdict, count in summary.counts.items()},
             "wall_s": wall_s,
             "scenarios_per_minute": summary.per_minute,
+            # True when a signal stopped the run: the counts are not those of a whole suite.
+            "interrupted": summary.interrupted > 0,
+            "interrupted_scenarios": summary.interrupted,
             "requirements": summary.requirements,
         },
         "scenarios": [result.to_json() for result in results],

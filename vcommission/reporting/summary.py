@@ -62,13 +62,20 @@ class Summary:
     #: (see :func:`requirement_verdicts`).
     requirements: dict[str, Verdict] = field(default_factory=dict)
     wall_s: float = 0.0
+    #: Scenarios a signal stopped or kept from running (each also counted as an error).
+    interrupted: int = 0
 
     @classmethod
     def of(cls, results: list[ScenarioResult], wall_s: float) -> Summary:
         counts = {verdict: 0 for verdict in Verdict}
         for result in results:
             counts[result.verdict] += 1
-        return cls(counts=counts, requirements=requirement_verdicts(results), wall_s=wall_s)
+        return cls(
+            counts=counts,
+            requirements=requirement_verdicts(results),
+            wall_s=wall_s,
+            interrupted=sum(1 for result in results if result.interrupted),
+        )
 
     @property
     def total(self) -> int:

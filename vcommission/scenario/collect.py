@@ -80,6 +80,10 @@ def load_cases(
 ) -> list[Scenario]:
     """The cases of one scenario file, with ``seed`` (if given) for every one.
 
+    A ``seed`` given for a file whose matrix varies the seed replaces that axis: its cases
+    that differed only in seed become one, named with the seed that runs (``[seed=7]``), so
+    a name never claims a seed that did not run and no case runs twice.
+
     Raises:
         ConfigError: every problem in the file, located.
     """
@@ -89,7 +93,14 @@ def load_cases(
     scenarios = load_scenarios(path, plc)
     if seed is None:
         return scenarios
-    return [dataclasses.replace(s, seed=seed) for s in scenarios]
+    cases: dict[str, Scenario] = {}
+    for scenario in scenarios:
+        params = dict(scenario.params)
+        if "seed" in params:
+            params["seed"] = seed
+        case = dataclasses.replace(scenario, seed=seed, params=params)
+        cases.setdefault(case.id, case)
+    return list(cases.values())
 
 
 @dataclass

@@ -72,6 +72,9 @@ class ScenarioResult:
     checks: list[CheckResult] = field(default_factory=list)
     #: The harness error, when the verdict is ``error``.
     error: str | None = None
+    #: Stopped by a signal (Ctrl-C, SIGTERM) before it finished, or before it began; the
+    #: verdict is then ``error``.
+    interrupted: bool = False
     seed: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
     virtual_s: float = 0.0

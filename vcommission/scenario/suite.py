@@ -6,14 +6,29 @@ plants between scenarios (:class:`~vcommission.scenario.runner.WorkerCache`). Th
 hands out one scenario at a time. If a worker dies mid-scenario, that scenario gets an
 **error** verdict, a fresh worker takes its place, and the rest of the suite completes.
 With one job the scenarios run in this process.
+
+**Interrupts never lie and never orphan.** Ctrl-C (SIGINT) or SIGTERM stops the suite: the
+workers are killed, every finished scenario keeps its result, and every other one gets an
+*error* result marked ``interrupted``; :class:`SuiteInterrupted` carries them all to the
+caller, which reports them and exits non-zero. Workers ignore SIGINT (a terminal sends it to
+the whole process group; the parent decides) and die with their parent however it dies: the
+kernel sends them SIGKILL when it goes (Linux ``PR_SET_PDEATHSIG``), and a watcher thread
+notices a changed parent pid elsewhere.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
 import queue
-from collections.abc import Callable
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +37,98 @@ from vcommission.scenario.results import ScenarioResult, Verdict
 from vcommission.scenario.runner import WorkerCache, run_scenario
 from vcommission.scenario.schema import Scenario
 
-__all__ = ["SuiteEvents", "default_jobs", "run_suite"]
+__all__ = [
+    "SuiteEvents",
+    "SuiteInterrupted",
+    "default_jobs",
+    "deferred_interrupts",
+    "interrupted_result",
+    "run_suite",
+    "terminate_as_interrupt",
+]
 
 #: Seconds between checks that every worker is still alive.
 _POLL_S = 0.2
+#: Seconds between a worker's checks that its parent is still there (where no kernel
+#: parent-death signal exists).
+_PARENT_WATCH_S = 0.5
+
+
+class SuiteInterrupted(KeyboardInterrupt):
+    """The suite was stopped by a signal; ``results`` holds one result per scenario.
+
+    Finished scenarios keep their verdicts; the others are :func:`interrupted_result`.
+    A subclass of KeyboardInterrupt, so code that does not know it still stops.
+    """
+
+    def __init__(self, results: list[ScenarioResult], signum: int) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.results = results
+        self.signum = signum
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Python would raise KeyboardInterrupt for SIGINT."""
+
+    signum = signal.SIGTERM
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM stops the suite as Ctrl-C does (results kept, reported).
+
+    Only in the main thread (where Python delivers signals); elsewhere it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_terminated(signum: int, frame: object) -> None:
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back within the block (e.g. while reports are written).
+
+    A signal that arrives meanwhile is delivered when the block ends, so a report being
+    written is finished first rather than lost half-way.
+    """
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def interrupted_result(scenario: Scenario, signum: int, started: bool) -> ScenarioResult:
+    """The error result of a scenario a signal stopped (``started``) or kept from running."""
+    name = signal.Signals(signum).name
+    what = "stopped while running" if started else "never ran"
+    return ScenarioResult(
+        name=scenario.name,
+        file=scenario.file,
+        verdict=Verdict.ERROR,
+        requirements=list(scenario.spec.requirements),
+        error=f"interrupted by {name}: {what}",
+        interrupted=True,
+        seed=scenario.seed,
+        params=dict(scenario.params),
+    )
+
+
+def _signum(interrupt: KeyboardInterrupt) -> int:
+    return int(getattr(interrupt, "signum", signal.SIGINT))
 
 
 def default_jobs() -> int:
@@ -61,19 +164,50 @@ def _run_here(
     scenarios: list[Scenario], trace_dir: str | Path | None, events: SuiteEvents
 ) -> list[ScenarioResult]:
     cache = WorkerCache()
-    results = []
+    results: list[ScenarioResult] = []
     try:
         for index, scenario in enumerate(scenarios):
             events.started(index, scenario)
             result = run_scenario(scenario, cache, trace_dir)
             events.finished(index, result)
             results.append(result)
+    except KeyboardInterrupt as interrupt:
+        signum = _signum(interrupt)
+        running = len(results)
+        for index in range(running, len(scenarios)):
+            result = interrupted_result(scenarios[index], signum, started=index == running)
+            events.finished(index, result)
+            results.append(result)
+        raise SuiteInterrupted(results, signum) from None
     finally:
         cache.close()
     return results
 
 
-def _worker(tasks: Any, answers: Any, trace_dir: str | None) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this worker go when its parent goes, however the parent dies (even SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    # The parent may have died before prctl took effect; and other systems have no such
+    # signal: a watcher sees the worker handed to another parent.
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(_PARENT_WATCH_S)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _worker(tasks: Any, answers: Any, trace_dir: str | None, parent_pid: int) -> None:
+    # Ctrl-C reaches the whole process group; the parent stops the suite and kills us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent_pid)
     cache = WorkerCache()
     try:
         while True:
@@ -117,7 +251,9 @@ class _Pool:
     def _spawn(self) -> _Worker:
         tasks = self.context.Queue()
         process = self.context.Process(
-            target=_worker, args=(tasks, self.answers, self.trace_dir), daemon=True
+            target=_worker,
+            args=(tasks, self.answers, self.trace_dir, os.getpid()),
+            daemon=True,
         )
         process.start()
         worker = _Worker(process, tasks)
@@ -147,14 +283,34 @@ class _Pool:
                 worker = next((w for w in self.workers if w.index == index), None)
                 if worker is not None:
                     self._assign(worker)
+        except KeyboardInterrupt as interrupt:
+            # Kill first: a worker must not go on writing traces after the report is out.
+            self._kill_all()
+            signum = _signum(interrupt)
+            running = {w.index for w in self.workers if w.index is not None}
+            for index, scenario in enumerate(self.scenarios):
+                if index not in self.results:
+                    self._finish(index, interrupted_result(scenario, signum, index in running))
+            raise SuiteInterrupted(self._ordered(), signum) from None
         finally:
             for worker in self.workers:
-                worker.tasks.put(None)
+                if worker.process.is_alive():
+                    worker.tasks.put(None)
             for worker in self.workers:
                 worker.process.join(timeout=5)
                 if worker.process.is_alive():
                     worker.process.kill()
+        return self._ordered()
+
+    def _ordered(self) -> list[ScenarioResult]:
         return [self.results[i] for i in range(len(self.scenarios))]
+
+    def _kill_all(self) -> None:
+        for worker in self.workers:
+            if worker.process.is_alive():
+                worker.process.kill()
+        for worker in self.workers:
+            worker.process.join(timeout=5)
 
     def _finish(self, index: int, result: ScenarioResult) -> None:
         if index not in self.results:

@@ -1,0 +1,201 @@
+"""Soak benchmark: a served line for N minutes under Modbus masters and OPC UA subscribers.
+
+What ``vcommission serve`` does for days, measured: the sorting line in real time, driven by
+``sorting.st`` on the built-in soft PLC (so parts flow, sort and retire the whole time), with
+its Modbus TCP and OPC UA servers, and the served plant's bounded history. After a baseline
+with no client (the same run's own floor), a child process starts ``--masters`` Modbus
+masters polling every 10 ms as OpenPLC does (FC2 DI 0-9, FC1 coils 0-5, FC4 IR 0, FC3 HR 0;
+reads only, since the soft PLC owns the outputs) and ``--subscribers`` OPC UA clients
+subscribed to every variable.
+
+Printed, every ``--sample`` seconds and at the end: RSS of the serving process (from
+/proc/self/statm), its slope after the first five minutes (a least-squares line, MB/min),
+tick lateness p99 and the share of late ticks, with clients against the baseline (as a
+ratio), Modbus requests and errors, OPC UA notifications, and the load average (these
+machines are shared: a loaded one makes every tick later).
+
+Usage: ``python3 tools/bench/soak.py [--minutes 60] [--baseline 30] [--masters 4]
+[--subscribers 1] [--sample 10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import struct
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "plant_models" / "sorting_line"
+PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
+#: Reads an OpenPLC-style master makes per poll: (function code, address, count).
+POLL = [(2, 0, 10), (1, 0, 6), (4, 0, 1), (3, 0, 1)]
+
+
+def rss_mb() -> float:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * PAGE_MB
+
+
+# -- the clients, in a child process ---------------------------------------------------------
+
+
+async def _master(port: int, stop: float, stats: dict[str, int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    tid = 0
+    next_poll = time.monotonic()
+    while time.monotonic() < stop:
+        for fc, address, count in POLL:
+            tid = (tid + 1) & 0xFFFF
+            writer.write(struct.pack(">HHHBBHH", tid, 0, 6, 1, fc, address, count))
+            await writer.drain()
+            header = await reader.readexactly(7)
+            answer = await reader.readexactly(struct.unpack(">H", header[4:6])[0] - 1)
+            stats["requests"] += 1
+            if answer[0] & 0x80 or struct.unpack(">H", header[:2])[0] != tid:
+                stats["errors"] += 1
+        next_poll += 0.01
+        await asyncio.sleep(max(0.0, next_poll - time.monotonic()))
+    writer.close()
+
+
+async def _subscriber(endpoint: str, stop: float, stats: dict[str, int]) -> None:
+    from asyncua import Client
+
+    class Counter:
+        def datachange_notification(self, node: object, value: object, data: object) -> None:
+            stats["notifications"] += 1
+
+    async with Client(endpoint, timeout=30) as client:
+        index = await client.get_namespace_index("urn:vcommission:sorting_line")
+        folder = await client.nodes.objects.get_child(f"{index}:sorting_line")
+        variables = []
+        for component in await folder.get_children():
+            variables += await component.get_children()
+        subscription = await client.create_subscription(50, Counter())
+        await subscription.subscribe_data_change(variables)
+        while time.monotonic() < stop:
+            await asyncio.sleep(0.5)
+
+
+async def _clients(args: argparse.Namespace) -> None:
+    stop = time.monotonic() + args.seconds
+    stats = {"requests": 0, "errors": 0, "notifications": 0}
+    tasks = [_master(args.port, stop, stats) for _ in range(args.masters)]
+    tasks += [_subscriber(args.endpoint, stop, stats) for _ in range(args.subscribers)]
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    stats["client_failures"] = sum(1 for r in results if isinstance(r, BaseException))
+    print(json.dumps(stats), flush=True)
+
+
+# -- the served line -------------------------------------------------------------------------
+
+
+async def _soak(args: argparse.Namespace) -> int:
+    from vcommission.clock import ClockMode
+    from vcommission.config.model import load_model
+    from vcommission.plc import compile_program
+    from vcommission.serve import SERVED_HISTORY
+    from vcommission.session import ServerProtocol, SessionBuilder
+
+    model = load_model(MODEL)
+    program = compile_program(MODEL / "plc" / "sorting.st", model)
+    builder = (
+        SessionBuilder(model)
+        .clock(ClockMode.REALTIME)
+        .plc(program)
+        .recorder(None)
+        .serve(ServerProtocol.MODBUS, "127.0.0.1", 0)
+        .serve(ServerProtocol.OPCUA, "127.0.0.1", 0)
+    )
+    with builder.build() as session:
+        session.plant.bound_history(SERVED_HISTORY)
+        sim = session.sim
+        async with session:
+            (_, modbus), (_, opcua) = session.served()
+            run = asyncio.create_task(sim.run_async(None))
+            await asyncio.sleep(0.3)
+            session.link.operate("start_pb.pressed", True)
+            await asyncio.sleep(0.2)
+            session.link.operate("start_pb.pressed", False)
+            await asyncio.sleep(args.baseline)
+            pacer = sim.pacer
+            assert pacer is not None
+            baseline = pacer.summary()
+            pacer_mark = (pacer.ticks, pacer.late_ticks)
+            pacer.lateness_ns.clear()
+            seconds = args.minutes * 60
+            child = await asyncio.create_subprocess_exec(
+                sys.executable, __file__, "--clients", "--port", str(modbus.port),
+                "--endpoint", opcua.endpoint, "--seconds", str(seconds),
+                "--masters", str(args.masters), "--subscribers", str(args.subscribers),
+                stdout=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            started = time.monotonic()
+            samples: list[tuple[float, float]] = []
+            lateness: list[int] = []
+            while child.returncode is None and time.monotonic() - started < seconds + 60:
+                await asyncio.sleep(args.sample)
+                minute = (time.monotonic() - started) / 60
+                lateness += pacer.lateness_ns
+                pacer.lateness_ns.clear()
+                samples.append((minute, rss_mb()))
+                print(
+                    f"{minute:6.1f} min  RSS {samples[-1][1]:7.1f} MB  "
+                    f"late ticks {pacer.late_ticks - pacer_mark[1]:6d} of "
+                    f"{pacer.ticks - pacer_mark[0]:8d}  parts made {session.plant.parts.total:6d}"
+                    f"  load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
+                if child.stdout.at_eof():
+                    break
+            out, _ = await child.communicate()
+            run.cancel()
+    stats = json.loads(out.decode().strip().splitlines()[-1])
+    ticks = pacer.ticks - pacer_mark[0]
+    late = pacer.late_ticks - pacer_mark[1]
+    after_five = np.array([(m, r) for m, r in samples if m >= 5.0])
+    slope = np.polyfit(after_five[:, 0], after_five[:, 1], 1)[0] if len(after_five) > 2 else None
+    p99 = float(np.percentile(lateness, 99)) / 1e6 if lateness else 0.0
+    print()
+    print(f"minutes under load         {args.minutes:g} ({args.masters} masters at 10 ms, "
+          f"{args.subscribers} OPC UA subscriber(s) of every variable)")  # fmt: skip
+    print(f"RSS first / last sample    {samples[0][1]:.1f} / {samples[-1][1]:.1f} MB")
+    print(f"RSS slope after 5 min      {'n/a' if slope is None else f'{slope:.3f} MB/min'}")
+    print(f"Modbus requests / errors   {stats['requests']} / {stats['errors']}")
+    print(f"OPC UA notifications       {stats['notifications']}")
+    print(f"client failures            {stats['client_failures']}")
+    print(f"late ticks under load      {late} of {ticks} ({100 * late / max(ticks, 1):.2f}%)")
+    print(
+        f"lateness p99 load/baseline {p99:.3f} ms / {baseline['lateness_p99_ms']:.3f} ms "
+        f"(ratio {p99 / max(baseline['lateness_p99_ms'], 1e-3):.2f})"
+    )
+    print(f"load average (1 min)       {os.getloadavg()[0]:.1f}")
+    return 0 if stats["errors"] == 0 and stats["client_failures"] == 0 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--baseline", type=float, default=30.0, help="s with no client first")
+    parser.add_argument("--masters", type=int, default=4)
+    parser.add_argument("--subscribers", type=int, default=1)
+    parser.add_argument("--sample", type=float, default=10.0, help="s between samples")
+    parser.add_argument("--clients", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--endpoint", help=argparse.SUPPRESS)
+    parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.clients:
+        asyncio.run(_clients(args))
+        return 0
+    return asyncio.run(_soak(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
