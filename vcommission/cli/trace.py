@@ -1,0 +1,82 @@
+"""``vcommission trace``: look into a recorded trace (``.npz``), or export it as CSV or VCD."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vcommission.cli._common import Subparsers, non_negative_float
+from vcommission.cli.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from vcommission.scenario.trace import Trace
+
+__all__ = ["handle", "register"]
+
+
+def _tags(text: str) -> list[str]:
+    return [tag.strip() for tag in text.split(",") if tag.strip()]
+
+
+def register(commands: Subparsers) -> None:
+    trace = commands.add_parser("trace", help="show a trace (.npz), or export it as CSV or VCD")
+    actions = trace.add_subparsers(dest="action", required=True, parser_class=type(trace))
+    show = actions.add_parser("show", help="what a trace holds, and the changes of some tags")
+    show.add_argument("file", type=Path, metavar="TRACE.npz")
+    show.add_argument("--tags", type=_tags, default=None, metavar="A,B,...")
+    show.add_argument("--from", dest="start", type=non_negative_float, default=0.0, metavar="S")
+    show.add_argument("--to", dest="end", type=non_negative_float, default=None, metavar="S")
+    export = actions.add_parser("export", help="the trace as CSV, or VCD for GTKWave")
+    export.add_argument("file", type=Path, metavar="TRACE.npz")
+    export.add_argument("--format", choices=("csv", "vcd"), required=True)
+    export.add_argument("--tags", type=_tags, default=None, metavar="A,B,...")
+    export.add_argument(
+        "-o", "--output", type=Path, default=None, metavar="FILE", help="default: stdout"
+    )
+    trace.set_defaults(handler=handle)
+
+
+def _model_name(trace: Trace) -> str:
+    model = Path(str(trace.meta.get("model", "plant")))
+    return (model.parent.name if model.suffix in (".yaml", ".yml") else model.name) or "plant"
+
+
+def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
+    from vcommission.scenario.trace import Trace
+    from vcommission.scenario.trace_export import selected_indices, to_csv, to_vcd
+
+    trace = Trace.load(args.file)
+    if args.action == "export":
+        text = (
+            to_csv(trace, args.tags)
+            if args.format == "csv"
+            else to_vcd(trace, _model_name(trace), args.tags)
+        )
+        if args.output is None:
+            sys.stdout.write(text)
+        else:
+            from vcommission.fileio import write_atomic
+
+            write_atomic(args.output, text)
+            out.print(f"{args.output}: {args.format} of {args.file}", markup=False)
+        return ExitCode.OK
+    meta = ", ".join(f"{k}={v}" for k, v in trace.meta.items() if v not in (None, {}, ""))
+    out.print(f"{args.file}: {meta}", markup=False, highlight=False)
+    out.print(
+        f"{len(trace.names)} signals, {len(trace.changes)} changes, {len(trace.parts)} parts, "
+        f"{trace.end_ns / 1e9:.3f} s",
+        markup=False,
+        highlight=False,
+    )
+    if args.tags is None:
+        return ExitCode.OK
+    selected_indices(trace, args.tags)  # unknown names are an error before any output
+    end_ns = trace.end_ns if args.end is None else round(args.end * 1e9)
+    for time_ns, tag, value in trace.window(args.tags, round(args.start * 1e9), end_ns):
+        shown = str(value).upper() if isinstance(value, bool) else str(value)
+        out.print(f"  t={time_ns / 1e9:9.3f} s  {tag} = {shown}", markup=False, highlight=False)
+    return ExitCode.OK
