@@ -39,19 +39,31 @@ MEASURE = """
 window.addEventListener("load", () => {
   const body = document.body, style = getComputedStyle(body);
   const right = body.getBoundingClientRect().right - parseFloat(style.paddingRight);
-  const over = [];
-  for (const element of body.querySelectorAll("*")) {
-    const box = element.getBoundingClientRect();
-    if (box.width > 0 && box.right > right + 1) {
-      over.push(`${element.tagName}#${element.id} ${Math.round(box.right)}`);
+  const overflowing = () => {
+    const found = [];
+    for (const element of body.querySelectorAll("*")) {
+      const box = element.getBoundingClientRect();
+      if (box.width > 0 && box.right > right + 1) {
+        found.push(`${element.tagName}#${element.id} ${Math.round(box.right)}`);
+      }
     }
-  }
+    return found;
+  };
+  // The control: a table cell too wide for the page must be caught.
+  const probe = document.createElement("div");
+  probe.innerHTML = "<table><tr><td><code style='white-space:nowrap'>" + "x".repeat(400) +
+    "</code></td></tr></table>";
+  document.querySelector("#coverage").appendChild(probe);
+  const control = overflowing().length > 0;
+  probe.remove();
+  const over = overflowing();
   const count = (selector) => document.querySelectorAll(selector).length;
   const result = {
     viewport: document.documentElement.clientWidth,
     scroll: document.documentElement.scrollWidth,
     content_right: right,
     over: over.slice(0, 20),
+    control: control,
     matrix_rows: count("#matrix table.matrix tbody.req"),
     plots: count("figure svg"),
     deviation_plots: count("#deviations .deviation svg"),
@@ -145,6 +157,7 @@ def test_the_report_renders_in_chromium_with_matrix_plots_and_coverage_inside_a4
 ) -> None:
     measured = _measure(good_html, tmp_path)
     assert measured["viewport"] == A4_PX
+    assert measured["control"], "the overflow measurement must catch a too-wide element"
     assert measured["over"] == [], measured
     assert measured["scroll"] <= measured["viewport"]
     # R1 and R4 (and whatever else the two scenarios declare) each have a matrix row.
