@@ -63,8 +63,13 @@ class ScenarioYaml(pytest.File):
 
         config = self.config
         try:
+            # The suite's requirements.yaml applies as for ``vcommission run``: the nearest
+            # one in the file's folder or a parent, up to the rootdir.
             scenarios = load_cases(
-                self.path, config.getoption("--vc-plc"), config.getoption("--vc-seed")
+                self.path,
+                config.getoption("--vc-plc"),
+                config.getoption("--vc-seed"),
+                top=config.rootpath,
             )
         except ConfigError as exc:
             raise self.CollectError(str(exc)) from None

@@ -19,8 +19,9 @@ import pytest
 
 from tests.helpers import SORTING_LINE
 from tests.helpers import SORTING_SUITE as SUITE
-from vcommission.scenario.collect import find_scenario_files as find_scenarios
+from vcommission.scenario.collect import collect
 from vcommission.scenario.loader import Scenario, load_scenarios
+from vcommission.scenario.requirements import load_requirements
 from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
 from vcommission.scenario.suite import run_suite
 
@@ -29,7 +30,8 @@ from vcommission.scenario.suite import run_suite
 pytestmark = pytest.mark.xdist_group("reference_suite")
 
 FAULTY = SORTING_LINE / "plc" / "faulty"
-REQUIREMENTS = [f"R{n}" for n in range(1, 10)]
+#: The suite's requirements (R1-R9 of the specification, R10 and R11 written down for the FAT).
+REQUIREMENTS = load_requirements(SUITE / "requirements.yaml").ids
 #: Checks the runner adds itself (a wait that timed out, ...): they carry no requirement.
 RUNNER_KINDS = {"wait", "end", "plc"}
 #: Key of the good program's runs in the shared results.
@@ -114,7 +116,9 @@ BUGS = [
 
 
 def _good_scenarios() -> list[Scenario]:
-    return [s for path in find_scenarios([SUITE]) for s in load_scenarios(path)]
+    found = collect([SUITE])  # with their ids checked against the suite's requirements.yaml
+    assert not found.broken, found.broken
+    return found.scenarios
 
 
 @pytest.fixture(scope="module")
@@ -164,6 +168,7 @@ def test_every_requirement_has_a_scenario_and_checks_are_labelled_consistently()
             )
             covered.add(check.requirement)
     assert covered == set(REQUIREMENTS)
+    assert list(REQUIREMENTS) == [f"R{n}" for n in range(1, 12)]
     assert any(s.params.get("seed") is not None for s in scenarios), "no seed matrix"
 
 

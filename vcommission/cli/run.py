@@ -70,8 +70,10 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | i
 def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int:
     import time
 
+    from vcommission.errors import VcommissionError
     from vcommission.reporting import Hooks
     from vcommission.reporting.registry import make_reporter
+    from vcommission.reporting.run_info import RunInfo
     from vcommission.scenario.collect import collect
     from vcommission.scenario.keywords import KeywordError
     from vcommission.scenario.results import ScenarioResult, Verdict
@@ -101,6 +103,21 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
     if not scenarios and not broken:
         err.print(f"no scenario found under {', '.join(map(str, args.paths))}", markup=False)
         return ExitCode.NO_INPUT
+    try:
+        # ``strict`` read defensively: the option may not exist in this build.
+        info = RunInfo.of(found, seed=args.seed, strict=bool(getattr(args, "strict", False)))
+    except VcommissionError as exc:  # a malformed SOURCE_DATE_EPOCH
+        err.print(str(exc), markup=False)
+        return ExitCode.USAGE
+    for requirements in found.requirements:
+        untested = requirements.untested(scenarios)
+        if untested:
+            # One line per requirements file: a FAT would list these as untested.
+            err.print(
+                f"warning: {requirements.file}: no check covers {', '.join(untested)} (untested)",
+                markup=False,
+                highlight=False,
+            )
     # Built through the reporter registry, the same way a third party's reporter is.
     reporters = [make_reporter("console", out, verbose=args.verbose)]
     if args.junit:
@@ -112,6 +129,7 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
     hooks = Hooks(reporters)
     workers = args.jobs or default_jobs()
     started = time.perf_counter()
+    hooks.run_info(info)
     hooks.run_start(scenarios)
     results: list[ScenarioResult] = list(broken)
     interrupted_by: int | None = None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from vcommission.scenario.results import CheckResult, ScenarioResult
 
 if TYPE_CHECKING:
+    from vcommission.reporting.run_info import RunInfo
     from vcommission.scenario.schema import Scenario
     from vcommission.scenario.suite import SuiteEvents
 
@@ -24,6 +25,13 @@ log = logging.getLogger(__name__)
 
 class Reporter:
     """Base class of reporters: every hook does nothing until a subclass overrides it."""
+
+    def run_info(self, info: RunInfo) -> None:
+        """Called once, before :meth:`run_start`, with what the run records at run level.
+
+        The date, the options, the requirements and the ids no check covers
+        (:class:`~vcommission.reporting.run_info.RunInfo`).
+        """
 
     def run_start(self, scenarios: list[Scenario]) -> None:
         """Called once, before any scenario runs, with every scenario collected."""
@@ -62,6 +70,9 @@ class Hooks:
                     log.error("reporter %s failed in %s: %s", type(reporter).__name__, name, exc)
         if first is not None:
             raise first
+
+    def run_info(self, info: RunInfo) -> None:
+        self._call(lambda r: r.run_info(info), "run_info")
 
     def run_start(self, scenarios: list[Scenario]) -> None:
         self._call(lambda r: r.run_start(scenarios), "run_start")

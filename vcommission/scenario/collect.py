@@ -5,6 +5,12 @@ paths it is given (:func:`collect`): every ``*.yaml``/``*.yml`` but ``model.yaml
 scenario file, and one that does not load is reported, located, as a broken file so the
 others still run. pytest walks the tree itself and asks :func:`looks_like_scenario` of each
 file, since it meets model files and fixtures too; both load cases with :func:`load_cases`.
+
+Requirements: a scenario file's ids are checked against the suite's ``requirements.yaml``
+when one applies (:func:`~vcommission.scenario.requirements.find_requirements`: the nearest one
+in its folder or a parent, up to the path named). A requirements file that does not load is
+reported once, as a broken file, and the scenario files under it are not run: what they
+verify cannot be traced.
 """
 
 from __future__ import annotations
@@ -19,8 +25,14 @@ import yaml
 
 from vcommission.errors import ConfigError
 from vcommission.scenario.keywords import matcher
+from vcommission.scenario.requirements import (
+    REQUIREMENTS_FILE,
+    find_requirements,
+    load_requirements,
+)
 
 if TYPE_CHECKING:
+    from vcommission.scenario.requirements import Requirements
     from vcommission.scenario.schema import Scenario
 
 __all__ = [
@@ -41,8 +53,8 @@ SCENARIO_KEYS = frozenset({"name", "model", "checks"})
 
 
 def is_scenario_candidate(path: Path) -> bool:
-    """A YAML file that is not a model (``model.yaml``)."""
-    return path.suffix in SUFFIXES and path.name != "model.yaml"
+    """A YAML file that is not a model (``model.yaml``) or a suite's ``requirements.yaml``."""
+    return path.suffix in SUFFIXES and path.name not in ("model.yaml", REQUIREMENTS_FILE)
 
 
 def looks_like_scenario(path: Path) -> bool:
@@ -76,7 +88,11 @@ def find_scenario_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def load_cases(
-    path: Path, plc: str | Path | None = None, seed: int | None = None
+    path: Path,
+    plc: str | Path | None = None,
+    seed: int | None = None,
+    *,
+    top: Path | None = None,
 ) -> list[Scenario]:
     """The cases of one scenario file, with ``seed`` (if given) for every one.
 
@@ -84,13 +100,29 @@ def load_cases(
     that differed only in seed become one, named with the seed that runs (``[seed=7]``), so
     a name never claims a seed that did not run and no case runs twice.
 
+    Args:
+        path: The scenario file.
+        plc: ST program for scenarios that name none.
+        seed: Plant seed for every case, or None for their own.
+        top: The path the user named (a folder, or the file): the requirements file that
+            applies is looked for up to there.
+
     Raises:
-        ConfigError: every problem in the file, located.
+        ConfigError: every problem in the file (or in the requirements file that applies to
+            it), located.
     """
+    found = find_requirements(path, top)
+    requirements = load_requirements(found) if found is not None else None
+    return _load_cases(path, plc, seed, requirements)
+
+
+def _load_cases(
+    path: Path, plc: str | Path | None, seed: int | None, requirements: Requirements | None
+) -> list[Scenario]:
     # Imported here: the pytest plugin imports this module in every session, scenarios or not.
     from vcommission.scenario.loader import load_scenarios
 
-    scenarios = load_scenarios(path, plc)
+    scenarios = load_scenarios(path, plc, requirements)
     if seed is None:
         return scenarios
     cases: dict[str, Scenario] = {}
@@ -111,6 +143,8 @@ class Collection:
     scenarios: list[Scenario] = field(default_factory=list)
     #: Files that did not load, each with its located problems.
     broken: list[tuple[Path, ConfigError]] = field(default_factory=list)
+    #: The requirements files that apply to the scenario files found, in discovery order.
+    requirements: list[Requirements] = field(default_factory=list)
 
 
 def collect(
@@ -132,12 +166,30 @@ def collect(
     """
     wanted = matcher(keyword) if keyword else None
     found = Collection()
-    for file in find_scenario_files(paths):
-        try:
-            cases = load_cases(file, plc, seed)
-        except ConfigError as exc:
-            # One broken file must not lose the others' results.
-            found.broken.append((file, exc))
-            continue
-        found.scenarios += [s for s in cases if wanted is None or wanted(s)]
+    # Requirements file (resolved) -> loaded, or None when it is broken (reported once).
+    loaded: dict[Path, Requirements | None] = {}
+    for top in paths:
+        for file in find_scenario_files([top]):
+            requirements = None
+            applies = find_requirements(file, top)
+            if applies is not None:
+                key = applies.resolve()
+                if key not in loaded:
+                    try:
+                        loaded[key] = load_requirements(applies)
+                    except ConfigError as exc:
+                        loaded[key] = None
+                        found.broken.append((applies, exc))
+                    else:
+                        found.requirements.append(loaded[key])
+                requirements = loaded[key]
+                if requirements is None:
+                    continue
+            try:
+                cases = _load_cases(file, plc, seed, requirements)
+            except ConfigError as exc:
+                # One broken file must not lose the others' results.
+                found.broken.append((file, exc))
+                continue
+            found.scenarios += [s for s in cases if wanted is None or wanted(s)]
     return found

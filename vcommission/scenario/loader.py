@@ -3,8 +3,9 @@
 :func:`load_scenarios` returns one :class:`Scenario` per matrix case, each with its model
 and PLC program resolved. Every problem is reported at once with file, line and YAML path:
 unknown keys, wrong types, tags the model does not have, faults on the wrong kind of
-signal, a missing PLC program. Which keys a step or a check may have, and what each step
-must find in the model, the registered kinds say (:mod:`vcommission.scenario.registry`).
+signal, a missing PLC program, and (when the suite has a requirements file) a requirement id
+it does not list. Which keys a step or a check may have, and what each step must find in the
+model, the registered kinds say (:mod:`vcommission.scenario.registry`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from vcommission.errors import ConfigError, VcommissionError
 from vcommission.plc import model_program
 from vcommission.scenario.conditions import ConditionError, compile_condition
 from vcommission.scenario.registry import STEPS
+from vcommission.scenario.requirements import Requirements
 from vcommission.scenario.schema import CheckSpec, ConditionSpec, Scenario, ScenarioFile, Step
 
 __all__ = ["Scenario", "load_scenarios"]
@@ -36,12 +38,16 @@ def _model(path: Path) -> Model:
     return load_model(path)
 
 
-def load_scenarios(path: str | Path, plc: str | Path | None = None) -> list[Scenario]:
+def load_scenarios(
+    path: str | Path, plc: str | Path | None = None, requirements: Requirements | None = None
+) -> list[Scenario]:
     """Load a scenario file: one :class:`Scenario` per matrix case.
 
     Args:
         path: The YAML file.
         plc: ST program for scenarios that name none (the CLI's ``--plc``).
+        requirements: The suite's requirements file, if one applies: every id the file
+            names (``requirements:``, a check's ``requirement:``) must be in it.
 
     Raises:
         ConfigError: every problem found, located.
@@ -58,7 +64,8 @@ def load_scenarios(path: str | Path, plc: str | Path | None = None) -> list[Scen
         spec = build(doc, ScenarioFile, node=root)
         if spec is None:
             break  # the same issues would repeat for every case
-        scenario = _resolve(doc, spec, params, plc)
+        _check_requirements(doc, spec, requirements)
+        scenario = _resolve(doc, spec, params, plc, requirements)
         if scenario is not None:
             scenarios.append(scenario)
     doc.issues = list(dict.fromkeys(doc.issues))  # matrix cases repeat the same problems
@@ -98,8 +105,26 @@ def _substitute(node: Node | None, params: dict[str, Any]) -> Node | None:
     return node
 
 
+def _check_requirements(
+    doc: Document, spec: ScenarioFile, requirements: Requirements | None
+) -> None:
+    """Every requirement id the file names is in the suite's requirements file."""
+    if requirements is None:
+        return
+    for index, requirement in enumerate(spec.requirements):
+        if requirement not in requirements:
+            doc.issue(("requirements", index), requirements.unknown(requirement))
+    for index, check in enumerate(spec.checks):
+        if check.requirement is not None and check.requirement not in requirements:
+            doc.issue(("checks", index, "requirement"), requirements.unknown(check.requirement))
+
+
 def _resolve(
-    doc: Document, spec: ScenarioFile, params: dict[str, Any], plc: str | Path | None
+    doc: Document,
+    spec: ScenarioFile,
+    params: dict[str, Any],
+    plc: str | Path | None,
+    requirements: Requirements | None = None,
 ) -> Scenario | None:
     folder = Path(doc.file).parent
     before = len(doc.issues)
@@ -116,7 +141,8 @@ def _resolve(
     if len(doc.issues) > before:
         return None
     seed = params.get("seed", spec.seed)
-    return Scenario(doc.file, spec, model_path, program, seed, params)
+    listed = Path(requirements.file) if requirements is not None else None
+    return Scenario(doc.file, spec, model_path, program, seed, params, listed)
 
 
 def _program(

@@ -78,6 +78,9 @@ class StepType:
     #: ``problems(value, model, scenario)``: (YAML path below the key, message) of every
     #: reference the model does not have, found when the file is loaded.
     problems: Callable[[Any, Model, _ScenarioFile], Iterable[tuple[YamlPath, str]]] | None = None
+    #: ``describe(value)``: the step as one readable line for reports (``pulse
+    #: start_pb.pressed for 0.2 s``); without it, the kind's name and its value.
+    describe: Callable[[Any], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -141,11 +144,12 @@ def step_type(
     *,
     check: Callable[[Any], None] | None = None,
     problems: Callable[[Any, Model, _ScenarioFile], Iterable[tuple[YamlPath, str]]] | None = None,
+    describe: Callable[[Any], str] | None = None,
 ) -> Callable[[F], F]:
     """Register the decorated generator function as the step kind ``name`` (see StepType)."""
 
     def decorate(run: F) -> F:
-        STEPS.register(name, StepType(name, spec, run, check, problems))
+        STEPS.register(name, StepType(name, spec, run, check, problems, describe))
         return run
 
     return decorate

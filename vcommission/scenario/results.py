@@ -86,6 +86,20 @@ class ScenarioResult:
     #: ``late_ticks``, ``lateness_p99_ms``, ``lateness_max_ms``), so that a late plant can be
     #: told from a slow PLC. Empty in virtual time.
     pacing: dict[str, float] = field(default_factory=dict)
+    #: The scenario's description, as written (whitespace folded).
+    description: str = ""
+    #: One readable line per step, in order: ``pulse start_pb.pressed for 0.2 s``.
+    steps: list[str] = field(default_factory=list)
+    #: What was run, each file with its SHA-256 (see
+    #: :func:`~vcommission.scenario.provenance.provenance`): ``model``, ``scenario``
+    #: (``{"path", "sha256"}``), ``plc`` (``{"kind": "st"|"external"|"none", "files":
+    #: [{"path", "sha256"}]}``), ``requirements`` (``{"path", "sha256"}`` or None). Empty
+    #: when the scenario file did not load.
+    provenance: dict[str, Any] = field(default_factory=dict)
+    #: Per-statement and per-branch coverage of the ST program in this run
+    #: (:meth:`~vcommission.plc.Coverage.to_json`) plus ``"sha256"`` of the program's file,
+    #: so runs of the same program can be merged; None without an in-process ST program.
+    st_coverage: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -30,10 +30,11 @@ from vcommission.errors import ConfigError, VcommissionError
 from vcommission.plant.plant import Plant
 from vcommission.plc import PlcProgram, compile_program
 from vcommission.scenario.context import RunContext, plc_stopped
+from vcommission.scenario.provenance import file_sha256, model_sha256, provenance
 from vcommission.scenario.registry import STEPS
 from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
 from vcommission.scenario.schema import ClockChoice, ExternalPlc, Scenario, Step
-from vcommission.scenario.steps import Advance, StepFailed, Steps
+from vcommission.scenario.steps import Advance, StepFailed, Steps, describe_step
 from vcommission.scenario.trace import TraceRecorder
 from vcommission.session import ServerProtocol, Session, SessionBuilder
 
@@ -49,16 +50,22 @@ class WorkerCache:
     models: dict[Path, Model] = field(default_factory=dict)
     programs: dict[tuple[Path, Path], PlcProgram] = field(default_factory=dict)
     plants: dict[Path, Plant] = field(default_factory=dict)
+    #: SHA-256 of each model (folder) and program (file) as it was when loaded or compiled:
+    #: what the kept model or program was built from, for the results' provenance.
+    hashes: dict[Path, str] = field(default_factory=dict)
 
     def model(self, path: Path) -> Model:
         if path not in self.models:
+            self.hashes[path] = model_sha256(path)
             self.models[path] = load_model(path)
         return self.models[path]
 
     def program(self, path: Path, model_path: Path) -> PlcProgram:
         key = (path, model_path)
         if key not in self.programs:
-            self.programs[key] = compile_program(path, self.model(model_path))
+            model = self.model(model_path)
+            self.hashes[path] = file_sha256(path)
+            self.programs[key] = compile_program(path, model)
         return self.programs[key]
 
     def plant(self, model_path: Path, seed: int | None) -> Plant:
@@ -91,6 +98,8 @@ def run_scenario(
         requirements=list(scenario.spec.requirements),
         seed=scenario.seed,
         params=dict(scenario.params),
+        description=" ".join(scenario.spec.description.split()),
+        steps=[describe_step(step) for step in scenario.spec.steps],
     )
     try:
         _Run(scenario, cache, result).execute(trace_dir)
@@ -99,6 +108,13 @@ def run_scenario(
         result.error = _describe_error(exc)
         logger.debug("scenario %s: harness error", scenario.name, exc_info=True)
     finally:
+        # After the run: the hashes are those of the model and program the worker kept.
+        program = scenario.program_path
+        result.provenance = provenance(
+            scenario,
+            model_sha=cache.hashes.get(scenario.model_path),
+            program_sha=cache.hashes.get(program) if program is not None else None,
+        )
         result.wall_s = time.perf_counter() - started
         if own_cache:
             cache.close()
@@ -167,6 +183,11 @@ class _Run:
             self.result.coverage = {
                 "statements": round(coverage.statement_percent, 2),
                 "branches": round(coverage.branch_percent, 2),
+            }
+            assert scenario.program_path is not None
+            self.result.st_coverage = {
+                **coverage.to_json(),
+                "sha256": self.cache.hashes[scenario.program_path],
             }
         for name in list(run.faults):
             run.clear(name)

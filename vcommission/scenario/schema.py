@@ -640,6 +640,8 @@ class Scenario:
     seed: int | None
     #: Matrix values of this case (empty without a matrix).
     params: dict[str, Any] = field(default_factory=dict)
+    #: The suite's requirements file its ids were checked against, if one applies.
+    requirements_file: Path | None = None
 
     @property
     def case(self) -> str:

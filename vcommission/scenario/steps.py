@@ -16,6 +16,7 @@ So a step is written once and runs the same everywhere: ``pulse`` in a scenario 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,9 +24,9 @@ from typing import TYPE_CHECKING
 from vcommission.clock import ns_to_s, s_to_ns
 from vcommission.errors import VcommissionError
 from vcommission.plant.capabilities import PartSource
-from vcommission.scenario.conditions import unknown_tag
+from vcommission.scenario.conditions import describe, unknown_tag
 from vcommission.scenario.faults import make_fault, validate_fault
-from vcommission.scenario.registry import step_type
+from vcommission.scenario.registry import STEPS, step_type
 from vcommission.scenario.results import CheckResult, Verdict
 from vcommission.scenario.schema import (
     FaultSpec,
@@ -34,8 +35,10 @@ from vcommission.scenario.schema import (
     ScenarioFile,
     SetSpec,
     SpawnSpec,
+    Step,
     WaitSpec,
     _seconds,
+    fault_kind_name,
 )
 from vcommission.signals import Direction
 
@@ -45,7 +48,7 @@ if TYPE_CHECKING:
     from vcommission.scenario.context import RunContext
     from vcommission.simulator import Simulator
 
-__all__ = ["Advance", "StepFailed", "Steps", "drive", "pulse", "run_for"]
+__all__ = ["Advance", "StepFailed", "Steps", "describe_step", "drive", "pulse", "run_for"]
 
 Problems = Iterable[tuple["YamlPath", str]]
 
@@ -77,6 +80,25 @@ def drive(steps: Steps, sim: Simulator) -> None:
         sim.run_until(request.done, request.limit_s)
 
 
+def describe_step(step: Step) -> str:
+    """The step as one readable line (its kind's ``describe``, else kind and value)."""
+    kind = STEPS.load(step.action)
+    if kind.describe is not None:
+        return kind.describe(step.spec)
+    return f"{step.action}: {_shown(step.spec)}"
+
+
+def _shown(value: object) -> str:
+    """A value as a scenario file writes it: booleans as ``TRUE``/``FALSE``, numbers short."""
+    if isinstance(value, bool):
+        return str(value).upper()
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple | list):
+        return "(" + ", ".join(_shown(v) for v in value) + ")"
+    return str(value)
+
+
 def run_for(run: RunContext, seconds: float) -> Steps:
     """Let ``seconds`` of virtual time pass."""
     sim = run.sim
@@ -87,13 +109,23 @@ def run_for(run: RunContext, seconds: float) -> Steps:
 # ---- time ---------------------------------------------------------------------------------------
 
 
-@step_type("hold", float, check=lambda seconds: _seconds("hold", seconds, zero_ok=True))
+@step_type(
+    "hold",
+    float,
+    check=lambda seconds: _seconds("hold", seconds, zero_ok=True),
+    describe=lambda seconds: f"hold {seconds:g} s",
+)
 def hold(seconds: float, run: RunContext) -> Steps:
     """Run this many seconds."""
     yield from run_for(run, seconds)
 
 
-@step_type("until", float, check=lambda seconds: _seconds("until", seconds, zero_ok=True))
+@step_type(
+    "until",
+    float,
+    check=lambda seconds: _seconds("until", seconds, zero_ok=True),
+    describe=lambda seconds: f"run until t = {seconds:g} s",
+)
 def until(seconds: float, run: RunContext) -> Steps:
     """Run until this virtual time (seconds since the start), if not past it already."""
     remaining = seconds - ns_to_s(run.sim.now_ns)
@@ -112,14 +144,24 @@ def _operable(spec: SetSpec | PulseSpec, model: Model, scenario: ScenarioFile) -
         yield ("tag",), f"{spec.tag} is a sensor: use a fault to change it"
 
 
-@step_type("set", SetSpec, problems=_operable)
+@step_type(
+    "set",
+    SetSpec,
+    problems=_operable,
+    describe=lambda spec: f"set {spec.tag} to {_shown(spec.value)}",
+)
 def set_(spec: SetSpec, run: RunContext) -> Steps:
     """Write a value to an operator, internal or PLC-output tag and leave it there."""
     run.sim.operate(spec.tag, spec.value)
     yield from ()
 
 
-@step_type("pulse", PulseSpec, problems=_operable)
+def _describe_pulse(spec: PulseSpec) -> str:
+    to = "" if spec.value is True else f" to {_shown(spec.value)}"
+    return f"pulse {spec.tag}{to} for {spec.for_:g} s"
+
+
+@step_type("pulse", PulseSpec, problems=_operable, describe=_describe_pulse)
 def pulse(spec: PulseSpec, run: RunContext) -> Steps:
     """Write ``value`` for ``for`` seconds, then the value the tag had before the pulse."""
     image = run.plant.image
@@ -131,7 +173,11 @@ def pulse(spec: PulseSpec, run: RunContext) -> Steps:
     run.sim.operate(spec.tag, before)
 
 
-@step_type("wait", WaitSpec)
+@step_type(
+    "wait",
+    WaitSpec,
+    describe=lambda spec: f"wait until {describe(spec.until)} (at most {spec.timeout:g} s)",
+)
 def wait(spec: WaitSpec, run: RunContext) -> Steps:
     """Run until ``until`` holds; past ``timeout`` the steps end with a failed verdict."""
     latch = run.latch(spec.until)
@@ -168,7 +214,14 @@ def _spawnable(spec: SpawnSpec, model: Model, scenario: ScenarioFile) -> Problem
         yield (), f"name the spawner: the model has {len(spawners)} ({spawners})"
 
 
-@step_type("spawn", SpawnSpec, problems=_spawnable)
+def _describe_spawn(spec: SpawnSpec) -> str:
+    text = f"spawn {spec.count} {spec.variant} part{'s' if spec.count != 1 else ''}"
+    if spec.count > 1:
+        text += f" {spec.interval:g} s apart"
+    return text + (f" from {spec.spawner}" if spec.spawner else "")
+
+
+@step_type("spawn", SpawnSpec, problems=_spawnable, describe=_describe_spawn)
 def spawn(spec: SpawnSpec, run: RunContext) -> Steps:
     """Drop parts from a spawner, whatever its ``enable`` says; the run goes on meanwhile."""
     plant = run.plant
@@ -179,7 +232,11 @@ def spawn(spec: SpawnSpec, run: RunContext) -> Steps:
     yield from ()
 
 
-@step_type("remove", RemoveSpec)
+@step_type(
+    "remove",
+    RemoveSpec,
+    describe=lambda spec: f"remove the parts between {_shown(spec.low)} and {_shown(spec.high)} m",
+)
 def remove(spec: RemoveSpec, run: RunContext) -> Steps:
     """A person takes every part reaching into a zone off the line."""
     plant = run.plant
@@ -202,7 +259,19 @@ def _injectable(spec: FaultSpec, model: Model, scenario: ScenarioFile) -> Proble
         yield (), problem
 
 
-@step_type("fault", FaultSpec, problems=_injectable)
+def _describe_fault(spec: FaultSpec) -> str:
+    kind = fault_kind_name(spec.kind)
+    shown = {"kind", "id", "for_"}
+    details = [
+        f"{f.metadata.get('yaml', f.name)} {_shown(getattr(spec, f.name))}"
+        for f in dataclasses.fields(spec)
+        if f.name not in shown and getattr(spec, f.name) is not None
+    ]
+    text = f"inject fault {spec.name}: {kind}" + (f" ({', '.join(details)})" if details else "")
+    return text + (f" for {spec.for_:g} s" if spec.for_ is not None else "")
+
+
+@step_type("fault", FaultSpec, problems=_injectable, describe=_describe_fault)
 def fault(spec: FaultSpec, run: RunContext) -> Steps:
     """Inject a fault (cleared after its ``for``, if given, or by a ``clear`` step)."""
     injected = make_fault(spec, run)
@@ -218,7 +287,7 @@ def _injected(name: str, model: Model, scenario: ScenarioFile) -> Problems:
         yield (), f"no fault named {name!r} is injected"
 
 
-@step_type("clear", str, problems=_injected)
+@step_type("clear", str, problems=_injected, describe=lambda name: f"clear fault {name}")
 def clear(name: str, run: RunContext) -> Steps:
     """Clear the fault of this name."""
     run.clear(name)  # it may have expired already (``for``)
