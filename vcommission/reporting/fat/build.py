@@ -10,9 +10,7 @@ only date that is not in the results is the report's own, which honours
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,16 +36,13 @@ _CYCLE_KINDS = ("cycle_time", "throughput")
 
 
 def report_date() -> str:
-    """The report's date: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch is not None:
-        try:
-            moment = _dt.datetime.fromtimestamp(int(epoch), _dt.UTC)
-        except (ValueError, OverflowError, OSError):
-            raise VcommissionError(f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix time") from None
-    else:
-        moment = _dt.datetime.now(_dt.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    """The report's date: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now.
+
+    The run block's own rule (:func:`vcommission.reporting.run_info.report_date`).
+    """
+    from vcommission.reporting.run_info import report_date as date
+
+    return date()
 
 
 def _slug(text: str) -> str:

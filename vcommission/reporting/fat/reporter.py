@@ -12,6 +12,7 @@ from pathlib import Path
 from vcommission.fileio import write_atomic
 from vcommission.reporting.hooks import Reporter
 from vcommission.reporting.json_report import json_report
+from vcommission.reporting.run_info import RunInfo
 from vcommission.scenario.results import ScenarioResult
 
 __all__ = ["FatReporter", "write_report"]
@@ -57,6 +58,11 @@ class FatReporter(Reporter):
     def __init__(self, html: str | Path | None, pdf: str | Path | None = None) -> None:
         self.html = Path(html) if html is not None else None
         self.pdf = Path(pdf) if pdf is not None else None
+        self.info: RunInfo | None = None
+
+    def run_info(self, info: RunInfo) -> None:
+        self.info = info
 
     def run_finish(self, results: list[ScenarioResult], wall_s: float) -> None:
-        write_report(json_report(results, wall_s), "the run's results", self.html, self.pdf)
+        text = json_report(results, wall_s, self.info)
+        write_report(text, "the run's results", self.html, self.pdf)
