@@ -453,7 +453,7 @@ def build_report(
     models = []
     for path in _unique(model_paths):
         model = context.model(path)
-        io = io_coverage(path, model_traces.get(path, []))
+        io = io_coverage(path, model, model_traces.get(path, []))
         models.append(
             {"path": path, "model": model, "io": io, "rows": model.io_rows() if model else []}
         )

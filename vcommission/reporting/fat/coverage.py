@@ -66,16 +66,13 @@ class IoCoverage:
         return [t for t in self.tags if not t.exercised]
 
 
-def io_coverage(model_path: str, traces: list[Any]) -> IoCoverage:
-    """Count each PLC-facing tag's changes and values over ``traces`` (loaded :class:`Trace`)."""
-    from vcommission.config.model import load_model
-    from vcommission.errors import VcommissionError
+def io_coverage(model_path: str, model: Any, traces: list[Any]) -> IoCoverage:
+    """Count each PLC-facing tag's changes and values over ``traces`` (loaded :class:`Trace`).
 
-    try:
-        model = load_model(model_path)
-    except (VcommissionError, OSError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return IoCoverage(Path(model_path).name, model_path, [], len(traces), f"model: {first}")
+    ``model`` is the loaded model at ``model_path``, or None when it does not load.
+    """
+    if model is None:
+        return IoCoverage(Path(model_path).name, model_path, [], len(traces), "model not loadable")
     direction = {"from_plant": "in", "to_plant": "out"}
     tags = [
         IoTag(r.tag, r.type.value, direction.get(r.direction.value, r.direction.value), r.iec)
