@@ -4,7 +4,9 @@ Installed with vcommission (entry point ``pytest11``), so ``pytest scenarios/`` 
 every scenario file (a YAML mapping with ``name``, ``model`` and ``checks``) and each matrix
 case becomes an item: ``--junitxml``, ``-k`` (names and requirement ids), ``-x`` and
 pytest-xdist work as for any test. A failed scenario shows its failed checks with their
-evidence; measured figures go to the JUnit report as the item's properties.
+evidence; measured figures go to the JUnit report as the item's properties. A vacuous
+scenario (a check held without meeting its situation, or a fault never acted) is skipped
+with the reason, never passed; with ``--vc-strict`` it fails.
 
 Fixtures for Python scenarios (``--vc-model`` or the ini option ``vcommission_model`` names
 the model, a path from the rootdir or a bundled model's name; ``--vc-plc`` overrides its
@@ -39,6 +41,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--vc-seed", type=int, default=None, help="plant seed for every scenario")
     group.addoption("--vc-trace-dir", default=None, metavar="DIR", help="save traces here")
+    group.addoption(
+        "--vc-strict",
+        action="store_true",
+        default=False,
+        help="fail scenarios with checks not exercised or faults that never acted "
+        "(default: skip them as vacuous)",
+    )
     group.addoption(
         "--vc-model",
         default=None,
@@ -100,12 +109,19 @@ class ScenarioItem(pytest.Item):
         from vcommission.scenario.runner import run_scenario
 
         result = run_scenario(
-            self.scenario, _cache(self.config), self.config.getoption("--vc-trace-dir")
+            self.scenario,
+            _cache(self.config),
+            self.config.getoption("--vc-trace-dir"),
+            strict=self.config.getoption("--vc-strict"),
         )
         for check in result.checks:
             for figure, value in check.figures.items():
                 self.user_properties.append((f"{check.name}.{figure}", value))
         self.user_properties.append(("virtual_s", result.virtual_s))
+        if result.verdict is Verdict.VACUOUS:
+            vacuous = [c for c in result.checks if c.verdict is Verdict.VACUOUS]
+            reasons = "; ".join(f"{c.name}: {c.vacuity or c.message}" for c in vacuous)
+            pytest.skip(f"vacuous (not exercised; --vc-strict fails it): {reasons}")
         if result.verdict is not Verdict.PASSED:
             raise ScenarioFailed(result)
 

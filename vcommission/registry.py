@@ -17,9 +17,11 @@ scenarios that use it are loaded. Built-in names win over entry points of the sa
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
 import importlib.metadata
+import types
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
@@ -28,6 +30,25 @@ from vcommission.errors import RegistryError
 __all__ = ["Registry"]
 
 T = TypeVar("T")
+
+
+def _same_definition(a: object, b: object) -> bool:
+    """Whether ``b`` is ``a`` defined again: the same module and name, field by field."""
+    if a is b:
+        return True
+    if isinstance(a, type | types.FunctionType) and isinstance(b, type | types.FunctionType):
+        return (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
+    kind_a, kind_b = type(a), type(b)
+    if (kind_a.__module__, kind_a.__qualname__) != (kind_b.__module__, kind_b.__qualname__):
+        return False
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        return all(
+            _same_definition(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a)
+        )
+    try:
+        return bool(a == b)
+    except Exception:  # an entry whose == raises is not the same definition
+        return False
 
 
 class Registry(Generic[T]):
@@ -69,8 +90,14 @@ class Registry(Generic[T]):
         """
         current = self._entries.get(name)
         # An entry point's module registering the very name it was listed under fulfils the
-        # placeholder; anything else registered twice is a clash.
-        if current is not None and not override and not isinstance(current, str):
+        # placeholder, and a module imported again (importlib.reload, pytester's in-process
+        # runs) registers the same definition again; anything else twice is a clash.
+        if (
+            current is not None
+            and not override
+            and not isinstance(current, str)
+            and not _same_definition(current, entry)
+        ):
             raise RegistryError(f"{self.what} {name!r} is already registered")
         if self.accept is not None and not isinstance(entry, str) and not self.accept(entry):
             raise RegistryError(f"{self.what} {name!r}: {entry!r} is not {self.expected}")

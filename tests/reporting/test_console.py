@@ -50,7 +50,8 @@ def test_piped_output(results):
         "requirement R7  ERROR",
         "requirement R9  ERROR",
         "requirement R10  PASSED",
-        "ERROR   4 scenarios: 1 passed, 1 failed, 2 error in 3.0 s wall (80.0 scenarios/min)",
+        "ERROR   4 scenarios: 1 passed, 1 failed, 2 error, 0 vacuous in 3.0 s wall "
+        "(80.0 scenarios/min)",
     ]
 
 
@@ -73,4 +74,4 @@ def test_terminal_shows_progress_and_the_same_verdicts(results):
     assert "0/4" in text and "4/4" in text
     assert "e-stop during push" in text  # the running scenario, in the progress line
     assert "FAILED" in text and "requirement R10" in text
-    assert "4 scenarios: 1 passed, 1 failed, 2 error" in text
+    assert "4 scenarios: 1 passed, 1 failed, 2 error, 0 vacuous" in text

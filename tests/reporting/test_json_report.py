@@ -21,6 +21,7 @@ def test_loads_back(tmp_path, results):
         "passed": 1,
         "failed": 1,
         "error": 2,
+        "vacuous": 0,
         "wall_s": 3.0,
         "scenarios_per_minute": 80.0,
         "interrupted": False,

@@ -150,6 +150,8 @@ def test_registered_kinds_run_from_a_scenario_file(tmp_path, kinds):
         ("edge_count", Verdict.PASSED),
         ("edge_count", Verdict.FAILED),
         ("final_state", Verdict.PASSED),
+        # A fault kind that does not record when it acted cannot show that it did.
+        ("fault", Verdict.VACUOUS),
     ], [c.message for c in result.checks]
     assert result.checks[1].message == "3 rising edges, expected 4"
 
@@ -219,10 +221,30 @@ def test_unknown_kinds_keep_their_wording_once_kinds_are_open(tmp_path):
 
 
 def test_a_kind_registered_twice_is_refused(kinds):
+    class AnotherEdgeCount(EdgeCountCheck):
+        """A different class under a name that is taken: a clash."""
+
     with pytest.raises(RegistryError, match="check kind 'edge_count' is already registered"):
-        check_type("edge_count", EdgeCountSpec)(EdgeCountCheck)
+        check_type("edge_count", EdgeCountSpec)(AnotherEdgeCount)
     with pytest.raises(RegistryError, match=r"unknown step kind 'pres' \(did you mean 'press'\?\)"):
         STEPS.load("pres")
+
+
+def test_a_module_imported_again_registers_its_kinds_again_without_a_clash(tmp_path, monkeypatch):
+    # pytester's in-process runs and importlib.reload execute a kind's module a second time:
+    # the same definitions, new class objects. That is not a clash; the newer one is kept.
+    text = PLUGIN.replace('check_type("always"', 'check_type("reloaded_always"')
+    (tmp_path / "reloaded_kind.py").write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("reloaded_kind")
+    try:
+        first = CHECKS.load("reloaded_always")
+        importlib.reload(module)
+        assert CHECKS.load("reloaded_always") is not first
+        assert CHECKS.load("reloaded_always").make is module.AlwaysCheck
+    finally:
+        CHECKS.unregister("reloaded_always")
+        sys.modules.pop("reloaded_kind", None)
 
 
 # ---- through an entry point of an installed distribution -----------------------------------------

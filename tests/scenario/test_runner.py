@@ -14,6 +14,7 @@ import pytest
 from tests.helpers import SORTING_LINE as MODEL
 from tests.helpers import run_cli
 from tests.helpers import write_scenario as scenario_file
+from vcommission.scenario import runner
 from vcommission.scenario.loader import load_scenarios
 from vcommission.scenario.results import Verdict
 from vcommission.scenario.runner import run_scenario
@@ -46,8 +47,9 @@ def test_a_wait_that_times_out_fails_with_evidence(tmp_path):
     assert "conveyor_run = TRUE" in wait.message and "1.5 s" in wait.message
     assert wait.evidence is not None and wait.evidence.tags == ["conveyor_run"]
     assert wait.evidence.time_s == pytest.approx(1.8)
-    # The interlock still gave its own verdict: nothing is lost when a step fails.
-    assert result.checks[1].verdict is Verdict.PASSED
+    # The interlock still gave its own verdict: nothing is lost when a step fails (vacuous:
+    # the belt never ran, so its guarded situation never arose).
+    assert result.checks[1].verdict is Verdict.VACUOUS
 
 
 def test_a_plc_runtime_fault_fails_the_scenario_with_its_line(tmp_path):
@@ -68,7 +70,8 @@ def test_steps_longer_than_the_duration_run_to_their_end(tmp_path):
     text = SORTING.replace("duration: 12", "duration: 0.4")
     (scenario,) = load_scenarios(scenario_file(tmp_path, text))
     result = run_scenario(scenario)
-    assert result.verdict is Verdict.PASSED, result.error
+    # Nothing failed; in 0.5 s no box reaches the pusher, so the interlock is vacuous.
+    assert result.verdict is Verdict.VACUOUS, result.error
     assert result.virtual_s == pytest.approx(0.5)  # the hold and the pulse, past 0.4 s
 
 
@@ -79,6 +82,18 @@ def test_an_end_condition_never_reached_fails(tmp_path):
     assert result.verdict is Verdict.FAILED
     assert result.checks[0].kind == "end" and "light_red = TRUE" in result.checks[0].message
     assert result.virtual_s == pytest.approx(3.0)
+
+
+def test_an_end_condition_without_a_duration_is_waited_for_at_most_the_bound(tmp_path, monkeypatch):
+    # The bound made small here: the real one (an hour of virtual time) costs 30 s of CPU.
+    monkeypatch.setattr(runner, "MAX_END_WAIT_S", 2.0)
+    text = SORTING.replace("duration: 12", "end: {tag: light_red}")
+    (scenario,) = load_scenarios(scenario_file(tmp_path, text))
+    result = run_scenario(scenario)
+    assert result.verdict is Verdict.FAILED
+    end = result.checks[0]
+    assert end.kind == "end" and "within 2 s (no duration given" in end.message
+    assert result.virtual_s == pytest.approx(2.5)  # the steps (0.5 s), then at most 2 s
 
 
 def test_same_scenario_gives_identical_traces_in_one_process_and_across_workers(tmp_path):

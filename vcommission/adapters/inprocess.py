@@ -48,6 +48,9 @@ class InProcessLink:
         self.outbound: list[Outbound] = []
         #: Scans whose writes reached the plant (the watchdog's heartbeat).
         self.delivered = 0
+        #: Called at each scan while the link is cut, ``(now_ns, lost writes, inputs the PLC
+        #: read, live inputs)``: how a lost-connection fault sees that it changed something.
+        self.on_cut: Callable[[int, Mapping[str, Value], Any, Any], None] | None = None
         self._frozen: _FrozenImage | None = None
 
     # -- by tag, as an HMI or a test does
@@ -85,6 +88,8 @@ class InProcessLink:
         seen: Any = image if frozen is None else frozen
         writes = self.plc.scan(now_ns, seen) or {}
         if frozen is not None:
+            if self.on_cut is not None:
+                self.on_cut(now_ns, writes, frozen.committed, image.committed)
             return None
         for outbound in self.outbound:
             writes = outbound(now_ns, writes)

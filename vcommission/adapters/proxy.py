@@ -29,6 +29,10 @@ class LinkProxy:
         self.port = port
         #: Seconds the PLC's bytes wait before they reach the plant.
         self.delay_s = 0.0
+        #: Connections cut or refused because the link was down, and chunks the PLC sent
+        #: that were held back by ``delay_s``: how link faults see that they acted.
+        self.cut = 0
+        self.delayed = 0
         self._down = False
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
@@ -43,6 +47,7 @@ class LinkProxy:
         self._down = value
         if value:
             for pipe in list(self._pipes):
+                self.cut += 1
                 pipe.cancel()
 
     async def start(self) -> None:
@@ -68,6 +73,7 @@ class LinkProxy:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._down:
+            self.cut += 1
             writer.close()
             return
         task = asyncio.current_task()
@@ -113,7 +119,9 @@ class LinkProxy:
         sender = asyncio.create_task(deliver())
         try:
             while data := await reader.read(_CHUNK):
-                queue.put_nowait((loop.time() + (self.delay_s if delayed else 0.0), data))
+                delay = self.delay_s if delayed else 0.0
+                self.delayed += delay > 0
+                queue.put_nowait((loop.time() + delay, data))
             await queue.join()  # what was read before the end still arrives, in order
         finally:
             sender.cancel()

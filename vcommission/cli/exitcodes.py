@@ -20,3 +20,6 @@ class ExitCode(IntEnum):
     USAGE = 3
     #: Nothing to work on (no model found).
     NO_INPUT = 4
+    #: ``run`` without ``--strict``: nothing failed, but a check was vacuous (never met the
+    #: situation it judges) or a fault never acted.
+    VACUOUS = 5

@@ -1,4 +1,11 @@
-"""``vcommission run``: run scenario files (or folders, or bundled suites) and report."""
+"""``vcommission run``: run scenario files (or folders, or bundled suites) and report.
+
+Exit codes: 0 every check passed; 1 a check failed (with ``--strict``, also a check that was
+not exercised or a fault that never acted); 2 a harness error; 5 (``VACUOUS``) nothing
+failed but some check was vacuous (without ``--strict``): a run that proved less than it
+says is not a plain pass, yet tells apart from a failure, so a script may accept it on
+purpose.
+"""
 
 from __future__ import annotations
 
@@ -45,6 +52,12 @@ def register(commands: Subparsers) -> None:
         default=None,
         metavar="EXPR",
         help="only scenarios matching: words, and, or, not, ( ) as in pytest",
+    )
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail checks that were not exercised and faults that never acted "
+        "(default: report them as vacuous, exit code 5)",
     )
     run.add_argument("-v", "--verbose", action="store_true")
     run.set_defaults(handler=handle)
@@ -104,8 +117,7 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
         err.print(f"no scenario found under {', '.join(map(str, args.paths))}", markup=False)
         return ExitCode.NO_INPUT
     try:
-        # ``strict`` read defensively: the option may not exist in this build.
-        info = RunInfo.of(found, seed=args.seed, strict=bool(getattr(args, "strict", False)))
+        info = RunInfo.of(found, seed=args.seed, strict=args.strict)
     except VcommissionError as exc:  # a malformed SOURCE_DATE_EPOCH
         err.print(str(exc), markup=False)
         return ExitCode.USAGE
@@ -134,7 +146,9 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
     results: list[ScenarioResult] = list(broken)
     interrupted_by: int | None = None
     try:
-        results += run_suite(scenarios, workers, args.trace_dir, hooks.suite_events(scenarios))
+        results += run_suite(
+            scenarios, workers, args.trace_dir, hooks.suite_events(scenarios), args.strict
+        )
     except SuiteInterrupted as interrupt:
         # Every finished result is kept; the rest are errors marked interrupted, so the
         # reports can never read as a green run.
@@ -147,7 +161,9 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
             hooks.run_finish(results, time.perf_counter() - started)
     if interrupted_by is not None:
         return 128 + interrupted_by  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
-    verdicts = [r.verdict for r in results]
-    if Verdict.ERROR in verdicts:
-        return ExitCode.ERROR
-    return ExitCode.FAILED if Verdict.FAILED in verdicts else ExitCode.OK
+    return {
+        Verdict.ERROR: ExitCode.ERROR,
+        Verdict.FAILED: ExitCode.FAILED,
+        Verdict.VACUOUS: ExitCode.VACUOUS,
+        Verdict.PASSED: ExitCode.OK,
+    }[Verdict.worst([r.verdict for r in results])]

@@ -104,6 +104,11 @@ class Cylinder(Component):
         )
         self.own("plate", moving=[self.plate.body])
 
+    @property
+    def in_motion(self) -> bool:
+        """True while the plate moves (after this tick's ``update``: it moved in this tick)."""
+        return self._moving
+
     def update(self, ctx: TickContext) -> None:
         p = self.params
         dt = ctx.dt

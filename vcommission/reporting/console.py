@@ -1,9 +1,11 @@
 """Console reporter: progress on a terminal, plain grep-able lines in a CI log.
 
 Each finished scenario prints one line that starts with its verdict, so
-``grep '^FAILED'`` finds the failures in a log; a failed or erroneous scenario is
+``grep '^FAILED'`` finds the failures in a log; a failed, vacuous or erroneous scenario is
 followed by indented lines naming each check that did not pass, its message and the
-trace window of its evidence. The run ends with requirement verdicts and counts.
+trace window of its evidence. A vacuous check (it held, but never met the situation it
+judges) says ``VACUOUS`` and why (``not exercised: ...``); so does a check that failed only
+for that under ``--strict``. The run ends with requirement verdicts and counts.
 Scenario and check names are user text (``[seed=2]`` included), so nothing printed here
 goes through rich's markup parser.
 """
@@ -28,7 +30,12 @@ if TYPE_CHECKING:
 
 __all__ = ["ConsoleReporter"]
 
-_STYLE = {Verdict.PASSED: "bold green", Verdict.FAILED: "bold red", Verdict.ERROR: "bold magenta"}
+_STYLE = {
+    Verdict.PASSED: "bold green",
+    Verdict.FAILED: "bold red",
+    Verdict.ERROR: "bold magenta",
+    Verdict.VACUOUS: "bold yellow",
+}
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 #: Longest description the progress line shows of the scenarios running now.
 _RUNNING_CHARS = 60
@@ -160,6 +167,8 @@ def _check_lines(check: CheckResult) -> list[Text]:
     about = ", ".join(x for x in (check.kind, check.requirement) if x)
     head = f"{check.verdict.name:<6} {check.name} ({about}): {check.message}"
     lines = _indented(head, "  ", "    ")
+    if not check.exercised and check.vacuity and check.vacuity not in check.message:
+        lines.append(_line(f"    not exercised: {check.vacuity}"))
     if check.figures:
         shown = ", ".join(f"{name}={value:g}" for name, value in check.figures.items())
         lines.append(_line(f"    figures: {shown}"))

@@ -6,7 +6,9 @@ on a testsuite but not on a testcase, so a scenario's requirements and every che
 measured figures (``<check>.<figure>``) are properties of the scenario's testsuite. A
 failed check is a ``<failure>``, an error verdict an ``<error>``; a harness error of the
 scenario itself (nothing ran, or the run broke off) is one more testcase named after the
-scenario, carrying an ``<error>``.
+scenario, carrying an ``<error>``. A vacuous check (it held without meeting the situation it
+judges, or a fault that never acted) is ``<skipped message="vacuous: ...">``, so a CI server
+never counts it as a plain pass; under ``--strict`` it is a ``<failure>`` like any other.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class JUnitReporter(Reporter):
 def junit_xml(results: list[ScenarioResult], wall_s: float, started: datetime | None = None) -> str:
     """The JUnit XML document of a run, as text."""
     root = ET.Element("testsuites", name="vcommission")
+    # The schema has no ``skipped`` on <testsuites>: vacuous counts are per testsuite.
     totals = {"tests": 0, "failures": 0, "errors": 0}
     for result in results:
         suite = _testsuite(result, started)
@@ -77,7 +80,7 @@ def _testsuite(result: ScenarioResult, started: datetime | None) -> ET.Element:
     suite.set("tests", str(len(cases)))
     suite.set("failures", str(sum(case.find("failure") is not None for case in cases)))
     suite.set("errors", str(sum(case.find("error") is not None for case in cases)))
-    suite.set("skipped", "0")
+    suite.set("skipped", str(sum(case.find("skipped") is not None for case in cases)))
     suite.set("time", _seconds(result.wall_s))
     return suite
 
@@ -101,7 +104,12 @@ def _properties(result: ScenarioResult) -> list[tuple[str, Any]]:
 
 def _check_case(classname: str, check: CheckResult) -> ET.Element:
     case = ET.Element("testcase", classname=classname, name=_text(check.name))
-    if check.verdict is not Verdict.PASSED:
+    if check.verdict is Verdict.VACUOUS:
+        reason = check.vacuity or check.message
+        ET.SubElement(
+            case, "skipped", message=_text(_first_line(f"vacuous: {reason}")), type="vacuous"
+        ).text = _text(f"{check.message}\nnot exercised: {reason}")
+    elif check.verdict is not Verdict.PASSED:
         tag = "failure" if check.verdict is Verdict.FAILED else "error"
         body = [check.message]
         if check.evidence is not None:

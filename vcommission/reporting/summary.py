@@ -56,7 +56,8 @@ def requirement_verdicts(results: list[ScenarioResult]) -> dict[str, Verdict]:
 class Summary:
     """Counts and requirement verdicts of a finished run."""
 
-    #: Scenarios per verdict; every verdict is present, so reports always show all three.
+    #: Scenarios per verdict; every verdict is present, so reports always show them all
+    #: (``vacuous`` too: a zero there says the run proved what it claims).
     counts: dict[Verdict, int]
     #: Requirement id -> the worst verdict of the checks that count for it, in id order
     #: (see :func:`requirement_verdicts`).

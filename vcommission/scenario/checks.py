@@ -9,6 +9,12 @@ Part checks (``cycle_time`` per part, ``throughput``, ``final_state``, ``no_miss
 the parts' journeys at the end instead of watching: the journey is already recorded with
 virtual timestamps, so watching would only duplicate it.
 
+Every check also says whether it was **exercised**: whether the situation it judges arose
+at all (each class docstring defines it for its kind). A check that held without being
+exercised is :attr:`~vcommission.scenario.results.Verdict.VACUOUS`, with the reason in
+``vacuity`` (the runner makes it FAILED under strict mode); every result carries its
+acceptance ``criterion`` in words and the ``tags`` it reads.
+
 A violated check is a :attr:`~vcommission.scenario.results.Verdict.FAILED` result whose
 message says what happened in a controls engineer's words (which condition, when, for how
 long, the values) and whose evidence is the trace around the first violation. Evidence is
@@ -41,6 +47,7 @@ from vcommission.scenario.schema import (
     InterlockSpec,
     NoCollisionSpec,
     NoMissortSpec,
+    PartsArrivedSpec,
     ReactionSpec,
     SequenceSpec,
     ThroughputSpec,
@@ -57,6 +64,8 @@ SPAWNED = "spawned"
 PARTS = "parts"
 #: ``no_collision`` measures distances up to this far beyond the margin, for ``closest_m``.
 _COLLISION_HORIZON_M = 0.1
+#: ``no_collision`` counts a body as moved once it is this far from its power-on position.
+_MOVED_M = 0.001
 
 
 class Check(Protocol):
@@ -181,21 +190,39 @@ class _Check:
         except SignalError as exc:  # its message names the close matches
             raise ConfigError(f"{self._where()}: {what}: {exc}") from None
 
+    def criterion(self) -> str:
+        """The acceptance criterion in words, with its figures."""
+        raise NotImplementedError
+
     def _result(
         self,
         passed: bool,
         message: str,
         figures: dict[str, Any],
         evidence: Callable[[], Evidence] | None = None,
+        *,
+        vacuity: str | None = None,
+        tags: Sequence[str] = (),
+        conjuncts: list[dict[str, Any]] | None = None,
     ) -> CheckResult:
+        """A result; ``vacuity`` (why not) says the check was not exercised."""
+        exercised = vacuity is None
+        verdict = Verdict.FAILED
+        if passed:
+            verdict = Verdict.PASSED if exercised else Verdict.VACUOUS
         return CheckResult(
             name=self.name,
             kind=self.kind,
-            verdict=Verdict.PASSED if passed else Verdict.FAILED,
+            verdict=verdict,
             message=message,
             requirement=self.requirement,
             figures=figures,
             evidence=None if passed or evidence is None else evidence(),
+            exercised=exercised,
+            vacuity=vacuity,
+            criterion=self.criterion(),
+            tags=list(dict.fromkeys(tags)),
+            conjuncts=conjuncts or [],
         )
 
 
@@ -221,12 +248,37 @@ def _arrival(part: Part) -> int | None:
 # ---- interlock --------------------------------------------------------------------------------
 
 
+def _terms(spec: ConditionSpec) -> list[ConditionSpec]:
+    """The conjuncts of a condition: its ``all:`` terms, or the condition itself."""
+    if spec.all is not None and spec.for_ is None:
+        return list(spec.all)
+    return [spec]
+
+
+def _negated_terms(spec: ConditionSpec) -> list[ConditionSpec]:
+    """The conjuncts of NOT ``spec`` (De Morgan: NOT (a OR b) is NOT a AND NOT b)."""
+    if spec.any is not None and spec.for_ is None:
+        return [ConditionSpec(not_=item) for item in spec.any]
+    return [ConditionSpec(not_=spec)]
+
+
 class InterlockCheck(_Check):
     """An invariant on every tick, from ``after`` on; violations up to ``grace`` tolerated.
 
     A violation lasts from the first tick it is seen to the first tick it is gone: each
     committed sample stands for one tick. One still going at the end counts if it already
     outlasted the grace.
+
+    **Exercised** when the guarded situation arose: every one of its conjuncts was seen TRUE
+    on some judged tick (from ``after`` on), each on its own. The guarded situation of
+    ``never: C`` is C, its conjuncts C's ``all:`` terms (or C itself when it is not an
+    ``all:``): ``never: {all: [pusher_extend, conveyor_run]}`` is exercised once the pusher
+    was extended and the belt ran, which is the line coming close to breaking the rule.
+    ``always: C`` guards NOT C, the situation C must prevent, so its conjuncts are the
+    negated ``any:`` terms of C (or NOT C). A single condition can only be seen TRUE by
+    violating it (``never: {tag: light_red}``): such a check needs ``during``, which then is
+    the guarded situation (its conjuncts alone decide). The coverage of each conjunct
+    (``seen_true``, ``first_true_s``) is in the result's ``conjuncts``.
     """
 
     kind = "interlock"
@@ -242,20 +294,49 @@ class InterlockCheck(_Check):
         self.grace_ns = s_to_ns(s.grace)
         self.after_ns = s_to_ns(s.after)
         self._indices = {tag: self.table.index(tag) for tag in self.condition.tags}
+        if s.during is not None:
+            terms = _terms(s.during)
+        elif s.never is not None:
+            terms = _terms(s.never)
+        else:
+            assert s.always is not None
+            terms = _negated_terms(s.always)
+        self.terms = terms
+        # Each conjunct its own instance: its ``for`` timer must not share the invariant's.
+        self._conjuncts = [self._condition(run, term, "during") for term in terms]
 
     def describe(self) -> str:
         s = self.spec
         return f"NOT {describe(s.never)}" if s.never is not None else describe(s.always)
 
+    def criterion(self) -> str:
+        s = self.spec
+        if s.never is not None:
+            rule = f"{describe(s.never)} never holds"
+        else:
+            rule = f"{describe(s.always)} holds"
+        grace = f"violations up to {s.grace:g} s tolerated" if s.grace else "no grace"
+        text = f"{rule} on every tick from t={s.after:g} s ({grace})"
+        if s.during is not None:
+            text += f"; exercised only if {describe(s.during)} arose"
+        return text
+
     def start(self, run: RunContext) -> None:
         #: Closed or still open violations: [start ns, duration ns or None, tag values].
         self.episodes: list[list[Any]] = []
         self._since: int | None = None
+        #: First judged tick each conjunct was seen TRUE.
+        self.first_true: list[int | None] = [None] * len(self._conjuncts)
         run.watch(self._tick)
 
     def _tick(self, now: int, values: Values, previous: Values) -> None:
         holds = self.condition(now, values, previous)  # every tick: ``for`` timers count
-        violated = holds == self.never and now >= self.after_ns
+        judged = now >= self.after_ns
+        first_true = self.first_true
+        for i, conjunct in enumerate(self._conjuncts):
+            if conjunct(now, values, previous) and judged and first_true[i] is None:
+                first_true[i] = now
+        violated = holds == self.never and judged
         if violated and self._since is None:
             self._since = now
             seen = {tag: values[i] for tag, i in self._indices.items()}
@@ -263,6 +344,25 @@ class InterlockCheck(_Check):
         elif not violated and self._since is not None:
             self.episodes[-1][1] = now - self._since
             self._since = None
+
+    def _coverage(self, run: RunContext) -> tuple[list[dict[str, Any]], str | None]:
+        conjuncts = [
+            {
+                "condition": describe(term),
+                "seen_true": first is not None,
+                "first_true_s": None if first is None else first / 1e9,
+            }
+            for term, first in zip(self.terms, self.first_true, strict=True)
+        ]
+        never_seen = [c["condition"] for c in conjuncts if not c["seen_true"]]
+        if not never_seen:
+            return conjuncts, None
+        what = "the guarded situation" if self.spec.during is None else "the during situation"
+        vacuity = (
+            f"{' and '.join(never_seen)} never TRUE from {_at(self.after_ns)} to "
+            f"{_at(run.now_ns)}: {what} never arose"
+        )
+        return conjuncts, vacuity
 
     def finish(self, run: RunContext) -> CheckResult:
         open_end = False
@@ -276,6 +376,9 @@ class InterlockCheck(_Check):
             "tolerated": len(self.episodes) - len(failing),
             "longest_violation_s": max(durations, default=0) / 1e9,
         }
+        conjuncts, vacuity = self._coverage(run)
+        tags = [*self.condition.tags, *(t for c in self._conjuncts for t in c.tags)]
+        extra = {"vacuity": vacuity, "tags": tags, "conjuncts": conjuncts}
         grace = f"grace {self.spec.grace:g} s"
         if not failing:
             if self.episodes:
@@ -285,7 +388,7 @@ class InterlockCheck(_Check):
                 )
             else:
                 message = f"held on every tick from {_at(self.after_ns)} to {_at(run.now_ns)}"
-            return self._result(True, message, figures)
+            return self._result(True, message, figures, **extra)
         start, duration, seen = failing[0]
         spec = self.spec.never if self.never else self.spec.always
         what = _as_text(spec) if self.never else f"{describe(spec)} did not hold"
@@ -297,8 +400,10 @@ class InterlockCheck(_Check):
             message += (
                 f"; {len(failing)} violations in all, longest {_secs(max(e[1] for e in failing))}"
             )
-        tags = list(self.condition.tags)
-        return self._result(False, message, figures, lambda: run.evidence(start, tags))
+        evidence_tags = list(self.condition.tags)
+        return self._result(
+            False, message, figures, lambda: run.evidence(start, evidence_tags), **extra
+        )
 
 
 # ---- reaction ---------------------------------------------------------------------------------
@@ -310,6 +415,10 @@ class ReactionCheck(_Check):
     Both conditions are evaluated every tick. The reaction time is from the trigger's tick
     to the first tick ``expect`` holds (0 if it already holds then). A trigger still waiting
     at the end counts as late only if ``within`` has already passed.
+
+    **Exercised** when the trigger rose at least once: with zero triggers no reaction was
+    timed (a failure while ``min_triggers`` >= 1, the default; vacuous with
+    ``min_triggers: 0``).
     """
 
     kind = "reaction"
@@ -324,6 +433,13 @@ class ReactionCheck(_Check):
     def describe(self) -> str:
         s = self.spec
         return f"{describe(s.trigger)} -> {describe(s.expect)} within {s.within:g} s"
+
+    def criterion(self) -> str:
+        s = self.spec
+        text = f"{describe(s.expect)} within {s.within:g} s of each {describe(s.trigger)}"
+        if s.min_triggers:
+            text += f", at least {_plural(s.min_triggers, 'trigger')}"
+        return text
 
     def start(self, run: RunContext) -> None:
         #: (trigger ns, reaction ns) of the triggers that got their reaction.
@@ -363,6 +479,12 @@ class ReactionCheck(_Check):
         s = self.spec
         trigger, expect = describe(s.trigger), describe(s.expect)
         tags = list(dict.fromkeys(self.trigger.tags + self.expect.tags))
+        vacuity = (
+            f"{trigger} never happened (run ended at {_at(end)}): no reaction was timed"
+            if self.triggers == 0
+            else None
+        )
+        extra = {"vacuity": vacuity, "tags": tags}
         if self.triggers < s.min_triggers:
             if self.triggers == 0:
                 message = f"trigger never happened: {trigger} (run ended at {_at(end)})"
@@ -371,7 +493,7 @@ class ReactionCheck(_Check):
                     f"trigger {trigger} happened {_plural(self.triggers, 'time')}, "
                     f"at least {s.min_triggers} needed"
                 )
-            return self._result(False, message, figures, lambda: run.evidence(end, tags))
+            return self._result(False, message, figures, lambda: run.evidence(end, tags), **extra)
         if late:
             t, reaction = late[0]
             took = (
@@ -384,12 +506,12 @@ class ReactionCheck(_Check):
             )
             if self.triggers > 1:
                 message += f"; {len(late)} of {self.triggers} triggers late"
-            return self._result(False, message, figures, lambda: run.evidence(t, tags))
+            return self._result(False, message, figures, lambda: run.evidence(t, tags), **extra)
         message = (
             f"{_plural(self.triggers, 'trigger')}, max reaction {_secs(max(times, default=0))} "
             f"(limit {s.within:g} s)"
         )
-        return self._result(True, message, figures)
+        return self._result(True, message, figures, **extra)
 
 
 # ---- sequence ---------------------------------------------------------------------------------
@@ -402,6 +524,10 @@ class SequenceCheck(_Check):
     tick, in order); a later event rising first is out of order, and matching stops there.
     Events already matched may happen again: a line repeats what it did. Optionally, first
     to last within ``within``.
+
+    **Exercised** once the first event happened (the sequence began). A sequence passes
+    only when every event was matched, so one never begun is failed, with
+    ``exercised=False``.
     """
 
     kind = "sequence"
@@ -415,6 +541,12 @@ class SequenceCheck(_Check):
 
     def describe(self) -> str:
         return " -> ".join(describe(event) for event in self.spec.events)
+
+    def criterion(self) -> str:
+        text = " then ".join(describe(event) for event in self.spec.events) + ", in this order"
+        if self.spec.within is not None:
+            text += f", first to last within {self.spec.within:g} s"
+        return text
 
     def start(self, run: RunContext) -> None:
         committed = run.plant.image.committed
@@ -448,12 +580,19 @@ class SequenceCheck(_Check):
         if len(self.times) == n:
             figures["duration_s"] = (self.times[-1] - self.times[0]) / 1e9
         tags = list(dict.fromkeys(tag for event in self.events for tag in event.tags))
+        vacuity = (
+            None
+            if self.times
+            else f"{self._event(0)} never happened (run ended at {_at(run.now_ns)}): "
+            "the sequence never began"
+        )
+        extra = {"vacuity": vacuity, "tags": tags}
         if self.disorder is not None:
             j, t, k = self.disorder
             message = f"{self._event(j)} at {_at(t)} came before {self._event(k)}"
             if k > 0:
                 message += f" (after {self._event(k - 1)} at {_at(self.times[k - 1])})"
-            return self._result(False, message, figures, lambda: run.evidence(t, tags))
+            return self._result(False, message, figures, lambda: run.evidence(t, tags), **extra)
         if len(self.times) < n:
             k = len(self.times)
             if k == 0:
@@ -464,7 +603,9 @@ class SequenceCheck(_Check):
                 message = (
                     f"{self._event(k)} never happened after {self._event(k - 1)} at {_at(moment)}"
                 )
-            return self._result(False, message, figures, lambda: run.evidence(moment, tags))
+            return self._result(
+                False, message, figures, lambda: run.evidence(moment, tags), **extra
+            )
         took = self.times[-1] - self.times[0]
         within = self.spec.within
         if within is not None and took > s_to_ns(within):
@@ -472,8 +613,8 @@ class SequenceCheck(_Check):
             message = (
                 f"sequence took {_secs(took)} from {_at(first)} to {_at(last)}, limit {within:g} s"
             )
-            return self._result(False, message, figures, lambda: run.evidence(last, tags))
-        return self._result(True, f"all {n} events in order in {_secs(took)}", figures)
+            return self._result(False, message, figures, lambda: run.evidence(last, tags), **extra)
+        return self._result(True, f"all {n} events in order in {_secs(took)}", figures, **extra)
 
 
 # ---- cycle time -------------------------------------------------------------------------------
@@ -492,6 +633,10 @@ class CycleTimeCheck(_Check):
     passed, the sink it arrived in, its spawner); the end is the first such event after the
     start. Per station, each rising of ``start`` opens a cycle (while one is open, further
     starts belong to it) and the next rising of ``end`` closes it.
+
+    **Exercised** when at least one cycle was measured: limits over zero cycles judge
+    nothing (a failure while ``min_count`` >= 1, the default; vacuous with
+    ``min_count: 0``).
     """
 
     kind = "cycle_time"
@@ -528,6 +673,19 @@ class CycleTimeCheck(_Check):
         end = s.end if isinstance(s.end, str) else describe(s.end)
         variant = f" ({s.variant})" if s.variant else ""
         return f"{start} -> {end}{variant}"
+
+    def criterion(self) -> str:
+        s = self.spec
+        limits = [
+            f"{label} {limit:g} s"
+            for label, limit in (("max", s.max), ("mean", s.mean), ("p95", s.p95))
+            if limit is not None
+        ]
+        per = "per part" if s.per == "part" else "per station"
+        text = f"{self.describe()} {per}: {', '.join(limits)}"
+        if s.min_count:
+            text += f", at least {_plural(s.min_count, 'cycle')} measured"
+        return text
 
     def start(self, run: RunContext) -> None:
         #: (start ns, end ns, what) of each measured cycle.
@@ -591,12 +749,16 @@ class CycleTimeCheck(_Check):
             )
         else:
             tags = list(dict.fromkeys(self.start_condition.tags + self.end_condition.tags))
+        vacuity = None if times else f"no cycle measured: {self._none_seen()}"
+        extra = {"vacuity": vacuity, "tags": tags}
         if len(times) < s.min_count:
             message = (
                 f"only {_plural(len(times), 'cycle')} measured, at least {s.min_count} needed: "
                 f"{self._none_seen()}"
             )
-            return self._result(False, message, figures, lambda: run.evidence(run.now_ns, tags))
+            return self._result(
+                False, message, figures, lambda: run.evidence(run.now_ns, tags), **extra
+            )
         problems = []
         worst = max(self.cycles, key=lambda c: c[1] - c[0]) if self.cycles else None
         if s.max is not None and times and max(times) > s_to_ns(s.max):
@@ -622,14 +784,16 @@ class CycleTimeCheck(_Check):
         if problems:
             moment = problems[0][0]
             message = "; ".join(text for _, text in problems)
-            return self._result(False, message, figures, lambda: run.evidence(moment, tags))
+            return self._result(
+                False, message, figures, lambda: run.evidence(moment, tags), **extra
+            )
         message = (
             f"{_plural(len(times), 'cycle')}: max {figures['max_s']:.3f} s, "
             f"mean {figures['mean_s']:.3f} s, p95 {figures['p95_s']:.3f} s"
             if times
             else "no cycles measured (none required)"
         )
-        return self._result(True, message, figures)
+        return self._result(True, message, figures, **extra)
 
     def _none_seen(self) -> str:
         s = self.spec
@@ -647,7 +811,11 @@ def _spawners(run: RunContext) -> list[str]:
 
 
 class ThroughputCheck(_Check):
-    """Parts per minute arriving in a sink (or any) within [start, end or the run's end]."""
+    """Parts per minute arriving in a sink (or any) within [start, end or the run's end].
+
+    **Exercised** when at least one part arrived in the window: a rate over zero parts
+    judges nothing (a failure for any ``min`` > 0; vacuous with ``min: 0``).
+    """
 
     kind = "throughput"
     spec: ThroughputSpec
@@ -664,6 +832,15 @@ class ThroughputCheck(_Check):
         s = self.spec
         variant = f"{s.variant} " if s.variant else ""
         return f"{variant}parts into {s.sink or 'any sink'} >= {s.min:g}/min"
+
+    def criterion(self) -> str:
+        s = self.spec
+        variant = f"{s.variant} " if s.variant else ""
+        until = "the end" if s.end is None else f"t={s.end:g} s"
+        return (
+            f"at least {s.min:g} {variant}parts per minute into {s.sink or 'any sink'} "
+            f"from t={s.start:g} s to {until}"
+        )
 
     def finish(self, run: RunContext) -> CheckResult:
         s = self.spec
@@ -686,18 +863,26 @@ class ThroughputCheck(_Check):
             f"{_plural(parts, 'part')} into {where} from {_at(start)} to {_at(end)}: "
             f"{per_minute:.2f} per minute"
         )
+        tags = _component_tags(run, sinks)
+        vacuity = (
+            None
+            if parts
+            else f"no {s.variant + ' ' if s.variant else ''}part arrived in {where} from "
+            f"{_at(start)} to {_at(end)}: no rate was measured"
+        )
+        extra = {"vacuity": vacuity, "tags": tags}
         if window <= 0:
             message = f"empty window: the run ended at {_at(run.now_ns)}, before {_at(start)}"
-            return self._result(False, message, figures)
+            return self._result(False, message, figures, **extra)
         if per_minute < s.min:
-            tags = _component_tags(run, sinks)
             return self._result(
                 False,
                 f"{measured}, below the minimum {s.min:g} per minute",
                 figures,
                 lambda: run.evidence(end, tags),
+                **extra,
             )
-        return self._result(True, f"{measured} (minimum {s.min:g})", figures)
+        return self._result(True, f"{measured} (minimum {s.min:g})", figures, **extra)
 
 
 # ---- no collision -----------------------------------------------------------------------------
@@ -715,6 +900,10 @@ class NoCollisionCheck(_Check):
     are the workpieces alive at that tick. Distances are the world's closest distances
     between surfaces (negative when bodies interpenetrate). ``closest_m`` is the smallest
     distance seen, measured up to 0.1 m beyond the margin (farther apart reads as that).
+
+    **Exercised** when something on either side moved: a component body left its power-on
+    pose by more than 1 mm, or a part was alive (``parts``) on some tick. Bodies that never
+    moved cannot have come closer than they started.
     """
 
     kind = "no_collision"
@@ -742,6 +931,13 @@ class NoCollisionCheck(_Check):
         s = self.spec
         return f"{', '.join(s.between)} vs {', '.join(s.and_)}"
 
+    def criterion(self) -> str:
+        s = self.spec
+        return (
+            f"{', '.join(s.between)} and {', '.join(s.and_)} at least {s.margin * 1000:g} mm "
+            "apart on every tick"
+        )
+
     def start(self, run: RunContext) -> None:
         # Bodies are looked up now, not at make_check: a plant reset makes new ones.
         world = run.plant.world
@@ -758,7 +954,18 @@ class NoCollisionCheck(_Check):
         self._touching: set[tuple[int, int]] = set()
         #: First contact: (time, name a, name b, distance).
         self.first: tuple[int, str, str, float] | None = None
+        #: When something on either side first moved (None: nothing did yet).
+        self.moved_ns: int | None = None
+        self._poses = {body: world.pose(body)[0] for fixed in self._fixed for body, _ in fixed}
         run.watch(lambda now, values, previous: self._tick(run, now))
+
+    def _moved(self, run: RunContext) -> bool:
+        if any(self._with_parts) and run.plant.parts.alive:
+            return True
+        pose = self._world.pose
+        return any(
+            math.dist(pose(body)[0], start) > _MOVED_M for body, start in self._poses.items()
+        )
 
     def _group_bodies(self, run: RunContext, group: list[str]) -> list[tuple[int, str]]:
         return [
@@ -769,6 +976,8 @@ class NoCollisionCheck(_Check):
         ]
 
     def _tick(self, run: RunContext, now: int) -> None:
+        if self.moved_ns is None and self._moved(run):
+            self.moved_ns = now
         alive = None
         sides = []
         for fixed, with_parts in zip(self._fixed, self._with_parts, strict=True):
@@ -802,9 +1011,20 @@ class NoCollisionCheck(_Check):
     def finish(self, run: RunContext) -> CheckResult:
         figures = {"closest_m": self.closest, "contacts": self.contacts}
         margin = self.spec.margin
+        names = [n for n in (*self.spec.between, *self.spec.and_) if n != PARTS]
+        tags = _component_tags(run, names)
+        vacuity = (
+            None
+            if self.moved_ns is not None
+            else f"no body of {self.describe()} moved (run ended at {_at(run.now_ns)})"
+        )
+        extra = {"vacuity": vacuity, "tags": tags}
         if self.first is None:
             return self._result(
-                True, f"closest {self.closest * 1000:.1f} mm (margin {margin * 1000:g} mm)", figures
+                True,
+                f"closest {self.closest * 1000:.1f} mm (margin {margin * 1000:g} mm)",
+                figures,
+                **extra,
             )
         t, a, b, distance = self.first
         gap = (
@@ -815,16 +1035,21 @@ class NoCollisionCheck(_Check):
         message = f"{a} and {b} {gap} at {_at(t)} (margin {margin * 1000:g} mm)"
         if self.contacts > 1:
             message += f"; {self.contacts} contacts in all, closest {self.closest * 1000:.1f} mm"
-        names = [n for n in (*self.spec.between, *self.spec.and_) if n != PARTS]
-        tags = _component_tags(run, names)
-        return self._result(False, message, figures, lambda: run.evidence(t, tags))
+        return self._result(False, message, figures, lambda: run.evidence(t, tags), **extra)
 
 
 # ---- final state ------------------------------------------------------------------------------
 
 
 class FinalStateCheck(_Check):
-    """Tag values, part counts per sink and variant, and parts still travelling, at the end."""
+    """Tag values, part counts per sink and variant, and parts still travelling, at the end.
+
+    **Exercised** when something it states happened on the line: for ``tags``, at least one
+    of them changed during the run (an end state the line never left is no result); for
+    ``bins`` and ``max_in_flight``, at least one part was spawned (empty bins and an empty
+    belt hold for an idle line). A check stating both needs both; one stating nothing is
+    never exercised.
+    """
 
     kind = "final_state"
     spec: FinalStateSpec
@@ -853,6 +1078,46 @@ class FinalStateCheck(_Check):
         if s.max_in_flight is not None:
             names.append("in flight")
         return ", ".join(names) or "nothing"
+
+    def criterion(self) -> str:
+        s = self.spec
+        said = [f"{tag} = {_shown(value)}" for tag, value in s.tags.items()]
+        for sink, counts in s.bins.items():
+            for variant, count in counts.items():
+                which = "parts" if variant == "*" else f"{variant} parts"
+                said.append(f"{sink} holds {count} {which}")
+        if s.max_in_flight is not None:
+            said.append(f"at most {_plural(s.max_in_flight, 'part')} still on the line")
+        return "at the end of the run: " + ("; ".join(said) or "nothing stated")
+
+    def start(self, run: RunContext) -> None:
+        committed = run.plant.image.committed
+        self._initial = {self.table.index(tag): committed[self.table.index(tag)] for tag in
+                         self.spec.tags}  # fmt: skip
+        #: The first tag that changed from its power-on value, and when.
+        self.changed: tuple[str, int] | None = None
+        if self._initial:
+            self._undo = run.watch(self._tick)
+
+    def _tick(self, now: int, values: Values, previous: Values) -> None:
+        for index, value in self._initial.items():
+            if values[index] != value:
+                self.changed = (self.table.signals[index].name, now)
+                self._undo()  # one change is enough: stop watching
+                return
+
+    def _vacuity(self, run: RunContext) -> str | None:
+        s = self.spec
+        reasons = []
+        if not (s.tags or s.bins or s.max_in_flight is not None):
+            return "it states nothing to hold at the end"
+        if s.tags and self.changed is None:
+            reasons.append(f"none of {', '.join(s.tags)} ever changed")
+        if (s.bins or s.max_in_flight is not None) and not run.plant.parts.parts:
+            reasons.append("no part was spawned")
+        if not reasons:
+            return None
+        return " and ".join(reasons) + f" (run ended at {_at(run.now_ns)}): nothing happened"
 
     def finish(self, run: RunContext) -> CheckResult:
         s = self.spec
@@ -883,12 +1148,13 @@ class FinalStateCheck(_Check):
             wrong.append(
                 f"{_plural(in_flight, 'part')} still on the line, at most {s.max_in_flight}"
             )
+        tags = [*s.tags, *_component_tags(run, s.bins)]
+        extra = {"vacuity": self._vacuity(run), "tags": tags}
         if wrong:
-            tags = [*s.tags, *_component_tags(run, s.bins)]
             end = run.now_ns
             message = f"at the end ({_at(end)}): " + "; ".join(wrong)
-            return self._result(False, message, figures, lambda: run.evidence(end, tags))
-        return self._result(True, f"as expected at {_at(run.now_ns)}", figures)
+            return self._result(False, message, figures, lambda: run.evidence(end, tags), **extra)
+        return self._result(True, f"as expected at {_at(run.now_ns)}", figures, **extra)
 
 
 # ---- no missort -------------------------------------------------------------------------------
@@ -898,6 +1164,10 @@ class NoMissortCheck(_Check):
     """Each part that arrived in a sink arrived in the one mapped to its variant.
 
     Parts of variants the map does not name are not judged; parts still travelling neither.
+
+    **Exercised** when every variant of the map was judged: at least one part of each
+    arrived in a sink. A mapping no part put to the test (``small -> bin_small`` on a run
+    with tall boxes only) is not shown to hold.
     """
 
     kind = "no_missort"
@@ -912,6 +1182,11 @@ class NoMissortCheck(_Check):
     def describe(self) -> str:
         return ", ".join(f"{variant} -> {sink}" for variant, sink in self.spec.map.items())
 
+    def criterion(self) -> str:
+        return "every part that arrives in a sink arrives in the one for its variant: " + (
+            self.describe()
+        )
+
     def finish(self, run: RunContext) -> CheckResult:
         mapping = self.spec.map
         judged = [
@@ -919,8 +1194,18 @@ class NoMissortCheck(_Check):
         ]
         wrong = [p for p in judged if p.destination != mapping[p.variant]]
         figures = {"parts": len(judged), "missorted": len(wrong)}
+        untested = [v for v in mapping if not any(p.variant == v for p in judged)]
+        vacuity = None
+        if untested:
+            which = " or ".join(untested)
+            never = ", ".join(f"{v} -> {mapping[v]}" for v in untested)
+            vacuity = f"no {which} part arrived in a sink: {never} never judged"
+        tags = _component_tags(run, dict.fromkeys(mapping.values()))
+        extra = {"vacuity": vacuity, "tags": tags}
         if not wrong:
-            return self._result(True, f"{_plural(len(judged), 'part')} sorted right", figures)
+            return self._result(
+                True, f"{_plural(len(judged), 'part')} sorted right", figures, **extra
+            )
         first = min(wrong, key=lambda p: (_arrival(p) or 0, p.id))
         t = _arrival(first) or run.now_ns
         message = (
@@ -928,8 +1213,65 @@ class NoMissortCheck(_Check):
             f"expected {mapping[first.variant]}; {len(wrong)} of {len(judged)} parts missorted"
         )
         seen_by = [e.where for e in first.journey if e.event in ("detected", "arrived")]
-        tags = _component_tags(run, [*seen_by, *dict.fromkeys(mapping.values())])
-        return self._result(False, message, figures, lambda: run.evidence(t, tags))
+        evidence_tags = _component_tags(run, [*seen_by, *dict.fromkeys(mapping.values())])
+        return self._result(
+            False, message, figures, lambda: run.evidence(t, evidence_tags), **extra
+        )
+
+
+# ---- parts arrived ----------------------------------------------------------------------------
+
+
+class PartsArrivedCheck(_Check):
+    """At least ``min`` parts (of ``variant``) arrived in ``sink`` (or any sink) in the run.
+
+    The statement of work of a scenario: "at least 4 boxes sorted". **Exercised** when at
+    least one part arrived (``min`` is at least 1, so zero parts is a failure anyway).
+    """
+
+    kind = "parts_arrived"
+    spec: PartsArrivedSpec
+
+    def __init__(self, spec: CheckSpec, run: RunContext) -> None:
+        super().__init__(spec, run)
+        s = self.spec
+        if s.sink is not None:
+            self._sink(run, s.sink, "sink")
+        if s.variant is not None:
+            self._variant(run, s.variant, "variant")
+
+    def describe(self) -> str:
+        s = self.spec
+        variant = f"{s.variant} " if s.variant else ""
+        return f">= {s.min} {variant}parts into {s.sink or 'any sink'}"
+
+    def criterion(self) -> str:
+        s = self.spec
+        variant = f"{s.variant} " if s.variant else ""
+        return f"at least {s.min} {variant}parts arrive in {s.sink or 'a sink'} during the run"
+
+    def finish(self, run: RunContext) -> CheckResult:
+        s = self.spec
+        sinks = [s.sink] if s.sink is not None else _sink_names(run)
+        arrived = [
+            p
+            for p in run.plant.parts.parts
+            if p.destination in sinks and (s.variant is None or p.variant == s.variant)
+        ]
+        figures = {"parts": len(arrived), "spawned": len(run.plant.parts.parts)}
+        where = s.sink or "the sinks"
+        tags = _component_tags(run, sinks)
+        vacuity = None if arrived else f"no part arrived in {where}: no work was done"
+        extra = {"vacuity": vacuity, "tags": tags}
+        counted = (
+            f"{_plural(len(arrived), 'part')} arrived in {where} by {_at(run.now_ns)} "
+            f"({len(run.plant.parts.parts)} spawned)"
+        )
+        if len(arrived) < s.min:
+            end = run.now_ns
+            message = f"{counted}, at least {s.min} needed"
+            return self._result(False, message, figures, lambda: run.evidence(end, tags), **extra)
+        return self._result(True, f"{counted} (at least {s.min})", figures, **extra)
 
 
 # One line per kind: its name, the spec its YAML mapping is loaded into, its class. A kind
@@ -943,5 +1285,6 @@ for _name, _spec, _cls in (
     ("no_collision", NoCollisionSpec, NoCollisionCheck),
     ("final_state", FinalStateSpec, FinalStateCheck),
     ("no_missort", NoMissortSpec, NoMissortCheck),
+    ("parts_arrived", PartsArrivedSpec, PartsArrivedCheck),
 ):
     check_type(_name, _spec)(_cls)

@@ -17,7 +17,14 @@ from vcommission.clock import s_to_ns
 from vcommission.scenario.schema import ConditionSpec
 from vcommission.signals import SignalTable, Value
 
-__all__ = ["Condition", "ConditionError", "compile_condition", "describe", "unknown_tag"]
+__all__ = [
+    "Condition",
+    "ConditionError",
+    "FaultActed",
+    "compile_condition",
+    "describe",
+    "unknown_tag",
+]
 
 Values = Sequence[Value]
 _Test = Callable[[int, Values, Values], bool]
@@ -51,14 +58,23 @@ class Condition:
         return self.test(now_ns, values, previous)
 
 
-def compile_condition(spec: ConditionSpec, table: SignalTable) -> Condition:
-    """Compile ``spec`` against the signals of a model.
+#: Whether the fault of this name has acted so far in the run (``fault_acted``).
+FaultActed = Callable[[str], bool]
+
+
+def compile_condition(
+    spec: ConditionSpec, table: SignalTable, fault_acted: FaultActed | None = None
+) -> Condition:
+    """Compile ``spec`` against the signals of a model (and a run's faults).
+
+    ``fault_acted`` answers ``{fault_acted: NAME}`` while the run goes on; without it (a
+    condition checked against the model alone, before a run) such a condition reads FALSE.
 
     Raises:
         ConditionError: unknown tag, an edge on a non-BOOL tag, or a value of the wrong kind.
     """
     tags: list[str] = []
-    test = _compile(spec, table, tags)
+    test = _compile(spec, table, tags, fault_acted)
     return Condition(test, tuple(dict.fromkeys(tags)), describe(spec))
 
 
@@ -78,14 +94,23 @@ def _index(table: SignalTable, tag: str, tags: list[str]) -> int:
     return table.index(tag)
 
 
-def _compile(spec: ConditionSpec, table: SignalTable, tags: list[str]) -> _Test:
-    test = _compile_form(spec, table, tags)
+def _compile(
+    spec: ConditionSpec, table: SignalTable, tags: list[str], acted: FaultActed | None
+) -> _Test:
+    test = _compile_form(spec, table, tags, acted)
     if spec.for_ is None:
         return test
     return _held(test, s_to_ns(spec.for_))
 
 
-def _compile_form(spec: ConditionSpec, table: SignalTable, tags: list[str]) -> _Test:
+def _compile_form(
+    spec: ConditionSpec, table: SignalTable, tags: list[str], acted: FaultActed | None
+) -> _Test:
+    if spec.fault_acted is not None:
+        name = spec.fault_acted
+        if acted is None:
+            return lambda now, v, p: False
+        return lambda now, v, p: acted(name)
     if spec.tag is not None:
         i = _index(table, spec.tag, tags)
         signal = table.signals[i]
@@ -118,14 +143,14 @@ def _compile_form(spec: ConditionSpec, table: SignalTable, tags: list[str]) -> _
         i = _index(table, spec.changed, tags)
         return lambda now, v, p: v[i] != p[i]
     if spec.all is not None:
-        parts = [_compile(s, table, tags) for s in spec.all]
+        parts = [_compile(s, table, tags, acted) for s in spec.all]
         return lambda now, v, p: all([t(now, v, p) for t in parts])
     if spec.any is not None:
-        parts = [_compile(s, table, tags) for s in spec.any]
+        parts = [_compile(s, table, tags, acted) for s in spec.any]
         # Every part is evaluated every tick (no short cut) so their ``for`` timers stay right.
         return lambda now, v, p: any([t(now, v, p) for t in parts])
     assert spec.not_ is not None
-    inner = _compile(spec.not_, table, tags)
+    inner = _compile(spec.not_, table, tags, acted)
     return lambda now, v, p: not inner(now, v, p)
 
 
@@ -159,6 +184,8 @@ def describe(spec: ConditionSpec) -> str:
         text = f"falling {spec.falling}"
     elif spec.changed is not None:
         text = f"{spec.changed} changes"
+    elif spec.fault_acted is not None:
+        text = f"fault {spec.fault_acted} acted"
     elif spec.all is not None:
         text = "(" + " AND ".join(describe(s) for s in spec.all) + ")"
     elif spec.any is not None:

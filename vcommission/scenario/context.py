@@ -61,6 +61,8 @@ class RunContext:
     session: Session
     #: Active faults by name.
     faults: dict[str, Any] = field(default_factory=dict)
+    #: Every fault injected in the run, in order, cleared ones too (each shown to act or not).
+    injected: list[Any] = field(default_factory=list)
     #: Replaced, never changed in place, so a watcher may undo itself while being called.
     _watchers: tuple[Watcher, ...] = ()
     _previous: tuple[Value, ...] = ()
@@ -138,6 +140,7 @@ class RunContext:
         """Inject ``fault`` (named in :attr:`faults`), cleared after ``seconds`` if given."""
         fault.inject(self)
         self.faults[fault.name] = fault
+        self.injected.append(fault)
         if seconds is None:
             return
         due = self.now_ns + s_to_ns(seconds)
@@ -157,8 +160,14 @@ class RunContext:
             fault.clear(self)
 
     def condition(self, spec: ConditionSpec) -> Condition:
-        """Compile a condition against this run's signals (each caller its own instance)."""
-        return compile_condition(spec, self.plant.image.table)
+        """Compile a condition against this run's signals and faults (each caller its own)."""
+        return compile_condition(spec, self.plant.image.table, self.fault_acted)
+
+    def fault_acted(self, name: str) -> bool:
+        """Whether a fault injected as ``name`` has acted so far (``{fault_acted: NAME}``)."""
+        return any(
+            f.name == name and getattr(f, "acted_ns", None) is not None for f in self.injected
+        )
 
     @property
     def now_ns(self) -> int:

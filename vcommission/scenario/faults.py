@@ -46,6 +46,15 @@ Faults are policies that wrap; no component's code knows about them. Each one at
 A model's communication watchdog may apply its safe state while the link is down; that is
 what a real coupler would do. Auto-clearing after ``for`` is the run context's job
 (``RunContext.inject``).
+
+**Shown to act.** Each fault records in :attr:`Fault.acted_ns` the first tick it changed what
+the plant or the PLC saw (``acts`` says what that means for it, in words): a stuck sensor
+or broken wire whose forced value differed from the true reading or the PLC's command, a
+chatter period that inverted the reading, a slow actuator while it moved, a slipping belt
+while it ran, a jam once a part touched the obstacle, a lost connection that dropped a
+write or gave the PLC a stale input, a latency that held back a write (at the proxy: a
+connection cut or refused, a chunk held back). The runner reports each injected fault as a
+result of kind ``fault``; the condition ``{fault_acted: NAME}`` waits for it.
 """
 
 from __future__ import annotations
@@ -84,6 +93,10 @@ class FaultHost(Protocol):
     A protocol, so the fault library does not depend on the scenario runner above it.
     """
 
+    def watch(self, watcher: Callable[[int, Any, Any], None]) -> Callable[[], None]:
+        """Call ``watcher(now_ns, values, previous)`` after every tick; returns an undo."""
+        ...
+
     @property
     def plant(self) -> Plant: ...
 
@@ -111,6 +124,11 @@ class Fault(Protocol):
     """An injected fault: attaches on :meth:`inject`, detaches on :meth:`clear`."""
 
     name: str
+    #: Virtual time of the first tick the fault changed what the plant or PLC saw (None:
+    #: not yet). A kind without it cannot show that it acted (its result is vacuous).
+    acted_ns: int | None
+    #: What acting means for this fault, in words (the fault result's criterion).
+    acts: str
 
     def inject(self, run: FaultHost) -> None: ...
 
@@ -280,11 +298,30 @@ def validate_fault(spec: FaultSpec, model: Model) -> list[str]:
 # ---- the faults ----------------------------------------------------------------------------------
 
 
-class _Wrapping:
-    """A fault made of phase wrappers: installed on inject, undone on clear."""
+class _Acting:
+    """Records the first time a fault acted."""
+
+    acts = ""
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self.acted_ns: int | None = None
+
+    def _acted(self, now_ns: int) -> None:
+        if self.acted_ns is None:
+            self.acted_ns = now_ns
+
+
+def _tick_end(ctx: TickContext) -> int:
+    """The time a phase's effect is seen at: the tick's end, as watchers see it."""
+    return ctx.now_ns + ctx.dt_ns
+
+
+class _Wrapping(_Acting):
+    """A fault made of phase wrappers: installed on inject, undone on clear."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
         self._undo: list[Callable[[], None]] = []
 
     def wrappers(self, run: FaultHost) -> Iterable[tuple[str, str, PhaseWrapper]]:
@@ -304,15 +341,18 @@ class _Wrapping:
 class _SensorOverride(_Wrapping):
     """Stuck sensor or broken sensor wire: the output reads a fixed value."""
 
-    def __init__(self, name: str, component: str, index: int, value: Value) -> None:
+    def __init__(self, name: str, component: str, index: int, value: Value, tag: str) -> None:
         super().__init__(name)
         self.component, self.index, self.value = component, index, value
+        self.acts = f"{tag} forced to {_shown(value)} while the sensor reads otherwise"
 
     def wrappers(self, run: FaultHost) -> Iterable[tuple[str, str, PhaseWrapper]]:
         index, value = self.index, self.value
 
         def sense(original: Callable[[TickContext], None], ctx: TickContext) -> None:
             original(ctx)  # the component keeps its own state (journeys, edges) right
+            if ctx.values[index] != value:
+                self._acted(_tick_end(ctx))
             ctx.values[index] = value
 
         yield self.component, "sense", sense
@@ -327,6 +367,7 @@ class _Chatter(_Wrapping):
         super().__init__(name)
         self.component, self.index = component, index
         self.period_ns, self.probability = period_ns, probability
+        self.acts = "a chatter period inverts the reading"
 
     def wrappers(self, run: FaultHost) -> Iterable[tuple[str, str, PhaseWrapper]]:
         # A fresh stream per injection: the chatter depends only on seed, name and time.
@@ -343,6 +384,7 @@ class _Chatter(_Wrapping):
                 state["next_ns"] += period_ns
             if state["invert"]:
                 ctx.values[index] = not ctx.values[index]
+                self._acted(now)
 
         yield self.component, "sense", sense
 
@@ -354,9 +396,10 @@ class _InputOverride(_Wrapping):
     command put back afterwards, so the process image keeps what the PLC commanded.
     """
 
-    def __init__(self, name: str, readers: list[str], index: int, value: Value) -> None:
+    def __init__(self, name: str, readers: list[str], index: int, value: Value, tag: str) -> None:
         super().__init__(name)
         self.readers, self.index, self.value = readers, index, value
+        self.acts = f"{tag} seen as {_shown(value)} by the plant while the PLC commands otherwise"
 
     def wrappers(self, run: FaultHost) -> Iterable[tuple[str, str, PhaseWrapper]]:
         index, value = self.index, self.value
@@ -364,6 +407,8 @@ class _InputOverride(_Wrapping):
         def swapped(original: Callable[[TickContext], None], ctx: TickContext) -> None:
             values = ctx.values
             commanded = values[index]
+            if commanded != value:
+                self._acted(_tick_end(ctx))
             values[index] = value
             try:
                 original(ctx)
@@ -387,7 +432,13 @@ class _Scaling(_Wrapping):
 
 
 class _Slow(_Scaling):
-    """Stroke times times ``factor``, through the actuator's ``time_factor``."""
+    """Stroke times times ``factor``, through the actuator's ``time_factor``.
+
+    It acts while the actuator moves (``in_motion`` after its update; an actuator that does
+    not say so is never shown to be slowed).
+    """
+
+    acts = "the actuator moves while slowed"
 
     def wrappers(self, run: FaultHost) -> Iterable[tuple[str, str, PhaseWrapper]]:
         factor = self.factor
@@ -408,12 +459,16 @@ class _Slow(_Scaling):
                     original(ctx)
                 finally:
                     component.time_factor = normal
+                if getattr(component, "in_motion", False):
+                    self._acted(_tick_end(ctx))
 
             yield name, "update", update
 
 
 class _Slip(_Scaling):
     """The belt surface at ``factor`` times the drive's speed; the drive reports its own."""
+
+    acts = "the belt runs while slipping"
 
     def wrappers(self, run: FaultHost) -> Iterable[tuple[str, str, PhaseWrapper]]:
         factor = self.factor
@@ -428,19 +483,32 @@ class _Slip(_Scaling):
             ) -> None:
                 original(ctx)
                 belt.slip(factor)
+                if getattr(belt, "speed", 0.0) != 0.0:
+                    self._acted(_tick_end(ctx))
 
             yield name, "update", update
 
 
-class _Jam:
-    """A static box that holds parts, created on inject and removed on clear."""
+#: A part this close to a jam's obstacle (metres) touches it: the jam holds it.
+_JAM_CONTACT_M = 0.002
+
+
+class _Jam(_Acting):
+    """A static box that holds parts, created on inject and removed on clear.
+
+    It acts once a part touches the obstacle (within 2 mm): a jam with no part held changed
+    nothing on the line.
+    """
+
+    acts = "a part is held by the obstacle"
 
     def __init__(
         self, name: str, position: tuple[float, float, float], size: tuple[float, float, float]
     ) -> None:
-        self.name = name
+        super().__init__(name)
         self.position, self.size = position, size
         self._body: tuple[World, int] | None = None
+        self._unwatch: Callable[[], None] | None = None
 
     def inject(self, run: FaultHost) -> None:
         self.clear(run)
@@ -454,8 +522,26 @@ class _Jam:
             (sx / 2, sy / 2, sz / 2), (x, y, z + sz / 2), group=CollisionGroup.FRAME, friction=0.5
         )
         self._body = (world, body)
+        if self.acted_ns is None:
+            plant = run.plant
+
+            def touched(now: int, values: Any, previous: Any) -> None:
+                for part in plant.parts.alive:
+                    distance = world.closest_distance(body, part.body, _JAM_CONTACT_M)
+                    if distance is not None and distance <= _JAM_CONTACT_M:
+                        self._acted(now)
+                        self._stop_watching()
+                        return
+
+            self._unwatch = run.watch(touched)
+
+    def _stop_watching(self) -> None:
+        unwatch, self._unwatch = self._unwatch, None
+        if unwatch is not None:
+            unwatch()
 
     def clear(self, run: FaultHost) -> None:
+        self._stop_watching()
         placed, self._body = self._body, None
         # After a plant reset the body went with the old world; nothing to remove.
         if placed is not None and placed[0] is run.plant.world:
@@ -469,33 +555,53 @@ def _link(spec: FaultSpec, run: FaultHost) -> InProcessLink:
     return run.link
 
 
-class _LostConnection:
-    """The PLC reads frozen inputs and its writes are lost; on clear it resends them all."""
+class _LostConnection(_Acting):
+    """The PLC reads frozen inputs and its writes are lost; on clear it resends them all.
+
+    It acts at the first scan that lost a write or read an input that no longer was true.
+    """
+
+    acts = "a PLC write is lost, or the PLC reads a stale input"
 
     def __init__(self, name: str) -> None:
-        self.name = name
+        super().__init__(name)
         self._link: InProcessLink | None = None
 
     def inject(self, run: FaultHost) -> None:
         self.clear(run)
         link = run.link
         assert link is not None
+        table = run.plant.image.table
+        inputs = [i for i, s in enumerate(table.signals) if s.direction is Direction.FROM_PLANT]
+
+        def cut(now_ns: int, writes: Any, seen: Any, live: Any) -> None:
+            if writes or any(seen[i] != live[i] for i in inputs):
+                self._acted(now_ns)
+
         link.up = False
+        link.on_cut = cut
         self._link = link
 
     def clear(self, run: FaultHost) -> None:
         link, self._link = self._link, None
         if link is None:
             return
+        link.on_cut = None
         link.up = True
         link.resend()
 
 
-class _Latency:
-    """The PLC's writes are held back ``delay_ns`` and released in order at later scans."""
+class _Latency(_Acting):
+    """The PLC's writes are held back ``delay_ns`` and released in order at later scans.
+
+    It acts at the first write it holds back (the soft PLC writes only changes, so every
+    write held back is a change the plant sees late).
+    """
+
+    acts = "a PLC write reaches the plant late"
 
     def __init__(self, name: str, delay_ns: int) -> None:
-        self.name = name
+        super().__init__(name)
         self.delay_ns = delay_ns
         self._filter: tuple[InProcessLink, Callable] | None = None
 
@@ -510,6 +616,8 @@ class _Latency:
         def outbound(now_ns: int, writes: dict[str, Value]) -> dict[str, Value]:
             if writes:
                 in_flight.append((now_ns + delay_ns, dict(writes)))
+                if delay_ns > 0:
+                    self._acted(now_ns)
             arrived: dict[str, Value] = {}
             while in_flight and in_flight[0][0] <= now_ns:
                 arrived.update(in_flight.popleft()[1])  # later writes of a tag win
@@ -531,7 +639,8 @@ class _Latency:
 def _make_sensor_stuck(spec: FaultSpec, run: FaultHost) -> Fault:
     tag = _sensor(spec, run.plant.image.table, run.plant.components)
     assert tag.writer is not None
-    return _SensorOverride(spec.name, tag.writer[0].name, tag.index, _value(spec, tag))
+    value = _value(spec, tag)
+    return _SensorOverride(spec.name, tag.writer[0].name, tag.index, value, tag.signal.name)
 
 
 def _make_sensor_chatter(spec: FaultSpec, run: FaultHost) -> Fault:
@@ -545,15 +654,16 @@ def _make_sensor_chatter(spec: FaultSpec, run: FaultHost) -> Fault:
 def _make_wire_break(spec: FaultSpec, run: FaultHost) -> Fault:
     tag = _wired(spec, run.plant.image.table, run.plant.components)
     zero = tag.signal.type.zero
+    name = tag.signal.name
     if tag.writer is not None:
-        return _SensorOverride(spec.name, tag.writer[0].name, tag.index, zero)
-    return _InputOverride(spec.name, _names(c for c, _ in tag.readers), tag.index, zero)
+        return _SensorOverride(spec.name, tag.writer[0].name, tag.index, zero, name)
+    return _InputOverride(spec.name, _names(c for c, _ in tag.readers), tag.index, zero, name)
 
 
 def _make_actuator_stuck(spec: FaultSpec, run: FaultHost) -> Fault:
     tag = _actuator(spec, run.plant.image.table, run.plant.components)
     readers = _names(c for c, _ in tag.readers)
-    return _InputOverride(spec.name, readers, tag.index, _value(spec, tag))
+    return _InputOverride(spec.name, readers, tag.index, _value(spec, tag), tag.signal.name)
 
 
 def _make_actuator_slow(spec: FaultSpec, run: FaultHost) -> Fault:
@@ -575,32 +685,69 @@ def _make_jam(spec: FaultSpec, run: FaultHost) -> Fault:
     return _Jam(spec.name, (float(x), float(y), float(z)), size)
 
 
-class _ProxyDown:
-    """An external PLC's link is cut at the proxy: connections closed, new ones refused."""
+class _ProxyFault(_Acting):
+    """A fault at an external PLC's proxy: it acted once the proxy's ``counter`` grew.
+
+    The proxy runs on the wall clock; the counter is read after every tick, so the time
+    recorded is the first tick after the proxy acted.
+    """
+
+    counter = ""
 
     def __init__(self, name: str, proxy: Any) -> None:
-        self.name = name
+        super().__init__(name)
         self.proxy = proxy
+        self._unwatch: Callable[[], None] | None = None
+
+    def _watch(self, run: FaultHost) -> None:
+        self._unwatch_now()
+        counter = self.counter
+        before = getattr(self.proxy, counter)
+
+        def grew(now: int, values: Any, previous: Any) -> None:
+            if getattr(self.proxy, counter) > before:
+                self._acted(now)
+                self._unwatch_now()
+
+        self._unwatch = run.watch(grew)
+
+    def _unwatch_now(self) -> None:
+        unwatch, self._unwatch = self._unwatch, None
+        if unwatch is not None:
+            unwatch()
+
+
+class _ProxyDown(_ProxyFault):
+    """An external PLC's link is cut at the proxy: connections closed, new ones refused."""
+
+    acts = "a connection of the PLC is cut or refused"
+    counter = "cut"
 
     def inject(self, run: FaultHost) -> None:
+        self._watch(run)
         self.proxy.down = True
 
     def clear(self, run: FaultHost) -> None:
+        self._unwatch_now()
         self.proxy.down = False  # the PLC reconnects on its own, as a real one does
 
 
-class _ProxyDelay:
+class _ProxyDelay(_ProxyFault):
     """What an external PLC sends reaches the plant ``delay`` seconds late (at the proxy)."""
 
+    acts = "bytes from the PLC are held back"
+    counter = "delayed"
+
     def __init__(self, name: str, proxy: Any, delay_s: float) -> None:
-        self.name = name
-        self.proxy = proxy
+        super().__init__(name, proxy)
         self.delay_s = delay_s
 
     def inject(self, run: FaultHost) -> None:
+        self._watch(run)
         self.proxy.delay_s = self.delay_s
 
     def clear(self, run: FaultHost) -> None:
+        self._unwatch_now()
         self.proxy.delay_s = 0.0
 
 
@@ -617,6 +764,10 @@ def _make_latency(spec: FaultSpec, run: FaultHost) -> Fault:
         return _ProxyDelay(spec.name, run.proxy, spec.delay)
     _link(spec, run)
     return _Latency(spec.name, s_to_ns(spec.delay))
+
+
+def _shown(value: Value) -> str:
+    return str(value).upper() if isinstance(value, bool) else f"{value:g}"
 
 
 def _names(components: Iterable[Component]) -> list[str]:

@@ -104,20 +104,33 @@ class Harness:
         return check
 
     def results(self) -> list[CheckResult]:
-        """Every check's verdict so far (a PLC runtime fault is a failed result too)."""
+        """Every check's verdict so far (a PLC runtime fault is a failed result too).
+
+        As in a scenario file, each injected fault adds a result of kind ``fault``: passed
+        once it acted, vacuous while it has not.
+        """
+        from vcommission.scenario.runner import fault_result
+
         results = [check.finish(self.run) for check in self._checks]
+        results += [fault_result(fault) for fault in self.run.injected]
         stopped = plc_stopped(self.plc)
         if stopped is not None:
             results.insert(0, stopped)
         return results
 
     def assert_checks(self) -> None:
-        """Raise AssertionError listing every check that did not pass, with its evidence."""
+        """Raise AssertionError listing every check that did not pass, with its evidence.
+
+        A vacuous check (it held, but never met the situation it judges) did not pass
+        either: a test that proved nothing must not look green.
+        """
         failed = [r for r in self.results() if r.verdict is not Verdict.PASSED]
         if failed:
             lines = []
             for result in failed:
                 lines.append(f"{result.verdict.value.upper()} {result.name}: {result.message}")
+                if result.vacuity and result.vacuity not in result.message:
+                    lines.append(f"  not exercised: {result.vacuity}")
                 if result.evidence is not None:
                     lines += result.evidence.lines()
             raise AssertionError("\n".join(lines))

@@ -163,13 +163,20 @@ def _program(
 
 
 def _check_names(doc: Document, spec: ScenarioFile, model: Model) -> None:
-    """Every condition and step refers to something the model has."""
+    """Every condition and step refers to something the model (or the scenario) has."""
+    faults = sorted({step.fault.name for step in spec.steps if step.action == "fault"})
     for path, value in _walk(spec, ()):
         if isinstance(value, ConditionSpec):
             try:
                 compile_condition(value, model.table)
             except ConditionError as exc:
                 doc.issue(path, str(exc))
+            if value.fault_acted is not None and value.fault_acted not in faults:
+                injected = ", ".join(faults) or "none is injected"
+                doc.issue(
+                    (*path, "fault_acted"),
+                    f"no fault named {value.fault_acted!r} is injected ({injected})",
+                )
     for i, step in enumerate(spec.steps):
         problems = STEPS.load(step.action).problems
         if problems is not None:

@@ -1,8 +1,12 @@
 """Verdicts: what a check or a scenario found, with measured figures and evidence.
 
 A violated check is a **failed** verdict (the PLC program is wrong); a harness problem (a
-crash, a model that will not load, a server that will not start) is an **error**. Results
-are plain data: they pickle across worker processes and turn into JSON as they are.
+crash, a model that will not load, a server that will not start) is an **error**. A check
+that held only because the situation it judges never arose (a reaction nobody triggered, an
+interlock whose guarded situation never came about, a sort check over zero parts) was not
+*exercised*: its verdict is **vacuous**, never a plain pass, and under strict mode
+(``vcommission run --strict``) it is failed. Results are plain data: they pickle across
+worker processes and turn into JSON as they are.
 """
 
 from __future__ import annotations
@@ -11,20 +15,23 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
-__all__ = ["CheckResult", "Evidence", "ScenarioResult", "Verdict"]
+__all__ = ["CheckResult", "Evidence", "ScenarioResult", "Verdict", "apply_strict"]
 
 
 class Verdict(str, Enum):
     PASSED = "passed"
     FAILED = "failed"
     ERROR = "error"
+    #: Held, but never met the situation it judges (see :attr:`CheckResult.exercised`).
+    VACUOUS = "vacuous"
 
     @staticmethod
     def worst(verdicts: list[Verdict]) -> Verdict:
-        """Error beats failed beats passed (an empty list passes)."""
-        if Verdict.ERROR in verdicts:
-            return Verdict.ERROR
-        return Verdict.FAILED if Verdict.FAILED in verdicts else Verdict.PASSED
+        """Error beats failed beats vacuous beats passed (an empty list passes)."""
+        for verdict in (Verdict.ERROR, Verdict.FAILED, Verdict.VACUOUS):
+            if verdict in verdicts:
+                return verdict
+        return Verdict.PASSED
 
 
 @dataclass
@@ -58,6 +65,32 @@ class CheckResult:
     #: Measured figures: ``max_s``, ``count``, ``per_minute``, ...
     figures: dict[str, float] = field(default_factory=dict)
     evidence: Evidence | None = None
+    #: False when the check never met the situation it judges (zero triggers, zero parts,
+    #: an interlock's guarded situation never arose); a check that held without being
+    #: exercised is VACUOUS (FAILED under strict mode), still with ``exercised=False``.
+    exercised: bool = True
+    #: Why it was not exercised, in words ("pusher_extend never rose: no reaction was timed").
+    vacuity: str | None = None
+    #: The acceptance criterion in words, with its figure
+    #: ("pusher_extended within 2.05 s of rising pusher_extend").
+    criterion: str = ""
+    #: The tags the check reads (for a report's timing diagram).
+    tags: list[str] = field(default_factory=list)
+    #: Interlock coverage of ``never``/``always`` checks: one entry per conjunct of the
+    #: guarded situation, ``{"condition", "seen_true", "first_true_s"}``; empty otherwise.
+    conjuncts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def apply_strict(results: list[CheckResult]) -> None:
+    """Strict mode: every vacuous result becomes failed, saying it was not exercised.
+
+    ``exercised`` stays False and ``vacuity`` keeps the reason, so a report can still tell a
+    check that failed on what it measured from one that never met its situation.
+    """
+    for result in results:
+        if result.verdict is Verdict.VACUOUS:
+            result.verdict = Verdict.FAILED
+            result.message = f"not exercised (strict): {result.vacuity or result.message}"
 
 
 @dataclass

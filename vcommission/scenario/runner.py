@@ -5,10 +5,12 @@ run to the end, and turn it all into a :class:`ScenarioResult`.
 
 Anything the PLC program does wrong is a *failed* verdict, with evidence: a check that is
 violated, a ``wait`` that times out, an end condition never reached, the PLC stopping on a
-runtime fault. Anything the harness cannot do (a model that will not build, a crash in a
-check) is an *error*, kept apart. A :class:`WorkerCache` keeps models, compiled programs
-and plants between scenarios, so a worker process resets a plant rather than rebuilding
-everything for each scenario.
+runtime fault. A check that held without being exercised is *vacuous*, and so is a fault
+that never acted (one result of kind ``fault`` per injected fault says when it first
+acted); with ``strict`` both are failed instead. Anything the harness cannot do (a model
+that will not build, a crash in a check) is an *error*, kept apart. A :class:`WorkerCache`
+keeps models, compiled programs and plants between scenarios, so a worker process resets a
+plant rather than rebuilding everything for each scenario.
 """
 
 from __future__ import annotations
@@ -32,13 +34,16 @@ from vcommission.plc import PlcProgram, compile_program
 from vcommission.scenario.context import RunContext, plc_stopped
 from vcommission.scenario.provenance import file_sha256, model_sha256, provenance
 from vcommission.scenario.registry import STEPS
-from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
+from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict, apply_strict
 from vcommission.scenario.schema import ClockChoice, ExternalPlc, Scenario, Step
 from vcommission.scenario.steps import Advance, StepFailed, Steps, describe_step
 from vcommission.scenario.trace import TraceRecorder
 from vcommission.session import ServerProtocol, Session, SessionBuilder
 
-__all__ = ["WorkerCache", "run_scenario"]
+__all__ = ["MAX_END_WAIT_S", "WorkerCache", "run_scenario"]
+
+#: Virtual seconds an ``end:`` condition is waited for when the scenario gives no duration.
+MAX_END_WAIT_S = 3600.0
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +90,16 @@ class WorkerCache:
 
 
 def run_scenario(
-    scenario: Scenario, cache: WorkerCache | None = None, trace_dir: str | Path | None = None
+    scenario: Scenario,
+    cache: WorkerCache | None = None,
+    trace_dir: str | Path | None = None,
+    strict: bool = False,
 ) -> ScenarioResult:
-    """Run ``scenario`` and return its result; never raises for a scenario's own problems."""
+    """Run ``scenario`` and return its result; never raises for a scenario's own problems.
+
+    With ``strict``, a check that was not exercised and a fault that never acted are failed,
+    not vacuous.
+    """
     own_cache = cache is None
     cache = cache or WorkerCache()
     started = time.perf_counter()
@@ -102,7 +114,7 @@ def run_scenario(
         steps=[describe_step(step) for step in scenario.spec.steps],
     )
     try:
-        _Run(scenario, cache, result).execute(trace_dir)
+        _Run(scenario, cache, result, strict).execute(trace_dir)
     except Exception as exc:  # a harness error becomes the scenario's verdict
         result.verdict = Verdict.ERROR
         result.error = _describe_error(exc)
@@ -132,8 +144,11 @@ def _describe_error(exc: BaseException) -> str:
 class _Run:
     """The state of one scenario run."""
 
-    def __init__(self, scenario: Scenario, cache: WorkerCache, result: ScenarioResult) -> None:
+    def __init__(
+        self, scenario: Scenario, cache: WorkerCache, result: ScenarioResult, strict: bool = False
+    ) -> None:
         self.scenario = scenario
+        self.strict = strict
         self.spec = scenario.spec
         self.cache = cache
         self.result = result
@@ -168,6 +183,9 @@ class _Run:
         else:
             failure = asyncio.run(self._drive_external(external))
         results = [self._finish_check(check) for check in checks]
+        results += [fault_result(fault) for fault in run.injected]
+        if self.strict:
+            apply_strict(results)
         if failure is not None:
             results.insert(0, failure)
         stopped = plc_stopped(plc) or self.plc_exit
@@ -323,7 +341,13 @@ class _Run:
             return None
         latch = self.run.latch(spec.end)
         condition = latch.condition
-        limit = None if deadline is None else max(0.0, ns_to_s(deadline - sim.now_ns))
+        if deadline is None:
+            # No duration: the end condition alone would let a run go on forever.
+            limit = MAX_END_WAIT_S
+            within = f"within {MAX_END_WAIT_S:g} s (no duration given: the most an end: waits)"
+        else:
+            limit = max(0.0, ns_to_s(deadline - sim.now_ns))
+            within = f"within the duration ({spec.duration:g} s)"
         yield Advance(lambda: latch.reached, limit)
         latch.close()
         if latch.reached:
@@ -332,7 +356,7 @@ class _Run:
             "end condition",
             "end",
             Verdict.FAILED,
-            f"{condition.text} did not happen within the duration ({spec.duration:g} s)",
+            f"{condition.text} did not happen {within}",
             figures={"waited_s": limit or 0.0},
             evidence=self.run.evidence(sim.now_ns, condition.tags),
         )
@@ -342,6 +366,45 @@ class _Run:
     def _play(self, steps: list[Step]) -> Steps:
         for step in steps:
             yield from STEPS.load(step.action).run(step.spec, self.run)
+
+
+def fault_result(fault: Any) -> CheckResult:
+    """The ``fault`` result of an injected fault: passed if it acted, else vacuous.
+
+    A fault kind that does not record when it acted (no ``acted_ns``) cannot show it did.
+    """
+    name = fault.name
+    acts = getattr(fault, "acts", "") or "it changes what the plant or the PLC sees"
+    criterion = f"fault {name} acts: {acts}"
+    if not hasattr(fault, "acted_ns"):
+        vacuity = f"fault {name} ({type(fault).__name__}) does not report when it acts"
+        return _fault_check(name, Verdict.VACUOUS, vacuity, criterion, vacuity=vacuity)
+    acted = fault.acted_ns
+    if acted is None:
+        vacuity = f"fault {name} never acted (never: {acts})"
+        return _fault_check(name, Verdict.VACUOUS, vacuity, criterion, vacuity=vacuity)
+    message = f"fault {name} acted at t={ns_to_s(acted):.3f} s"
+    return _fault_check(name, Verdict.PASSED, message, criterion, {"acted_s": ns_to_s(acted)})
+
+
+def _fault_check(
+    name: str,
+    verdict: Verdict,
+    message: str,
+    criterion: str,
+    figures: dict[str, float] | None = None,
+    vacuity: str | None = None,
+) -> CheckResult:
+    return CheckResult(
+        f"fault {name}",
+        "fault",
+        verdict,
+        message,
+        figures=figures or {},
+        exercised=vacuity is None,
+        vacuity=vacuity,
+        criterion=criterion,
+    )
 
 
 def _where(session: Session) -> dict[str, str]:

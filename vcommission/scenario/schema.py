@@ -17,7 +17,17 @@ keyword, so a typo is an unknown key with a suggestion, never a silently ignored
           expect: {all: [{tag: conveyor_run}, {tag: infeed_enable}]}
           within: 0.1
 
-Conditions are data, never code: no text a user writes is evaluated.
+Conditions are data, never code: no text a user writes is evaluated. Besides conditions on
+tags, ``{fault_acted: NAME}`` holds from the first tick the fault injected as ``NAME`` (its
+``id``, else its kind) changed what the plant or the PLC saw, so recovery is judged only
+after the fault was shown to act::
+
+      - fault: {kind: actuator_stuck, id: valve_stuck, tag: pusher_extend, value: false}
+      - wait: {until: {fault_acted: valve_stuck}, timeout: 11}
+      - wait: {until: {tag: light_red}, timeout: 2.1}
+
+Every check reports whether it was exercised (``vcommission.scenario.checks``): one that
+held without meeting its situation is *vacuous*, and failed under ``--strict``.
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ __all__ = [
     "InterlockSpec",
     "NoCollisionSpec",
     "NoMissortSpec",
+    "PartsArrivedSpec",
     "PlcSpec",
     "PulseSpec",
     "ReactionSpec",
@@ -92,8 +103,10 @@ class ConditionSpec:
 
     Exactly one form: a comparison (``tag`` with one of ``eq ne lt le gt ge``; a BOOL
     ``tag`` alone means TRUE), an edge (``rising``, ``falling``, ``changed``: TRUE in the tick
-    the tag changed so), or a combination (``all``, ``any``, ``not``). ``for`` makes any
-    form hold only once it has been true for at least that many seconds without a break.
+    the tag changed so), a combination (``all``, ``any``, ``not``), or ``fault_acted`` (a
+    fault's name: TRUE from the first tick that fault acted, see
+    :mod:`vcommission.scenario.faults`). ``for`` makes any form hold only once it has been
+    true for at least that many seconds without a break.
     """
 
     tag: str | None = None
@@ -109,6 +122,7 @@ class ConditionSpec:
     all: list[ConditionSpec] | None = None
     any: list[ConditionSpec] | None = None
     not_: ConditionSpec | None = field(default=None, metadata={"yaml": "not"})
+    fault_acted: str | None = None
     for_: float | None = field(default=None, metadata={"yaml": "for"})
 
     def __post_init__(self) -> None:
@@ -127,6 +141,7 @@ class ConditionSpec:
                 "all": self.all,
                 "any": self.any,
                 "not": self.not_,
+                "fault_acted": self.fault_acted,
             },
         )
         for name in ("all", "any"):
@@ -364,7 +379,11 @@ class Step:
 class InterlockSpec:
     """An invariant on every tick: ``never`` must not hold, or ``always`` must.
 
-    A violation shorter than ``grace`` seconds is tolerated.
+    A violation shorter than ``grace`` seconds is tolerated. The check is *exercised* only
+    if its guarded situation arose: each conjunct of it seen TRUE on some judged tick (see
+    :class:`~vcommission.scenario.checks.InterlockCheck`). ``during`` states that situation
+    explicitly, for an invariant whose own terms cannot all be seen TRUE without violating
+    it (``never: {tag: light_red}`` is exercised ``during: {tag: conveyor_run}``).
     """
 
     never: ConditionSpec | None = None
@@ -372,6 +391,8 @@ class InterlockSpec:
     grace: float = 0.0
     #: Only from this time on (seconds), e.g. after start-up.
     after: float = 0.0
+    #: The situation the invariant guards, when not its own terms (only for exercising).
+    during: ConditionSpec | None = None
 
     def __post_init__(self) -> None:
         _exactly_one("an interlock", {"never": self.never, "always": self.always})
@@ -460,6 +481,23 @@ class ThroughputSpec:
     def __post_init__(self) -> None:
         if not (math.isfinite(self.min) and self.min >= 0):
             raise ConfigError(f"min={self.min} must be >= 0 parts per minute")
+
+
+@dataclass(frozen=True)
+class PartsArrivedSpec:
+    """At least ``min`` parts arrive in ``sink`` (any sink if omitted) during the run.
+
+    The work a scenario states must happen, so that its other checks cannot hold for an
+    idle line.
+    """
+
+    min: int
+    sink: str | None = None
+    variant: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.min < 1:
+            raise ConfigError(f"min={self.min} must be at least 1 part")
 
 
 @dataclass(frozen=True)

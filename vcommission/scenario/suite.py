@@ -152,23 +152,30 @@ def run_suite(
     jobs: int = 1,
     trace_dir: str | Path | None = None,
     events: SuiteEvents | None = None,
+    strict: bool = False,
 ) -> list[ScenarioResult]:
-    """Run every scenario; results come back in the order of ``scenarios``."""
+    """Run every scenario; results come back in the order of ``scenarios``.
+
+    ``strict``: checks not exercised and faults that never acted fail (see run_scenario).
+    """
     events = events or SuiteEvents()
     if jobs <= 1 or len(scenarios) <= 1:
-        return _run_here(scenarios, trace_dir, events)
-    return _Pool(scenarios, min(jobs, len(scenarios)), trace_dir, events).run()
+        return _run_here(scenarios, trace_dir, events, strict)
+    return _Pool(scenarios, min(jobs, len(scenarios)), trace_dir, events, strict).run()
 
 
 def _run_here(
-    scenarios: list[Scenario], trace_dir: str | Path | None, events: SuiteEvents
+    scenarios: list[Scenario],
+    trace_dir: str | Path | None,
+    events: SuiteEvents,
+    strict: bool = False,
 ) -> list[ScenarioResult]:
     cache = WorkerCache()
     results: list[ScenarioResult] = []
     try:
         for index, scenario in enumerate(scenarios):
             events.started(index, scenario)
-            result = run_scenario(scenario, cache, trace_dir)
+            result = run_scenario(scenario, cache, trace_dir, strict)
             events.finished(index, result)
             results.append(result)
     except KeyboardInterrupt as interrupt:
@@ -204,7 +211,9 @@ def _die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _worker(tasks: Any, answers: Any, trace_dir: str | None, parent_pid: int) -> None:
+def _worker(
+    tasks: Any, answers: Any, trace_dir: str | None, parent_pid: int, strict: bool = False
+) -> None:
     # Ctrl-C reaches the whole process group; the parent stops the suite and kills us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent_pid)
@@ -215,7 +224,7 @@ def _worker(tasks: Any, answers: Any, trace_dir: str | None, parent_pid: int) ->
             if task is None:
                 return
             index, scenario = task
-            answers.put(("finished", index, run_scenario(scenario, cache, trace_dir)))
+            answers.put(("finished", index, run_scenario(scenario, cache, trace_dir, strict)))
     finally:
         cache.close()
 
@@ -237,8 +246,10 @@ class _Pool:
         jobs: int,
         trace_dir: str | Path | None,
         events: SuiteEvents,
+        strict: bool = False,
     ) -> None:
         self.scenarios = scenarios
+        self.strict = strict
         self.jobs = jobs
         self.trace_dir = None if trace_dir is None else str(trace_dir)
         self.events = events
@@ -252,7 +263,7 @@ class _Pool:
         tasks = self.context.Queue()
         process = self.context.Process(
             target=_worker,
-            args=(tasks, self.answers, self.trace_dir, os.getpid()),
+            args=(tasks, self.answers, self.trace_dir, os.getpid(), self.strict),
             daemon=True,
         )
         process.start()
