@@ -70,9 +70,10 @@ def test_bad_model_is_located_and_exits_1(tmp_path, text, line, message):
 
 
 def test_non_utf8_file(tmp_path):
-    result = check(tmp_path, b"name: caf\xe9\n")
+    result = check(tmp_path, b"name: m\ndescription: caf\xe9\n")
     assert result.returncode == 1
-    assert "Traceback" not in result.stderr and "model.yaml" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"{tmp_path / 'model.yaml'}:2: not UTF-8 text at byte 24" in result.stderr
 
 
 def test_one_broken_model_does_not_hide_the_others(tmp_path):

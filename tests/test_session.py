@@ -305,7 +305,9 @@ def test_the_over_the_wire_recipe_gives_the_in_process_verdicts_in_one_run(tmp_p
         assert "\nplc:" not in text
         text += f"plc:\n  external: {{link: {link}, command: {command}}}\n"
         (tmp_path / name).write_text(text)
-    wire = run_cli("run", str(tmp_path), "-j", "1", "--json", str(tmp_path / "wire.json"))
+    wire = run_cli(
+        "run", str(tmp_path), "-j", "1", "--allow-commands", "--json", str(tmp_path / "wire.json")
+    )
     local = run_cli(
         "run", *(str(SUITE / n) for n in OVER_THE_WIRE), "--json", str(tmp_path / "local.json")
     )

@@ -18,6 +18,7 @@ program):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(default: skip them as vacuous)",
     )
     group.addoption(
+        "--vc-allow-commands",
+        action="store_true",
+        default=False,
+        help="let scenarios start external PLC commands (a scenario file with a command is "
+        "code; also VCOMMISSION_ALLOW_COMMANDS=1)",
+    )
+    group.addoption(
         "--vc-model",
         default=None,
         metavar="MODEL",
@@ -74,11 +82,15 @@ class ScenarioYaml(pytest.File):
         try:
             # The suite's requirements.yaml applies as for ``vcommission run``: the nearest
             # one in the file's folder or a parent, up to the rootdir.
+            allow = config.getoption("--vc-allow-commands") or (
+                os.environ.get("VCOMMISSION_ALLOW_COMMANDS") == "1"
+            )
             scenarios = load_cases(
                 self.path,
                 config.getoption("--vc-plc"),
                 config.getoption("--vc-seed"),
                 top=config.rootpath,
+                allow_commands=allow,
             )
         except ConfigError as exc:
             raise self.CollectError(str(exc)) from None

@@ -8,7 +8,14 @@ from vcommission.plc import nodes as n
 from vcommission.plc.compiler import Compiler
 from vcommission.plc.compiler.diagnostics import Diagnostics, describe
 from vcommission.plc.compiler.emitter import Emitter
-from vcommission.plc.compiler.lower_expr import Value, convert_code, fold, wrap_code, wrapped
+from vcommission.plc.compiler.lower_expr import (
+    Value,
+    convert_code,
+    fold,
+    lower,
+    wrap_code,
+    wrapped,
+)
 from vcommission.plc.compiler.stdfuncs import is_standard_function
 from vcommission.plc.compiler.symbols import NOT_CONST, Scope, SymbolTable
 from vcommission.plc.compiler.types_check import TypeChecker
@@ -46,8 +53,19 @@ END_PROGRAM
 """
 
 
-def passes(source: str = DECLS) -> tuple[SymbolTable, TypeChecker, Diagnostics, Scope]:
-    """The symbols pass run on ``source``; the checker and Main's scope, for expressions."""
+class CheckAndLower:
+    """An expression through type checking (which annotates it), then lowering (its code)."""
+
+    def __init__(self, checker: TypeChecker) -> None:
+        self.checker = checker
+
+    def expr(self, e: n.Expr, scope: Scope) -> Value:
+        typed = self.checker.expr(e, scope)
+        return lower(e) if typed.type.name != "<error>" else Value("0", typed.type)
+
+
+def passes(source: str = DECLS) -> tuple[SymbolTable, CheckAndLower, Diagnostics, Scope]:
+    """The symbols pass run on ``source``; checking + lowering and Main's scope, for expressions."""
     library, issues = parse(source)
     assert not issues
     diagnostics = Diagnostics(library.file)
@@ -56,7 +74,7 @@ def passes(source: str = DECLS) -> tuple[SymbolTable, TypeChecker, Diagnostics, 
     symbols.evaluate = checker.expr
     symbols.declare_library()
     scope = symbols.pou_scope(next(p for p in library.pous if p.name == "Main"))
-    return symbols, checker, diagnostics, scope
+    return symbols, CheckAndLower(checker), diagnostics, scope
 
 
 def expression(text: str) -> n.Expr:

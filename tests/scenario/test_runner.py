@@ -5,14 +5,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers import ROOT, run_cli
 from tests.helpers import SORTING_LINE as MODEL
-from tests.helpers import run_cli
 from tests.helpers import write_scenario as scenario_file
 from vcommission.scenario import runner
 from vcommission.scenario.loader import load_scenarios
@@ -136,6 +137,47 @@ def test_a_crashed_worker_is_an_error_and_the_rest_of_the_suite_completes(tmp_pa
 
 
 # ---- the command line ---------------------------------------------------------------------------
+
+
+#: The command's mark on stderr, which the runner quotes when a PLC exits before writing.
+RAN = "import sys; sys.stderr.write('ran-marker')"
+COMMAND = f"""
+name: a scenario that starts a program
+model: {MODEL}
+duration: 1
+plc: {{external: {{link: modbus, command: [{sys.executable}, -c, "{RAN}"]}}}}
+checks:
+  - interlock: {{never: {{tag: light_red}}}}
+"""
+
+
+def test_a_scenario_command_runs_only_when_the_user_allows_commands(tmp_path):
+    path = scenario_file(tmp_path, COMMAND)
+    refused = run_cli("run", str(path), "-j", "1")
+    assert refused.returncode == 2
+    assert f"{path}:5: plc.external.command: runs '{sys.executable}' on this machine" in (
+        refused.stderr
+    )
+    assert "--allow-commands" in refused.stderr
+    # Allowed, the command does run (and, exiting before it wrote, is an error verdict).
+    allowed = run_cli("run", str(path), "-j", "1", "--allow-commands")
+    assert "plc.external.command" not in allowed.stderr and "ran-marker" in allowed.stdout
+    env_allowed = subprocess.run(
+        [sys.executable, "-m", "vcommission", "run", str(path), "-j", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "VCOMMISSION_ALLOW_COMMANDS": "1"}, check=False,
+    )  # fmt: skip
+    assert "ran-marker" in env_allowed.stdout
+
+
+def test_the_pytest_plugin_refuses_a_scenario_command_unless_allowed(tmp_path):
+    scenario_file(tmp_path, COMMAND, "s_command.yaml")
+    base = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "0"]
+    result = subprocess.run(
+        [*base, str(tmp_path / "s_command.yaml")], cwd=tmp_path, capture_output=True,
+        text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0 and "--vc-allow-commands" in result.stdout
 
 
 def test_run_writes_junit_and_json_and_exits_1_on_a_failed_check(tmp_path):

@@ -10,6 +10,7 @@ purpose.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,6 +60,12 @@ def register(commands: Subparsers) -> None:
         help="fail checks that were not exercised and faults that never acted "
         "(default: report them as vacuous, exit code 5)",
     )
+    run.add_argument(
+        "--allow-commands",
+        action="store_true",
+        help="let scenarios start external PLC commands (a scenario file with a command is "
+        "code; also VCOMMISSION_ALLOW_COMMANDS=1)",
+    )
     run.add_argument("-v", "--verbose", action="store_true")
     run.set_defaults(handler=handle)
 
@@ -102,7 +109,8 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
             err.print(f"{path}: no such file or folder", markup=False)
             return ExitCode.USAGE
     try:
-        found = collect(args.paths, args.plc, args.keyword, args.seed)
+        allow = args.allow_commands or os.environ.get("VCOMMISSION_ALLOW_COMMANDS") == "1"
+        found = collect(args.paths, args.plc, args.keyword, args.seed, allow_commands=allow)
     except KeywordError as exc:
         err.print(f"-k: {exc}", markup=False)
         return ExitCode.USAGE

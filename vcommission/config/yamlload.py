@@ -121,11 +121,17 @@ def load_document(path: str | Path, text: str | None = None) -> Document:
     name = str(path)
     if text is None:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            data = Path(path).read_bytes()
         except FileNotFoundError:
             raise ConfigError(ConfigIssue(name, 0, "", "file not found")) from None
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             raise ConfigError(ConfigIssue(name, 0, "", f"cannot read file: {exc}")) from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            message = f"not UTF-8 text at byte {exc.start} (save the file as UTF-8)"
+            raise ConfigError(ConfigIssue(name, line, "", message)) from None
     if len(text) > MAX_FILE_BYTES:
         message = f"file is {len(text):,} characters; the limit is {MAX_FILE_BYTES:,}"
         raise ConfigError(ConfigIssue(name, 0, "", message))

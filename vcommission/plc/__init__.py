@@ -6,9 +6,11 @@
 
 Modules: ``parser`` (text to the ``nodes`` syntax tree, with start and end positions;
 ``syntax_errors`` words what a syntax error means), ``unparse`` (a tree back to ST),
-``compiler/`` (a pipeline of passes: symbols, types_check, lower_expr, stdfuncs, codegen,
-emitter, diagnostics), ``types`` (the IEC types), ``stdlib`` (what generated code calls),
-``runtime`` (binding and the scan) and ``remote`` (the real-time loop over the wire).
+``compiler/`` (a pipeline of passes: symbols; types_check, which annotates the typed
+tree, with stdfuncs and folding; then, from that tree alone, codegen with lower_expr,
+stdfuncs_code, pycode and emitter; diagnostics), ``types`` (the IEC types), ``stdlib``
+(what generated code calls), ``runtime`` (binding and the scan) and ``remote`` (the
+real-time loop over the wire).
 """
 
 from __future__ import annotations

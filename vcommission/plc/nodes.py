@@ -7,8 +7,10 @@ runtime error can point at the source, and (from the parser) the ``end_line`` an
 rather than read from text have end 0. Names keep the user's spelling; they are compared
 case-insensitively (``key``) as IEC 61131-3 requires.
 
-The type checker annotates every expression it checks with its IEC type (``iec_type``), so
-the checked library is a typed tree a later pass (a mutator, a formatter) can read.
+The type checker annotates every expression it checks (``typed``: its IEC type, also
+``iec_type``, its folded constant and how it is lowered) and gives the statements that need
+one a plan (``plan``), so the checked library is a typed tree a later pass (code
+generation, a mutator, a formatter) can read. The annotations take no part in equality.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from vcommission.plc.compiler.typed import Typed
     from vcommission.plc.types import DataType
 
 __all__ = [
@@ -83,8 +86,13 @@ class Node:
 class Expr(Node):
     """Base of expressions."""
 
-    #: Set by the type checker: the expression's IEC type (``None`` until checked).
-    iec_type: DataType | None = field(default=None, kw_only=True, compare=False, repr=False)
+    #: Set by the type checker (``None`` until checked): type, constant, lowering rule.
+    typed: Typed | None = field(default=None, kw_only=True, compare=False, repr=False)
+
+    @property
+    def iec_type(self) -> DataType | None:
+        """The expression's IEC type, once checked."""
+        return self.typed.type if self.typed is not None else None
 
 
 @dataclass
@@ -168,7 +176,11 @@ class Unary(Expr):
 
 @dataclass
 class Statement(Node):
-    pass
+    """Base of statements."""
+
+    #: Set by the type checker where code generation needs more than the expressions
+    #: (see :mod:`vcommission.plc.compiler.typed`).
+    plan: object = field(default=None, kw_only=True, compare=False, repr=False)
 
 
 @dataclass

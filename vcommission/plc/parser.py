@@ -10,7 +10,10 @@ error means, in words, is :mod:`vcommission.plc.syntax_errors`' job.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -75,7 +78,16 @@ def parse(source: str, file: str = "<string>") -> tuple[n.Library, list[SourceIs
                 issues.append(issue)
             _stand_in(source, span, library)
             continue
-        for element in builder.transform(tree).children:
+        too_deep = _too_deep(tree)
+        if too_deep is not None:
+            line, col = too_deep
+            message = f"nested more than {MAX_SYNTAX_DEPTH} levels deep (expressions, statements)"
+            issues.append(SourceIssue(file, line, col, message))
+            _stand_in(source, span, library)
+            continue
+        with deep_recursion():
+            elements = builder.transform(tree).children
+        for element in elements:
             if isinstance(element, n.TypeDecl):
                 library.types.append(element)
             elif isinstance(element, list):
@@ -87,6 +99,47 @@ def parse(source: str, file: str = "<string>") -> tuple[n.Library, list[SourceIs
             elif isinstance(element, n.VarBlock):
                 library.globals.append(element)
     return library, issues
+
+
+#: Syntax tree levels one library element may have: far above real programs (the bundled
+#: ones stay under 40), and low enough that every recursive pass over the tree (building
+#: nodes, type checking, code generation, CPython compiling the result) stays within
+#: :func:`deep_recursion`'s stack.
+MAX_SYNTAX_DEPTH = 400
+#: The recursion limit the passes over a tree run under (Python's default is 1,000).
+_RECURSION_LIMIT = 20_000
+
+
+@contextlib.contextmanager
+def deep_recursion() -> Iterator[None]:
+    """Run a recursive pass over a tree of up to :data:`MAX_SYNTAX_DEPTH` levels.
+
+    Each level costs a few Python frames per pass, and Python 3.11's calls between Python
+    functions need no C stack, so a higher limit is safe where the depth is bounded.
+    """
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, _RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+def _too_deep(tree: lark.Tree) -> tuple[int, int] | None:
+    """Where ``tree`` first passes :data:`MAX_SYNTAX_DEPTH` (line, column), or None.
+
+    Iterative: a depth check must not itself recurse.
+    """
+    stack: list[tuple[lark.Tree | lark.Token, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, lark.Tree):
+            continue
+        if depth > MAX_SYNTAX_DEPTH:
+            token = next((t for t in node.scan_values(lambda v: isinstance(v, lark.Token))), None)
+            return (token.line, token.column) if token is not None else (0, 0)
+        stack.extend((child, depth + 1) for child in node.children)
+    return None
 
 
 def _stand_in(source: str, span: _Span, library: n.Library) -> None:

@@ -93,6 +93,7 @@ def load_cases(
     seed: int | None = None,
     *,
     top: Path | None = None,
+    allow_commands: bool = True,
 ) -> list[Scenario]:
     """The cases of one scenario file, with ``seed`` (if given) for every one.
 
@@ -106,6 +107,8 @@ def load_cases(
         seed: Plant seed for every case, or None for their own.
         top: The path the user named (a folder, or the file): the requirements file that
             applies is looked for up to there.
+        allow_commands: Whether an external PLC's ``command`` may run (see
+            :func:`~vcommission.scenario.loader.load_scenarios`).
 
     Raises:
         ConfigError: every problem in the file (or in the requirements file that applies to
@@ -113,16 +116,20 @@ def load_cases(
     """
     found = find_requirements(path, top)
     requirements = load_requirements(found) if found is not None else None
-    return _load_cases(path, plc, seed, requirements)
+    return _load_cases(path, plc, seed, requirements, allow_commands)
 
 
 def _load_cases(
-    path: Path, plc: str | Path | None, seed: int | None, requirements: Requirements | None
+    path: Path,
+    plc: str | Path | None,
+    seed: int | None,
+    requirements: Requirements | None,
+    allow_commands: bool,
 ) -> list[Scenario]:
     # Imported here: the pytest plugin imports this module in every session, scenarios or not.
     from vcommission.scenario.loader import load_scenarios
 
-    scenarios = load_scenarios(path, plc, requirements)
+    scenarios = load_scenarios(path, plc, requirements, allow_commands=allow_commands)
     if seed is None:
         return scenarios
     cases: dict[str, Scenario] = {}
@@ -152,6 +159,8 @@ def collect(
     plc: str | Path | None = None,
     keyword: str | None = None,
     seed: int | None = None,
+    *,
+    allow_commands: bool = True,
 ) -> Collection:
     """Every scenario case under ``paths`` that the ``-k`` expression ``keyword`` selects.
 
@@ -160,6 +169,8 @@ def collect(
         plc: ST program for scenarios that name none.
         keyword: A ``-k`` expression (see :mod:`vcommission.scenario.keywords`), or None.
         seed: Plant seed for every scenario, or None for their own.
+        allow_commands: Whether an external PLC's ``command`` may run; a file with one is
+            broken (located) otherwise.
 
     Raises:
         KeywordError: ``keyword`` does not parse (before any file is read).
@@ -186,7 +197,7 @@ def collect(
                 if requirements is None:
                     continue
             try:
-                cases = _load_cases(file, plc, seed, requirements)
+                cases = _load_cases(file, plc, seed, requirements, allow_commands)
             except ConfigError as exc:
                 # One broken file must not lose the others' results.
                 found.broken.append((file, exc))

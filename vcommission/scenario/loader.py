@@ -33,13 +33,23 @@ __all__ = ["Scenario", "load_scenarios"]
 _RESOLVER = yaml.resolver.Resolver()
 
 
+#: How a user allows scenario files to run commands, as the refusal says it.
+ALLOW_COMMANDS_HINT = (
+    "--allow-commands (pytest: --vc-allow-commands) or VCOMMISSION_ALLOW_COMMANDS=1"
+)
+
+
 @cache
 def _model(path: Path) -> Model:
     return load_model(path)
 
 
 def load_scenarios(
-    path: str | Path, plc: str | Path | None = None, requirements: Requirements | None = None
+    path: str | Path,
+    plc: str | Path | None = None,
+    requirements: Requirements | None = None,
+    *,
+    allow_commands: bool = True,
 ) -> list[Scenario]:
     """Load a scenario file: one :class:`Scenario` per matrix case.
 
@@ -48,6 +58,9 @@ def load_scenarios(
         plc: ST program for scenarios that name none (the CLI's ``--plc``).
         requirements: The suite's requirements file, if one applies: every id the file
             names (``requirements:``, a check's ``requirement:``) must be in it.
+        allow_commands: Whether an external PLC's ``command`` may run. A scenario file
+            with a command is code; ``run`` and the pytest plugin refuse it (a located
+            error) unless the user allows commands. Python callers are code already.
 
     Raises:
         ConfigError: every problem found, located.
@@ -65,6 +78,13 @@ def load_scenarios(
         if spec is None:
             break  # the same issues would repeat for every case
         _check_requirements(doc, spec, requirements)
+        if not allow_commands and spec.plc.external is not None and spec.plc.external.command:
+            doc.issue(
+                ("plc", "external", "command"),
+                f"runs {spec.plc.external.command[0]!r} on this machine: a scenario file "
+                f"with a command is code; allow it with {ALLOW_COMMANDS_HINT}",
+            )
+            break
         scenario = _resolve(doc, spec, params, plc, requirements)
         if scenario is not None:
             scenarios.append(scenario)

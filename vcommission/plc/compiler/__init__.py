@@ -1,20 +1,24 @@
 """Checker and code generator: a parsed Structured Text library to one Python module.
 
-A pipeline of small passes, each with one job and its own data (in the spirit of
-CPython's ``symtable.c`` -> ``codegen.c``)::
+A pipeline of passes, each with one job and its own data (in the spirit of CPython's
+``symtable.c`` -> ``compile.c`` -> ``codegen.c``)::
 
     Library (nodes)
       -> symbols.SymbolTable.declare_library   types, POUs, FB interfaces, signatures, globals
-      -> codegen.CodeGenerator.generate        POU scopes, statements; per expression:
-           types_check.TypeChecker.expr        IEC typing and errors; annotates ``expr.iec_type``
-             lower_expr / stdfuncs             all code of a checked node: wrapping, REAL
-                                               rounding, constant folding, stores
-           emitter.Emitter                     lines, line map, coverage counters
+      -> types_check.TypeChecker.check         every declaration and body typed, folded and
+           stdfuncs (type half)                checked; all errors reported; the typed tree
+                                               (typed.Typed on each expression, plans on
+                                               statements) -> typed.TypedProgram
       -> symbols.SymbolTable.configuration     program instances and tasks
+      -> codegen.CodeGenerator.generate        only when error-free; reads the typed tree:
+           lower_expr.lower                    the code of each expression (pycode: wrapping,
+             stdfuncs_code (code half)         rounding, stores, conversions)
+           emitter.Emitter                     lines, line map, coverage counters
       -> CompiledUnit                          (diagnostics.Diagnostics: every issue, located)
 
 Every type error is found before the first scan and reported with its line and column,
-all at once; only an error-free library yields code.
+all at once; only an error-free library yields code. :func:`check_program` stops after
+checking and returns the typed tree (for a mutator, a linter or a formatter).
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ from vcommission.plc.compiler.symbols import (
     class_name,
     py_attr,
 )
+from vcommission.plc.compiler.typed import Typed, TypedProgram
 from vcommission.plc.compiler.types_check import TypeChecker
+from vcommission.plc.parser import deep_recursion, parse
 from vcommission.plc.types import wrap_value
 
 __all__ = [
@@ -44,7 +50,10 @@ __all__ = [
     "CompiledUnit",
     "Compiler",
     "TaskSpec",
+    "Typed",
+    "TypedProgram",
     "Var",
+    "check_program",
     "compile_library",
     "py_attr",
     "wrap_value",
@@ -84,18 +93,29 @@ class Compiler:
         # Declarations hold constant expressions (array bounds, CONSTANT values, ...).
         self.symbols.evaluate = self.checker.expr
         self.emitter = Emitter(coverage=coverage)
-        self.codegen = CodeGenerator(self.symbols, self.checker, self.emitter, self.diagnostics)
+        #: The typed tree, once :meth:`check` has run.
+        self.program: TypedProgram | None = None
 
     @property
     def issues(self) -> list[SourceIssue]:
         return self.diagnostics.issues
 
+    def check(self) -> tuple[TypedProgram, dict[str, str], list[TaskSpec]]:
+        """The checking passes: declarations, the typed tree, the task configuration."""
+        self.symbols.declare_library()
+        self.program = self.checker.check()
+        instances, tasks = self.symbols.configuration()
+        return self.program, instances, tasks
+
     def compile(self) -> CompiledUnit:
-        """Run every pass; the unit is built even with errors (I/O binding checks it too)."""
+        """Run every pass; the unit is built even with errors (I/O binding checks it too).
+
+        Code is generated only for an error-free library (``python`` is empty otherwise).
+        """
         symbols = self.symbols
-        symbols.declare_library()
-        self.codegen.generate()
-        instances, tasks = symbols.configuration()
+        program, instances, tasks = self.check()
+        if program.ok:
+            CodeGenerator(program, self.emitter).generate()
         candidates = [("", v) for v in symbols.globals.values()]
         retained = [("", py_attr(v.name)) for v in symbols.globals.values() if v.retain]
         for instance, k in instances.items():
@@ -122,5 +142,25 @@ def compile_library(
 ) -> tuple[CompiledUnit | None, list[SourceIssue]]:
     """Check and translate ``library``; the unit's code is usable only when no issues."""
     compiler = Compiler(library, coverage=coverage)
-    unit = compiler.compile()
+    with deep_recursion():  # the parser bounded the tree's depth
+        unit = compiler.compile()
     return unit, compiler.issues
+
+
+def check_program(program: str | n.Library, *, file: str = "<string>") -> TypedProgram:
+    """Check ``program`` (ST text or a parsed library) without generating code.
+
+    Returns the typed tree: every expression of the library carries its
+    :class:`~vcommission.plc.compiler.typed.Typed` (``expr.typed``: IEC type, folded
+    constant); ``issues`` holds every syntax and type error, located.
+    """
+    syntax: list[SourceIssue] = []
+    if isinstance(program, str):
+        program, syntax = parse(program, file)
+    compiler = Compiler(program, coverage=False)
+    with deep_recursion():
+        typed, _, _ = compiler.check()
+    if syntax:
+        # As compile_source does: a program lost to a syntax error is not missing.
+        typed.issues = syntax + [i for i in typed.issues if i.message != NO_PROGRAM]
+    return typed

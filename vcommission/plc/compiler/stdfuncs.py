@@ -1,9 +1,11 @@
-"""Standard functions (IEC 61131-3 tables 22-37): how each is typed and lowered.
+"""Standard functions (IEC 61131-3 tables 22-37), the type half: signatures and result types.
 
-One translator per function, in a table by name: it checks the arguments (already typed
-by the :class:`~vcommission.plc.compiler.types_check.TypeChecker`), folds a call on
-literals only to a literal, and returns the call's value with its code. The *_TO_*
-conversions and TRUNC are recognised by their names' pattern.
+One checker per function, in a table by name (with its arity): it checks the arguments
+(already typed by the :class:`~vcommission.plc.compiler.types_check.TypeChecker`), folds a
+call on literals only to a literal, and returns the call's :class:`~.typed.Typed`: its
+result type, the type its operands are lowered at, and a :class:`~.typed.StdCall` naming
+the code rule of :mod:`~vcommission.plc.compiler.stdfuncs_code` (the code half). The
+*_TO_* conversions and TRUNC are recognised by their names' pattern.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from vcommission.plc import nodes as n
-from vcommission.plc.compiler.lower_expr import Value, convert_code, wrap_code, wrapped
 from vcommission.plc.compiler.symbols import NOT_CONST
+from vcommission.plc.compiler.typed import StdCall, Typed
 from vcommission.plc.nodes import key
 from vcommission.plc.stdlib import STANDARD_FBS
 from vcommission.plc.types import (
@@ -28,6 +30,7 @@ from vcommission.plc.types import (
     LREAL,
     DataType,
     ElementaryType,
+    EnumType,
     LiteralType,
     StringType,
     implicitly_converts,
@@ -36,9 +39,10 @@ from vcommission.plc.types import (
 if TYPE_CHECKING:
     from vcommission.plc.compiler.types_check import TypeChecker
 
-__all__ = ["is_standard_function", "ordered_arguments", "standard_call"]
+__all__ = ["REAL_FUNCTIONS", "is_standard_function", "ordered_arguments", "standard_call"]
 
-_REAL_FUNCTIONS = {
+#: ST name -> :mod:`math` function.
+REAL_FUNCTIONS = {
     "SQRT": "sqrt",
     "LN": "log",
     "LOG": "log10",
@@ -53,7 +57,12 @@ _REAL_FUNCTIONS = {
 _CONVERSION = re.compile(r"^(?:([A-Z]+)_)?TO_([A-Z]+)$")
 _TRUNC = re.compile(r"^(?:([A-Z]+)_)?TRUNC(?:_([A-Z]+))?$")
 
-_Translator = Callable[["TypeChecker", n.Call, list[Value]], Value]
+_Checker = Callable[["TypeChecker", n.Call, list[Typed]], Typed]
+
+
+def _std(t: DataType, rule: str, extra: object = None, *, operand: DataType | None = None) -> Typed:
+    """A call lowered by code rule ``rule`` (its arguments are filled in by standard_call)."""
+    return Typed(t, form="std", operand=operand, info=(rule, extra))
 
 
 def ordered_arguments(c: TypeChecker, e: n.Call) -> list[n.Expr] | None:
@@ -77,8 +86,16 @@ def ordered_arguments(c: TypeChecker, e: n.Call) -> list[n.Expr] | None:
     return [a.value for a in sorted(e.args, key=lambda a: position[a.name.upper()])]  # type: ignore[union-attr]
 
 
-def standard_call(c: TypeChecker, e: n.Call, args: list[Value]) -> Value:
-    """The value of standard function call ``e`` on checked ``args`` (or ERROR, reported)."""
+def standard_call(c: TypeChecker, e: n.Call, exprs: list[n.Expr], args: list[Typed]) -> Typed:
+    """Standard function call ``e`` on ``exprs`` in parameter order, checked as ``args``."""
+    typed = _check_call(c, e, args)
+    if typed.form == "std":
+        rule, extra = typed.info  # type: ignore[misc]
+        typed.info = StdCall(rule, exprs, extra)
+    return typed
+
+
+def _check_call(c: TypeChecker, e: n.Call, args: list[Typed]) -> Typed:
     upper = e.name.upper()
     conversion = _CONVERSION.match(upper) or _TRUNC.match(upper)
     if (
@@ -93,28 +110,29 @@ def standard_call(c: TypeChecker, e: n.Call, args: list[Value]) -> Value:
             c.error(e, f"{e.name} is a function block type: declare an instance and call it")
         else:
             c.error(e, f"unknown function {e.name!r}")
-        return Value("0", ERROR)
+        return Typed(ERROR)
     arity, fn = handler
     low, high = arity
     if not low <= len(args) <= high:
         count = f"{low}" if low == high else f"{low} to {high}" if high < 99 else f"{low} or more"
         c.error(e, f"{upper} takes {count} argument(s), got {len(args)}")
-        return Value("0", ERROR)
+        return Typed(ERROR)
     return fn(c, e, args)
 
 
 def _conversion(
     c: TypeChecker,
     e: n.Call,
-    args: list[Value],
+    args: list[Typed],
     source: str | None,
     target: str | None,
     trunc: bool,
-) -> Value:
+) -> Typed:
     if len(args) != 1:
         c.error(e, f"{e.name} takes one argument")
-        return Value("0", ERROR)
+        return Typed(ERROR)
     value = args[0]
+    as_literal: DataType | None = None  # a literal argument is spelled as this type
     if trunc:
         target = target or "DINT"
     assert target is not None
@@ -128,28 +146,61 @@ def _conversion(
         if not (literal_ok or src_t is declared or implicitly_converts(src_t, declared) or (
             isinstance(src_t, StringType) and isinstance(declared, StringType))):  # fmt: skip
             c.error(e, f"{e.name} expects {declared}, got {src_t}")
-            return Value("0", ERROR)
+            return Typed(ERROR)
         if isinstance(src_t, LiteralType):
-            value = Value(c.literal_as(value, declared, e), declared, value.const)
-            src_t = declared
+            c.check_literal(value, declared, e)
+            as_literal = src_t = declared
     if isinstance(src_t, LiteralType):
         src_t = LREAL if src_t is ANY_REAL else ELEMENTARY["LINT"]
     if trunc:
         if not src_t.is_real:
             c.error(e, f"TRUNC needs a REAL or LREAL, not {src_t}")
-            return Value("0", ERROR)
-        return Value(wrap_code(f"_trunc({value.code})", dst_t), dst_t)
-    code = convert_code(wrapped(value), src_t, dst_t)
-    if code is None:
+            return Typed(ERROR)
+        return _std(dst_t, "CONV", (src_t, as_literal, dst_t, True))
+    if not _converts(src_t, dst_t):
         c.error(e, f"no conversion from {src_t} to {dst_t}")
-        return Value("0", ERROR)
-    return Value(code, dst_t)
+        return Typed(ERROR)
+    return _std(dst_t, "CONV", (src_t, as_literal, dst_t, False))
+
+
+def _converts(src: DataType, dst: DataType) -> bool:
+    """A *_TO_* conversion from ``src`` to ``dst`` exists (``pycode.convert_code`` spells it)."""
+    if isinstance(dst, StringType):
+        return (
+            src is BOOL
+            or src.is_integer
+            or isinstance(src, (EnumType, StringType))
+            or src.is_real
+            or src.is_time
+        )
+    assert isinstance(dst, ElementaryType)
+    if dst is BOOL:
+        return isinstance(src, StringType) or src.is_numeric or src is BOOL
+    if dst.is_integer:
+        return (
+            src is BOOL
+            or src.is_integer
+            or isinstance(src, (EnumType, StringType))
+            or src.is_real
+            or src.is_time
+        )
+    if dst.is_real:
+        return (
+            src is BOOL
+            or src.is_integer
+            or src.is_real
+            or src.is_time
+            or isinstance(src, StringType)
+        )
+    if dst.is_time:
+        return src.is_integer or src.is_real or src.is_time
+    return False
 
 
 # ---- translators ------------------------------------------------------------------------
 
 
-def _numeric_args(c: TypeChecker, e: n.Call, args: list[Value]) -> DataType | None:
+def _numeric_args(c: TypeChecker, e: n.Call, args: list[Typed]) -> DataType | None:
     """The type all arguments meet at (as ``a + b`` would), or None (reported)."""
     met = args[0]
     for a in args[1:]:
@@ -157,7 +208,7 @@ def _numeric_args(c: TypeChecker, e: n.Call, args: list[Value]) -> DataType | No
         if t is None:
             return None
         # Carry on from the type met so far; a literal stays a literal with its value.
-        met = Value(met.code, t, met.const if isinstance(t, LiteralType) else NOT_CONST)
+        met = Typed(t, met.const if isinstance(t, LiteralType) else NOT_CONST)
     t = met.type
     if t is not None and not (t.is_numeric or t.is_time):
         c.error(e, f"{e.name.upper()} needs numbers, not {t}")
@@ -165,14 +216,14 @@ def _numeric_args(c: TypeChecker, e: n.Call, args: list[Value]) -> DataType | No
     return t
 
 
-def _concrete(t: DataType, args: list[Value]) -> DataType:
+def _concrete(t: DataType, args: list[Typed]) -> DataType:
     if isinstance(t, LiteralType):
         big = any(abs(a.const) > 2**31 - 1 for a in args if a.const is not NOT_CONST)  # type: ignore[arg-type]
         return LREAL if t is ANY_REAL else (ELEMENTARY["LINT"] if big else DINT)
     return t
 
 
-def _literal_result(t: DataType, args: list[Value], fn: Callable[..., object]) -> Value | None:
+def _literal_result(t: DataType, args: list[Typed], fn: Callable[..., object]) -> Typed | None:
     """A call on literals only, folded to a literal: ``x := ABS(-5)`` fits an INT ``x``."""
     if not isinstance(t, LiteralType) or any(a.const is NOT_CONST for a in args):
         return None
@@ -181,65 +232,70 @@ def _literal_result(t: DataType, args: list[Value], fn: Callable[..., object]) -
     except (ValueError, OverflowError, ZeroDivisionError):
         return None  # left to run time, which faults with the line
     literal_type = ANY_REAL if isinstance(const, float) else ANY_INT
-    return Value(repr(const), literal_type, const)
+    return Typed(literal_type, const, form="const")
 
 
-def _fn_abs(c: TypeChecker, e: n.Call, args: list[Value]) -> Value:
+def _fn_abs(c: TypeChecker, e: n.Call, args: list[Typed]) -> Typed:
     t = _numeric_args(c, e, args)
     if t is None:
-        return Value("0", ERROR)
+        return Typed(ERROR)
     if (folded := _literal_result(t, args, abs)) is not None:
         return folded
     t = _concrete(t, args)
-    return Value(f"abs({c.coerce(args[0], t, e)})", t, raw=t.is_integer)
+    c.check_literal_operand(args[0], t, e)
+    return _std(t, "ABS", operand=t)
 
 
-def _fn_real(name: str) -> _Translator:
-    def translate(c: TypeChecker, e: n.Call, args: list[Value]) -> Value:
+def _fn_real(name: str) -> _Checker:
+    def translate(c: TypeChecker, e: n.Call, args: list[Typed]) -> Typed:
         t = args[0].type
         if not t.is_numeric:
             c.error(e, f"{name} needs a number, not {t}")
-            return Value("0", ERROR)
-        folded = _literal_result(t, args, getattr(math, _REAL_FUNCTIONS[name]))
+            return Typed(ERROR)
+        folded = _literal_result(t, args, getattr(math, REAL_FUNCTIONS[name]))
         if folded is not None:
-            return Value(folded.code, ANY_REAL, folded.const)
+            return Typed(ANY_REAL, folded.const, form="const")
         result = t if (t.is_real and not isinstance(t, LiteralType)) else LREAL
-        code = f"_math.{_REAL_FUNCTIONS[name]}({c.coerce(args[0], LREAL, e)})"
-        return Value(f"_f32({code})" if result is ELEMENTARY["REAL"] else code, result)
+        c.check_literal_operand(args[0], LREAL, e)
+        return _std(result, "REAL", REAL_FUNCTIONS[name], operand=LREAL)
 
     return translate
 
 
-def _fn_expt(c: TypeChecker, e: n.Call, args: list[Value]) -> Value:
-    return c.arithmetic(n.Binary(e.line, e.col, "**", e, e), args[0], args[1])
+def _fn_expt(c: TypeChecker, e: n.Call, args: list[Typed]) -> Typed:
+    # Typed as ``IN1 ** IN2`` (errors at the call); folded, or lowered as a power.
+    typed = c.arithmetic(e, "**", args[0], args[1], e)
+    return _std(typed.type, "EXPT") if typed.form == "power" else typed
 
 
-def _fn_minmax(name: str) -> _Translator:
-    def translate(c: TypeChecker, e: n.Call, args: list[Value]) -> Value:
+def _fn_minmax(name: str) -> _Checker:
+    def translate(c: TypeChecker, e: n.Call, args: list[Typed]) -> Typed:
         t = _numeric_args(c, e, args)
         if t is None:
-            return Value("0", ERROR)
+            return Typed(ERROR)
         if (folded := _literal_result(t, args, {"min": min, "max": max}[name])) is not None:
             return folded
         t = _concrete(t, args)
-        codes = ", ".join(c.coerce(a, t, e) for a in args)
-        return Value(f"{name}({codes})", t)
+        for a in args:
+            c.check_literal_operand(a, t, e)
+        return _std(t, name.upper(), operand=t)
 
     return translate
 
 
-def _fn_limit(c: TypeChecker, e: n.Call, args: list[Value]) -> Value:
+def _fn_limit(c: TypeChecker, e: n.Call, args: list[Typed]) -> Typed:
     t = _numeric_args(c, e, args)
     if t is None:
-        return Value("0", ERROR)
+        return Typed(ERROR)
     if (folded := _literal_result(t, args, lambda lo, x, hi: min(max(x, lo), hi))) is not None:
         return folded
     t = _concrete(t, args)
-    low, value, high = (c.coerce(a, t, e) for a in args)
-    return Value(f"min(max({value}, {low}), {high})", t)
+    for a in args:
+        c.check_literal_operand(a, t, e)
+    return _std(t, "LIMIT", operand=t)
 
 
-def _same_kind(c: TypeChecker, e: n.Call, args: list[Value]) -> DataType | None:
+def _same_kind(c: TypeChecker, e: n.Call, args: list[Typed]) -> DataType | None:
     types = {id(a.type): a.type for a in args}
     if len(types) == 1:
         t = args[0].type
@@ -247,71 +303,69 @@ def _same_kind(c: TypeChecker, e: n.Call, args: list[Value]) -> DataType | None:
     return _numeric_args(c, e, args)
 
 
-def _fn_sel(c: TypeChecker, e: n.Call, args: list[Value]) -> Value:
+def _fn_sel(c: TypeChecker, e: n.Call, args: list[Typed]) -> Typed:
     if args[0].type is not BOOL:
         c.error(e, f"SEL selector must be BOOL, not {args[0].type}")
-        return Value("0", ERROR)
+        return Typed(ERROR)
     t = _same_kind(c, e, args[1:])
     if t is None:
-        return Value("0", ERROR)
+        return Typed(ERROR)
     if args[0].const is not NOT_CONST:
         chosen = args[2] if args[0].const else args[1]
         if isinstance(chosen.type, LiteralType):
-            return chosen
-    a, b = (c.coerce(x, t, e) for x in args[1:])
-    return Value(f"({b} if {args[0].code} else {a})", t)
+            return Typed(chosen.type, chosen.const, form="const")
+    for x in args[1:]:
+        c.check_literal_operand(x, t, e)
+    return _std(t, "SEL", operand=t)
 
 
-def _fn_mux(c: TypeChecker, e: n.Call, args: list[Value]) -> Value:
+def _fn_mux(c: TypeChecker, e: n.Call, args: list[Typed]) -> Typed:
     if not args[0].type.is_integer:
         c.error(e, f"MUX selector must be an integer, not {args[0].type}")
-        return Value("0", ERROR)
+        return Typed(ERROR)
     t = _same_kind(c, e, args[1:])
     if t is None:
-        return Value("0", ERROR)
+        return Typed(ERROR)
     k = args[0].const
     if k is not NOT_CONST and 0 <= k < len(args) - 1:  # type: ignore[operator]
         chosen = args[1 + k]  # type: ignore[operator]
         if isinstance(chosen.type, LiteralType):
-            return chosen
-    codes = ", ".join(c.coerce(x, t, e) for x in args[1:])
-    return Value(f"_mux({wrapped(args[0])}, {codes})", t)
+            return Typed(chosen.type, chosen.const, form="const")
+    for x in args[1:]:
+        c.check_literal_operand(x, t, e)
+    return _std(t, "MUX", operand=t)
 
 
-def _fn_move(c: TypeChecker, e: n.Call, args: list[Value]) -> Value:
-    return args[0]
+def _fn_move(c: TypeChecker, e: n.Call, args: list[Typed]) -> Typed:
+    a = args[0]  # its argument as it is
+    return Typed(a.type, a.const, form="std", info=("MOVE", None), lvalue=a.lvalue, var=a.var)
 
 
-def _fn_shift(name: str) -> _Translator:
-    def translate(c: TypeChecker, e: n.Call, args: list[Value]) -> Value:
+def _fn_shift(name: str) -> _Checker:
+    def translate(c: TypeChecker, e: n.Call, args: list[Typed]) -> Typed:
         value, count = args
         t = value.type
         if isinstance(t, LiteralType) or not isinstance(t, ElementaryType) or not t.is_integer:
             c.error(e, f"{name} needs a typed bit string or integer, not {t}")
-            return Value("0", ERROR)
+            return Typed(ERROR)
         if not count.type.is_integer:
             c.error(e, f"{name} count must be an integer, not {count.type}")
-            return Value("0", ERROR)
-        code = f"_{name.lower()}({wrapped(value)}, {wrapped(count)}, {t.bits})"
-        return Value(code, t, raw=t.signed)
+            return Typed(ERROR)
+        return _std(t, name)
 
     return translate
 
 
-def _string_fn(
-    name: str, kinds: str, result: str, code: Callable[[list[str]], str]
-) -> tuple[tuple[int, int], _Translator]:
+def _string_fn(name: str, kinds: str, result: str) -> tuple[tuple[int, int], _Checker]:
     """A string function: ``kinds`` has ``s`` (STRING) or ``i`` (integer) per argument."""
 
-    def translate(c: TypeChecker, e: n.Call, args: list[Value]) -> Value:
-        codes = []
+    def translate(c: TypeChecker, e: n.Call, args: list[Typed]) -> Typed:
         for kind, a in zip(kinds, args, strict=True):
             ok = isinstance(a.type, StringType) if kind == "s" else a.type.is_integer
             if not ok:
                 need = "STRING" if kind == "s" else "an integer"
                 c.error(e, f"{name} needs {need} here, not {a.type}")
-                return Value("''", ERROR)
-            codes.append(wrapped(a))
+                return Typed(ERROR)
         if result == "s":
             # As long as its string arguments together: a longer result (INSERT,
             # REPLACE) is then cut to the length of the variable it is stored in.
@@ -319,19 +373,19 @@ def _string_fn(
             t: DataType = StringType(sum(st.length for st in strings))  # type: ignore[attr-defined]
         else:
             t = ELEMENTARY["INT"]
-        return Value(code(codes), t)
+        return _std(t, name)
 
     return (len(kinds), len(kinds)), translate
 
 
-def _fn_concat(c: TypeChecker, e: n.Call, args: list[Value]) -> Value:
+def _fn_concat(c: TypeChecker, e: n.Call, args: list[Typed]) -> Typed:
     for a in args:
         if not isinstance(a.type, StringType):
             c.error(e, f"CONCAT needs strings, not {a.type}")
-            return Value("''", ERROR)
+            return Typed(ERROR)
     # Its type is as long as all parts: storing cuts it to the variable's length.
     length = sum(a.type.length for a in args)  # type: ignore[attr-defined]
-    return Value("(" + " + ".join(a.code for a in args) + ")", StringType(length))
+    return _std(StringType(length), "CONCAT")
 
 
 #: Formal parameter names of standard functions, in order (IEC 61131-3 tables 22-37).
@@ -343,8 +397,8 @@ _PARAMETERS = {
     "INSERT": ["IN1", "IN2", "P"], "DELETE": ["IN", "L", "P"],
     "REPLACE": ["IN1", "IN2", "L", "P"], "FIND": ["IN1", "IN2"],
 }  # fmt: skip
-#: Name -> (arity range, translator).
-_STANDARD_FUNCTIONS: dict[str, tuple[tuple[int, int], _Translator]] = {
+#: Name -> (arity range, checker).
+_STANDARD_FUNCTIONS: dict[str, tuple[tuple[int, int], _Checker]] = {
     "ABS": ((1, 1), _fn_abs),
     "EXPT": ((2, 2), _fn_expt),
     "MIN": ((2, 99), _fn_minmax("min")),
@@ -358,18 +412,16 @@ _STANDARD_FUNCTIONS: dict[str, tuple[tuple[int, int], _Translator]] = {
     "ROL": ((2, 2), _fn_shift("ROL")),
     "ROR": ((2, 2), _fn_shift("ROR")),
     "CONCAT": ((2, 99), _fn_concat),
-    "LEN": _string_fn("LEN", "s", "i", lambda a: f"len({a[0]})"),
-    "LEFT": _string_fn("LEFT", "si", "s", lambda a: f"_left({a[0]}, {a[1]})"),
-    "RIGHT": _string_fn("RIGHT", "si", "s", lambda a: f"_right({a[0]}, {a[1]})"),
-    "MID": _string_fn("MID", "sii", "s", lambda a: f"_mid({a[0]}, {a[1]}, {a[2]})"),
-    "INSERT": _string_fn("INSERT", "ssi", "s", lambda a: f"_insert({a[0]}, {a[1]}, {a[2]})"),
-    "DELETE": _string_fn("DELETE", "sii", "s", lambda a: f"_delete({a[0]}, {a[1]}, {a[2]})"),
-    "REPLACE": _string_fn(
-        "REPLACE", "ssii", "s", lambda a: f"_replace({a[0]}, {a[1]}, {a[2]}, {a[3]})"
-    ),
-    "FIND": _string_fn("FIND", "ss", "i", lambda a: f"_find({a[0]}, {a[1]})"),
+    "LEN": _string_fn("LEN", "s", "i"),
+    "LEFT": _string_fn("LEFT", "si", "s"),
+    "RIGHT": _string_fn("RIGHT", "si", "s"),
+    "MID": _string_fn("MID", "sii", "s"),
+    "INSERT": _string_fn("INSERT", "ssi", "s"),
+    "DELETE": _string_fn("DELETE", "sii", "s"),
+    "REPLACE": _string_fn("REPLACE", "ssii", "s"),
+    "FIND": _string_fn("FIND", "ss", "i"),
 }
-_STANDARD_FUNCTIONS.update({name: ((1, 1), _fn_real(name)) for name in _REAL_FUNCTIONS})
+_STANDARD_FUNCTIONS.update({name: ((1, 1), _fn_real(name)) for name in REAL_FUNCTIONS})
 
 
 def _is_type_name(name: str | None) -> bool:

@@ -36,7 +36,7 @@ from vcommission.plc.types import (
 )
 
 if TYPE_CHECKING:
-    from vcommission.plc.compiler.lower_expr import Value
+    from vcommission.plc.compiler.typed import Typed
 
 __all__ = [
     "DEFAULT_INTERVAL_NS",
@@ -62,6 +62,22 @@ NOT_CONST = object()
 
 _LOCATION = re.compile(r"^%([IQM])([XBWDL]?)(\d+)(?:\.(\d+))?$")
 _LOCATION_BITS = {"X": 1, "": 1, "B": 8, "W": 16, "D": 32, "L": 64}
+
+
+#: Values one array may hold, over all its dimensions and its elements' fields.
+MAX_ARRAY_CELLS = 1_000_000
+
+
+def cells(t: DataType) -> int:
+    """Elementary values a variable of type ``t`` holds (arrays and structures expanded)."""
+    if isinstance(t, ArrayType):
+        count = 1
+        for low, high in t.dims:
+            count *= high - low + 1
+        return count * cells(t.element)
+    if isinstance(t, StructType):
+        return sum(cells(field_type) for _, field_type in t.fields.values())
+    return 1
 
 
 @dataclass
@@ -138,7 +154,8 @@ class Scope:
         return self.pou.kind if self.pou else "GLOBAL"
 
     def lookup(self, name: str) -> Var | None:
-        return self.vars.get(key(name)) or self.globals.get(key(name))
+        k = key(name)
+        return self.vars.get(k) or self.globals.get(k)
 
     def fresh(self, prefix: str) -> str:
         """A new temporary's Python name, unique in this POU."""
@@ -152,8 +169,9 @@ class SymbolTable:
     def __init__(self, library: n.Library, diagnostics: Diagnostics) -> None:
         self.library = library
         self.error = diagnostics.error
-        #: Evaluates a constant expression; set by the pipeline to the expression checker.
-        self.evaluate: Callable[[n.Expr, Scope], Value] = _no_evaluator
+        #: Checks (and folds) a constant expression; set by the pipeline to the type
+        #: checker's ``expr``.
+        self.evaluate: Callable[[n.Expr, Scope], Typed] = _no_evaluator
         self.type_decls: dict[str, n.TypeDecl] = {}
         self.types: dict[str, DataType] = {}
         self.pous: dict[str, n.Pou] = {}
@@ -298,8 +316,18 @@ class SymbolTable:
                     high = low
                 dims.append((low, high))
             if isinstance(element, ArrayType):  # ARRAY OF ARRAY: one type of more dimensions
-                return ArrayType(element.element, tuple(dims) + element.dims)
-            return ArrayType(element, tuple(dims))
+                array = ArrayType(element.element, tuple(dims) + element.dims)
+            else:
+                array = ArrayType(element, tuple(dims))
+            if cells(array) > MAX_ARRAY_CELLS:
+                # Checked over all dimensions (and structure fields): each one alone may be
+                # fine while their product would take gigabytes when the program starts.
+                self.error(
+                    ref,
+                    f"{array} holds {cells(array):,} values; the limit is {MAX_ARRAY_CELLS:,}",
+                )
+                return ArrayType(array.element, tuple((low, low) for low, _ in array.dims))
+            return array
         if isinstance(ref, n.SubrangeTypeRef):
             base = self.named_type(ref.base, ref)
             if not base.is_integer:
@@ -547,5 +575,5 @@ class SymbolTable:
         return TaskSpec(task.name, interval, priority, [])
 
 
-def _no_evaluator(expr: n.Expr, scope: Scope) -> Value:
+def _no_evaluator(expr: n.Expr, scope: Scope) -> Typed:
     raise AssertionError("SymbolTable.evaluate is set by the pipeline before use")
