@@ -44,5 +44,9 @@ DATA = _data_packages()
 setup(
     packages=[*find_packages(include=["vcommission", "vcommission.*"]), *DATA],
     package_dir=BUNDLED,
-    package_data={"vcommission.plc": ["grammar.lark"], **DATA},
+    package_data={
+        "vcommission.plc": ["grammar.lark"],
+        "vcommission.reporting.fat": ["templates/*"],
+        **DATA,
+    },
 )

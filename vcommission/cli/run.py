@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from vcommission.cli._common import Subparsers, jobs, seed, suite_path
 from vcommission.cli.exitcodes import ExitCode
+from vcommission.cli.report import add_report_options, require_report_extra
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -45,6 +46,7 @@ def register(commands: Subparsers) -> None:
     run.add_argument("--junit", type=Path, default=None, metavar="FILE")
     run.add_argument("--json", type=Path, default=None, metavar="FILE")
     run.add_argument("--trace-dir", type=Path, default=None, metavar="DIR")
+    add_report_options(run)
     run.add_argument(
         "-k",
         dest="keyword",
@@ -69,11 +71,19 @@ def register(commands: Subparsers) -> None:
 
 
 def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int:
+    import tempfile
 
     from vcommission.scenario.suite import terminate_as_interrupt
 
+    if (args.report or args.pdf) and not require_report_extra(err):
+        return ExitCode.ERROR
     # From the first moment: SIGTERM stops a run as Ctrl-C does, never killing it mid-report.
     with terminate_as_interrupt():
+        if (args.report or args.pdf) and args.trace_dir is None:
+            # The report's plots and I/O coverage come from traces: record them for it.
+            with tempfile.TemporaryDirectory(prefix="vcommission-traces-") as traces:
+                args.trace_dir = Path(traces)
+                return _run(args, out, err)
         return _run(args, out, err)
 
 
@@ -134,6 +144,8 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
         reporters.append(make_reporter("junit", args.junit))
     if args.json:
         reporters.append(make_reporter("json", args.json))
+    if args.report or args.pdf:
+        reporters.append(make_reporter("fat", args.report, args.pdf))
     hooks = Hooks(reporters)
     workers = args.jobs or default_jobs()
     started = time.perf_counter()

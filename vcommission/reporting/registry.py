@@ -1,4 +1,4 @@
-"""Reporters by name: ``console``, ``junit``, ``json``, and third parties' through entry points.
+"""Reporters by name: ``console``, ``junit``, ``json``, ``fat``; third parties' by entry points.
 
 A reporter is a :class:`~vcommission.reporting.hooks.Reporter` subclass; third parties
 list theirs in the ``vcommission.reporters`` entry-point group
@@ -26,6 +26,7 @@ REPORTERS: Registry[type[Reporter]] = Registry(
 REPORTERS.register("console", "vcommission.reporting.console:ConsoleReporter")
 REPORTERS.register("junit", "vcommission.reporting.junit:JUnitReporter")
 REPORTERS.register("json", "vcommission.reporting.json_report:JsonReporter")
+REPORTERS.register("fat", "vcommission.reporting.fat.reporter:FatReporter")
 
 
 def make_reporter(name: str, *args: Any, **kwargs: Any) -> Reporter:
