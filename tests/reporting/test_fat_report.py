@@ -423,6 +423,18 @@ def test_run_report_records_traces_itself_for_the_plots(tmp_path: Path) -> None:
     assert "I/O coverage" in page and 'class="io"' in page
 
 
+def test_run_report_with_json_keeps_the_traces_beside_it_for_a_later_report(
+    tmp_path: Path,
+) -> None:
+    results = tmp_path / "results.json"
+    args = ["run", str(SUITE / "r1_start.yaml"), "-j", "1", "--json", str(results)]
+    assert main([*args, "--report", str(tmp_path / "fat.html")]) == 0
+    assert list((tmp_path / "results-traces").glob("*.npz"))
+    again = tmp_path / "again.html"
+    assert main(["report", str(results), "-o", str(again)]) == 0  # the traces it names exist
+    assert "1 of 1 scenarios traced" in again.read_text()
+
+
 # -- the contract's recorded fields (req's run block and provenance, without a run) ----------
 
 SOURCE = "PROGRAM P\nVAR x : BOOL; END_VAR\nIF x THEN\n  x := FALSE;\nEND_IF;\nEND_PROGRAM\n"

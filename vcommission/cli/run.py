@@ -79,6 +79,10 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | i
         return ExitCode.ERROR
     # From the first moment: SIGTERM stops a run as Ctrl-C does, never killing it mid-report.
     with terminate_as_interrupt():
+        if (args.report or args.pdf) and args.trace_dir is None and args.json is not None:
+            # The report's plots and I/O coverage come from traces, and the JSON names
+            # them: keep them beside it, so `vcommission report` can rebuild it later.
+            args.trace_dir = args.json.with_name(f"{args.json.stem}-traces")
         if (args.report or args.pdf) and args.trace_dir is None:
             # The report's plots and I/O coverage come from traces: record them for it.
             with tempfile.TemporaryDirectory(prefix="vcommission-traces-") as traces:
