@@ -4,7 +4,8 @@ Exit codes: 0 every check passed; 1 a check failed (with ``--strict``, also a ch
 not exercised or a fault that never acted); 2 a harness error; 5 (``VACUOUS``) nothing
 failed but some check was vacuous (without ``--strict``): a run that proved less than it
 says is not a plain pass, yet tells apart from a failure, so a script may accept it on
-purpose.
+purpose; 3 usage; 4 nothing collected; 130/143 interrupted by SIGINT/SIGTERM (the reports
+then hold every finished result and mark the rest interrupted).
 """
 
 from __future__ import annotations
