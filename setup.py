@@ -42,11 +42,17 @@ def _data_packages() -> dict[str, list[str]]:
 DATA = _data_packages()
 
 setup(
-    packages=[*find_packages(include=["vcommission", "vcommission.*"]), *DATA],
+    # The report's templates folder is a data package (no __init__.py), named here so that
+    # setuptools ships it without a warning that it is "absent from packages".
+    packages=[
+        *find_packages(include=["vcommission", "vcommission.*"]),
+        "vcommission.reporting.fat.templates",
+        *DATA,
+    ],
     package_dir=BUNDLED,
     package_data={
         "vcommission.plc": ["grammar.lark"],
-        "vcommission.reporting.fat": ["templates/*"],
+        "vcommission.reporting.fat.templates": ["*.j2", "*.css"],
         **DATA,
     },
 )
