@@ -78,6 +78,18 @@ def wait_for_results(process: subprocess.Popen[str], count: int) -> list[str]:
     return lines
 
 
+def communicate_or_dump(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """Wait for the run to end; if it hangs, fail with every thread's stack (SIGUSR1)."""
+    try:
+        return process.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)  # faulthandler in vcommission.cli.main
+        time.sleep(2)
+        process.kill()
+        _, err = process.communicate()
+        raise AssertionError(f"the run did not end after the signal:\n{err[-6000:]}") from None
+
+
 def assert_report_is_true(tmp_path: Path, signum: int) -> None:
     document = json.loads((tmp_path / "run.json").read_text())
     summary, scenarios = document["summary"], document["scenarios"]
@@ -119,7 +131,7 @@ def test_an_interrupted_run_reports_what_ran_and_leaves_no_process(
                 time.sleep(0.02)
             time.sleep(random.Random(int(signum)).uniform(0.0, 0.3))
         process.send_signal(signum)
-        out, err = process.communicate(timeout=TIMEOUT_S)
+        out, err = communicate_or_dump(process)
     finally:
         if process.poll() is None:
             process.kill()

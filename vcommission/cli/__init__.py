@@ -16,9 +16,11 @@ command is a new module named in :data:`COMMANDS`.
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from importlib import import_module
 
@@ -48,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``vcommission`` console script; returns the exit code."""
     from rich.console import Console
 
+    # `kill -USR1 PID` prints every thread's stack to stderr: a hung run can say where.
+    if hasattr(signal, "SIGUSR1") and threading.current_thread() is threading.main_thread():
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     args = build_parser().parse_args(argv)
     # Soft wrap: a located error must stay on one line when piped, not wrap at 80 columns.
     out = Console(soft_wrap=True)

@@ -320,6 +320,9 @@ class _Pool:
         for worker in self.workers:
             if worker.process.is_alive():
                 worker.process.kill()
+            # Exiting must not wait for a queue's feeder thread to hand a task to a worker
+            # that is gone (multiprocessing joins those threads at exit).
+            worker.tasks.cancel_join_thread()
         for worker in self.workers:
             worker.process.join(timeout=5)
 
