@@ -16,6 +16,7 @@ command is a new module named in :data:`COMMANDS`.
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import os
 import signal
@@ -52,7 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # `kill -USR1 PID` prints every thread's stack to stderr: a hung run can say where.
     if hasattr(signal, "SIGUSR1") and threading.current_thread() is threading.main_thread():
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
+        # Needs a real file descriptor: an embedding that replaced stderr (pytest's capsys)
+        # has none, and goes without.
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            faulthandler.register(signal.SIGUSR1, all_threads=True)
     args = build_parser().parse_args(argv)
     # Soft wrap: a located error must stay on one line when piped, not wrap at 80 columns.
     out = Console(soft_wrap=True)
