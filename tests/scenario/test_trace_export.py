@@ -96,3 +96,22 @@ def test_bad_traces_and_tags_are_errors(trace_file, tmp_path):
     result = run_cli("trace", "show", str(junk))
     assert result.returncode == 2 and "not a vcommission trace" in result.stderr
     assert run_cli("trace", "export", str(trace_file)).returncode == 3  # --format required
+
+
+def test_plot_draws_one_row_per_tag_the_same_every_time(trace_file, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    tags = "start_pb,pusher_extend,speed_actual"
+    first, second = tmp_path / "a.svg", tmp_path / "b.svg"
+    for output in (first, second):
+        result = run_cli("trace", "plot", str(trace_file), "--tags", tags, "-o", str(output))
+        assert result.returncode == 0, result.stderr
+    assert first.read_bytes() == second.read_bytes()  # no date, a fixed hash salt
+    svg = ET.parse(first).getroot()
+    texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+    assert {"start_pb", "pusher_extend", "speed_actual", "time (s)"} <= set(texts)
+    assert "0 .. 400" in texts  # the numeric row's range: speed_actual ramps to 400 mm/s
+    result = run_cli(
+        "trace", "plot", str(trace_file), "--tags", tags, "-o", str(tmp_path / "x.png")
+    )
+    assert result.returncode == 3 and ".svg" in result.stderr

@@ -1,4 +1,4 @@
-"""``vcommission trace``: look into a recorded trace (``.npz``), or export it as CSV or VCD."""
+"""``vcommission trace``: look into a trace (``.npz``), plot it, or export it (CSV, VCD)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ def register(commands: Subparsers) -> None:
     export.add_argument(
         "-o", "--output", type=Path, default=None, metavar="FILE", help="default: stdout"
     )
+    plot = actions.add_parser("plot", help="a timing diagram of some tags, as SVG")
+    plot.add_argument("file", type=Path, metavar="TRACE.npz")
+    plot.add_argument("--tags", type=_tags, required=True, metavar="A,B,...")
+    plot.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.svg")
+    plot.add_argument("--from", dest="start", type=non_negative_float, default=0.0, metavar="S")
+    plot.add_argument("--to", dest="end", type=non_negative_float, default=None, metavar="S")
     trace.set_defaults(handler=handle)
 
 
@@ -50,6 +56,8 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     from vcommission.scenario.trace_export import selected_indices, to_csv, to_vcd
 
     trace = Trace.load(args.file)
+    if args.action == "plot":
+        return _plot(trace, args, out, err)
     if args.action == "export":
         text = (
             to_csv(trace, args.tags)
@@ -79,4 +87,30 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     for time_ns, tag, value in trace.window(args.tags, round(args.start * 1e9), end_ns):
         shown = str(value).upper() if isinstance(value, bool) else str(value)
         out.print(f"  t={time_ns / 1e9:9.3f} s  {tag} = {shown}", markup=False, highlight=False)
+    return ExitCode.OK
+
+
+def _plot(trace: Trace, args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
+    """A logic-analyser timing diagram of ``--tags``, drawn as the FAT report draws them."""
+    if args.output.suffix.lower() != ".svg":
+        err.print(f"{args.output}: the plot is an SVG; name it .svg", markup=False)
+        return ExitCode.USAGE
+    try:
+        from vcommission.reporting.fat.plots import Row, timing_diagram
+    except ImportError:
+        err.print("trace plot needs matplotlib: pip install 'vcommission[plot]'", markup=False)
+        return ExitCode.ERROR
+    from vcommission.fileio import write_atomic
+    from vcommission.scenario.trace_export import selected_indices
+
+    indices = selected_indices(trace, args.tags)
+    rows = []
+    for index in indices:
+        kind = "bool" if trace.types[index] == "BOOL" else "number"
+        row = Row(trace.names[index], kind, [(0.0, float(trace.initial[index]))])
+        row.points += [(t / 1e9, float(v)) for t, i, v in trace.changes if i == index]
+        rows.append(row)
+    end_s = trace.end_ns / 1e9 if args.end is None else args.end
+    write_atomic(args.output, timing_diagram(rows, args.start, end_s, salt="trace"))
+    out.print(f"{args.output}: {len(rows)} tags, {args.start:g} to {end_s:g} s", markup=False)
     return ExitCode.OK
