@@ -18,7 +18,6 @@ program):
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -77,14 +76,13 @@ class ScenarioYaml(pytest.File):
 
     def collect(self) -> Iterator[ScenarioItem]:
         from vcommission.scenario.collect import load_cases
+        from vcommission.scenario.loader import commands_allowed
 
         config = self.config
         try:
             # The suite's requirements.yaml applies as for ``vcommission run``: the nearest
             # one in the file's folder or a parent, up to the rootdir.
-            allow = config.getoption("--vc-allow-commands") or (
-                os.environ.get("VCOMMISSION_ALLOW_COMMANDS") == "1"
-            )
+            allow = commands_allowed(config.getoption("--vc-allow-commands"))
             scenarios = load_cases(
                 self.path,
                 config.getoption("--vc-plc"),

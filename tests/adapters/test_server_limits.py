@@ -12,6 +12,8 @@ import logging
 import random
 import socket
 import struct
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from asyncua import Client
@@ -30,12 +32,15 @@ READ_DI = struct.pack(">HHHBBHH", 1, 0, 6, 1, 2, 0, 10)
 TIMEOUT_S = 5.0
 
 
-async def serving(limits: ServerLimits) -> tuple[Plant, ModbusServer]:
+@contextlib.asynccontextmanager
+async def serving(
+    limits: ServerLimits, kind: type[ModbusServer] | type[OpcUaServer] = ModbusServer
+) -> AsyncIterator[Any]:
+    """A server of ``kind`` for the sorting line with ``limits``, on a free loopback port."""
     model = load_model(SORTING_LINE)
-    plant = Plant(model)
-    server = ModbusServer(model, plant.image, port=0, limits=limits)
-    await server.start()
-    return plant, server
+    with Plant(model) as plant:
+        async with kind(model, plant.image, port=0, limits=limits) as server:
+            yield server
 
 
 async def ask(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
@@ -53,8 +58,7 @@ async def closed_by_server(reader: asyncio.StreamReader) -> bool:
 
 
 async def test_past_the_limit_a_client_is_closed_at_once_and_the_others_keep_being_served():
-    plant, server = await serving(ServerLimits(max_connections=3))
-    try:
+    async with serving(ServerLimits(max_connections=3)) as server:
         clients = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(3)]
         for reader, writer in clients:
             assert (await ask(reader, writer))[7] == 2  # FC2 answered
@@ -74,15 +78,11 @@ async def test_past_the_limit_a_client_is_closed_at_once_and_the_others_keep_bei
         assert server.refused == 1
         for _, w in [*clients[1:], (reader, writer), (extra_reader, extra_writer)]:
             w.close()
-    finally:
-        await server.stop()
-        plant.close()
 
 
 async def test_a_storm_past_the_limit_logs_one_line_not_one_per_client(caplog):
-    plant, server = await serving(ServerLimits(max_connections=4))
     caplog.set_level(logging.INFO, logger="vcommission.adapters.modbus")
-    try:
+    async with serving(ServerLimits(max_connections=4)) as server:
         held = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(4)]
         storm = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(200)]
         assert all(await asyncio.gather(*(closed_by_server(r) for r, _ in storm)))
@@ -94,14 +94,10 @@ async def test_a_storm_past_the_limit_logs_one_line_not_one_per_client(caplog):
             assert (await ask(reader, writer))[7] == 2
         for _, writer in held + storm:
             writer.close()
-    finally:
-        await server.stop()
-        plant.close()
 
 
 async def test_a_silent_client_is_closed_after_the_idle_timeout_and_a_polling_one_is_not():
-    plant, server = await serving(ServerLimits(idle_timeout_s=0.3))
-    try:
+    async with serving(ServerLimits(idle_timeout_s=0.3)) as server:
         silent_reader, silent_writer = await asyncio.open_connection("127.0.0.1", server.port)
         polling_reader, polling_writer = await asyncio.open_connection("127.0.0.1", server.port)
         loop = asyncio.get_running_loop()
@@ -114,28 +110,20 @@ async def test_a_silent_client_is_closed_after_the_idle_timeout_and_a_polling_on
         assert server.timed_out == 1 and server.connections == 1
         silent_writer.close()
         polling_writer.close()
-    finally:
-        await server.stop()
-        plant.close()
 
 
 async def test_no_idle_timeout_and_no_limit_when_set_to_zero():
-    plant, server = await serving(ServerLimits(max_connections=0, idle_timeout_s=0))
-    try:
+    async with serving(ServerLimits(max_connections=0, idle_timeout_s=0)) as server:
         clients = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(80)]
         await asyncio.sleep(0.2)
         assert server.refused == 0 and server.connections == 80
         assert (await ask(*clients[-1]))[7] == 2
         for _, writer in clients:
             writer.close()
-    finally:
-        await server.stop()
-        plant.close()
 
 
 async def test_accepted_connections_have_tcp_keepalive():
-    plant, server = await serving(ServerLimits(keepalive_s=7))
-    try:
+    async with serving(ServerLimits(keepalive_s=7)) as server:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
         await ask(reader, writer)
         (connection,) = server._connections
@@ -144,9 +132,6 @@ async def test_accepted_connections_have_tcp_keepalive():
         if hasattr(socket, "TCP_KEEPIDLE"):
             assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 7
         writer.close()
-    finally:
-        await server.stop()
-        plant.close()
 
 
 def test_negative_limits_are_refused():
@@ -174,14 +159,6 @@ def test_the_rate_limited_log_says_how_many_it_held_back(caplog):
 # -- OPC UA ----------------------------------------------------------------------------------
 
 
-async def opcua_serving(limits: ServerLimits) -> tuple[Plant, OpcUaServer]:
-    model = load_model(SORTING_LINE)
-    plant = Plant(model)
-    server = OpcUaServer(model, plant.image, port=0, limits=limits)
-    await server.start()
-    return plant, server
-
-
 async def garbage_frame(port: int, seed: int) -> None:
     """One connection sending one frame of a real message type with a random body."""
     rnd = random.Random(seed)
@@ -195,42 +172,34 @@ async def garbage_frame(port: int, seed: int) -> None:
 
 
 async def test_opcua_past_the_limit_a_connection_is_closed_and_sessions_keep_working():
-    plant, server = await opcua_serving(ServerLimits(max_connections=1))
-    try:
-        async with Client(server.endpoint, timeout=TIMEOUT_S) as client:
-            estop = client.get_node(f"ns={server.namespace_index};s=estop_ok")
-            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-            assert await closed_by_server(reader)
-            writer.close()
-            assert await estop.read_value() is True
-    finally:
-        await server.stop()
-        plant.close()
+    async with (
+        serving(ServerLimits(max_connections=1), OpcUaServer) as server,
+        Client(server.endpoint, timeout=TIMEOUT_S) as client,
+    ):
+        estop = client.get_node(f"ns={server.namespace_index};s=estop_ok")
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        assert await closed_by_server(reader)
+        writer.close()
+        assert await estop.read_value() is True
 
 
 async def test_opcua_malformed_messages_log_one_traceback_per_interval_not_one_each(caplog):
-    plant, server = await opcua_serving(ServerLimits())
     caplog.set_level(logging.INFO)
-    try:
+    async with serving(ServerLimits(), OpcUaServer) as server:
         await asyncio.gather(*(garbage_frame(server.port, seed) for seed in range(60)))
         tracebacks = [r for r in caplog.records if r.exc_info]
         assert 1 <= len(tracebacks) <= 2, [r.getMessage() for r in tracebacks]
         async with Client(server.endpoint, timeout=TIMEOUT_S) as client:
             node = client.get_node(f"ns={server.namespace_index};s=estop_ok")
             assert await node.read_value() is True
-    finally:
-        await server.stop()
-        plant.close()
 
 
 async def test_opcua_connections_have_tcp_keepalive():
-    plant, server = await opcua_serving(ServerLimits(keepalive_s=9))
-    try:
-        async with Client(server.endpoint, timeout=TIMEOUT_S):
-            (sock,) = [c.transport.get_extra_info("socket") for c in server._server.bserver.clients]
-            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
-            if hasattr(socket, "TCP_KEEPIDLE"):
-                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 9
-    finally:
-        await server.stop()
-        plant.close()
+    async with (
+        serving(ServerLimits(keepalive_s=9), OpcUaServer) as server,
+        Client(server.endpoint, timeout=TIMEOUT_S),
+    ):
+        (sock,) = [c.transport.get_extra_info("socket") for c in server._server.bserver.clients]
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        if hasattr(socket, "TCP_KEEPIDLE"):
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 9

@@ -77,6 +77,33 @@ class _Tally:
 
 
 @dataclass
+class _Throttle:
+    """Once per ``interval_s`` per key: the bookkeeping both rate-limited logs share."""
+
+    interval_s: float
+    clock: Callable[[], float]
+    _tallies: dict[object, _Tally] = field(default_factory=dict)
+
+    def admit(self, key: object) -> int | None:
+        """None to hold this event back; else how many were held back since the last one."""
+        now = self.clock()
+        tally = self._tallies.get(key)
+        if tally is not None and now - tally.last_logged < self.interval_s:
+            tally.suppressed += 1
+            return None
+        self._tallies[key] = _Tally(now)
+        return tally.suppressed if tally is not None else 0
+
+    def held_back(self, key: object) -> int:
+        tally = self._tallies.get(key)
+        return tally.suppressed if tally is not None else 0
+
+    def note(self, held_back: int) -> str:
+        """What a line let through says of the ones held back ("" when none were)."""
+        return f" (and {held_back} more in the last {self.interval_s:g} s)" if held_back else ""
+
+
+@dataclass
 class RateLimitedLog:
     """Logs each event class at most once per ``interval_s``, counting what it held back.
 
@@ -89,7 +116,10 @@ class RateLimitedLog:
     interval_s: float = 10.0
     level: int = logging.WARNING
     clock: Callable[[], float] = time.monotonic
-    _tallies: dict[str, _Tally] = field(default_factory=dict)
+    _throttle: _Throttle = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._throttle = _Throttle(self.interval_s, self.clock)
 
     def event(
         self,
@@ -105,22 +135,16 @@ class RateLimitedLog:
         line carries the current exception's traceback (so a harness fault shows its cause
         once per interval, not once per request).
         """
-        now = self.clock()
-        tally = self._tallies.get(key)
-        if tally is not None and now - tally.last_logged < self.interval_s:
-            tally.suppressed += 1
+        held_back = self._throttle.admit(key)
+        if held_back is None:
             return False
-        held_back = tally.suppressed if tally is not None else 0
-        self._tallies[key] = _Tally(now)
-        if held_back:
-            message += f" (and {held_back} more in the last {self.interval_s:g} s)"
+        message += self._throttle.note(held_back)
         self.logger.log(self.level if level is None else level, message, *args, exc_info=exc_info)
         return True
 
     def held_back(self, key: str) -> int:
         """Events of ``key`` not logged since its last line."""
-        tally = self._tallies.get(key)
-        return tally.suppressed if tally is not None else 0
+        return self._throttle.held_back(key)
 
 
 class RateLimitFilter(logging.Filter):
@@ -133,22 +157,14 @@ class RateLimitFilter(logging.Filter):
 
     def __init__(self, interval_s: float = 10.0, clock: Callable[[], float] = time.monotonic):
         super().__init__()
-        self.interval_s = interval_s
-        self.clock = clock
-        self._tallies: dict[tuple[str, str], _Tally] = {}
+        self._throttle = _Throttle(interval_s, clock)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        key = (record.name, str(record.msg))
-        now = self.clock()
-        tally = self._tallies.get(key)
-        if tally is not None and now - tally.last_logged < self.interval_s:
-            tally.suppressed += 1
+        held_back = self._throttle.admit((record.name, str(record.msg)))
+        if held_back is None:
             return False
-        self._tallies[key] = _Tally(now)
-        if tally is not None and tally.suppressed:
-            record.msg = (
-                f"{record.msg} (and {tally.suppressed} more in the last {self.interval_s:g} s)"
-            )
+        if held_back:
+            record.msg = f"{record.msg}{self._throttle.note(held_back)}"
         return True
 
 

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Sequence
 from importlib import import_module
 
-from vcommission.cli._common import Handler, Parser
+from vcommission.cli._common import Handler, Parser, print_issues
 from vcommission.cli.exitcodes import ExitCode
 from vcommission.errors import ConfigError, PlcCompileError, VcommissionError
 
@@ -65,8 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args, out, err))
     except (ConfigError, PlcCompileError) as exc:
-        for issue in exc.issues:
-            err.print(str(issue), markup=False, highlight=False)
+        print_issues(err, exc)
         return int(ExitCode.FAILED)
     except VcommissionError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)

@@ -21,6 +21,8 @@ from vcommission.resources import resolve_model, resolve_suite
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from vcommission.errors import ConfigError, PlcCompileError
+
 __all__ = [
     "Handler",
     "Parser",
@@ -32,6 +34,7 @@ __all__ = [
     "model_path",
     "non_negative_float",
     "positive_float",
+    "print_issues",
     "seed",
     "suite_path",
     "write_coverage",
@@ -122,6 +125,12 @@ def add_coverage_option(parser: argparse.ArgumentParser) -> None:
         help="write the ST program's statement and branch coverage: FILE.json as JSON, "
         "any other name as an annotated listing (repeatable)",
     )
+
+
+def print_issues(err: Console, exc: ConfigError | PlcCompileError) -> None:
+    """Every located problem of ``exc``, one ``file:line: path: message`` line each."""
+    for issue in exc.issues:
+        err.print(str(issue), markup=False, highlight=False)
 
 
 def write_coverage(paths: list[Path], coverage: object, out: Console) -> None:

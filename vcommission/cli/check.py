@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vcommission.cli._common import Subparsers, model_path
+from vcommission.cli._common import Subparsers, model_path, print_issues
 from vcommission.cli.exitcodes import ExitCode
 from vcommission.errors import ConfigError, PlcCompileError, VcommissionError
 
@@ -79,8 +79,7 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
             model = load_model(file)
         except ConfigError as exc:
             failed += 1
-            for issue in exc.issues:
-                err.print(str(issue), markup=False, highlight=False)
+            print_issues(err, exc)
             continue
         except VcommissionError as exc:  # one broken file must not hide the others' results
             failed += 1
@@ -109,8 +108,7 @@ def _check_suites(paths: list[Path], out: Console, err: Console) -> int:
                 requirements = load_requirements(path)
             except ConfigError as exc:
                 failed += 1
-                for issue in exc.issues:
-                    err.print(str(issue), markup=False, highlight=False)
+                print_issues(err, exc)
                 continue
             out.print(
                 f"ok {path}: {len(requirements.items)} requirements",
@@ -121,8 +119,7 @@ def _check_suites(paths: list[Path], out: Console, err: Console) -> int:
         found = collect([path])
         for _file, exc in found.broken:
             failed += 1
-            for issue in exc.issues:
-                err.print(str(issue), markup=False, highlight=False)
+            print_issues(err, exc)
         for requirements in found.requirements:
             out.print(
                 f"ok {requirements.file}: {len(requirements.items)} requirements",
@@ -151,8 +148,7 @@ def _check_programs(
             program = compile_program(file, model)
         except PlcCompileError as exc:
             failed += 1
-            for issue in exc.issues:
-                err.print(str(issue), markup=False, highlight=False)
+            print_issues(err, exc)
             continue
         tasks = ", ".join(
             f"{t.name} every {t.interval_ns / 1e6:g} ms: {', '.join(t.instances)}"

@@ -11,11 +11,10 @@ then hold every finished result and mark the rest interrupted).
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vcommission.cli._common import Subparsers, jobs, seed, suite_path
+from vcommission.cli._common import Subparsers, jobs, print_issues, seed, suite_path
 from vcommission.cli.exitcodes import ExitCode
 from vcommission.cli.report import add_report_options, require_report_extra
 
@@ -101,6 +100,7 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
     from vcommission.reporting.run_info import RunInfo
     from vcommission.scenario.collect import collect
     from vcommission.scenario.keywords import KeywordError
+    from vcommission.scenario.loader import commands_allowed
     from vcommission.scenario.results import ScenarioResult, Verdict
     from vcommission.scenario.suite import (
         SuiteInterrupted,
@@ -114,7 +114,7 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
             err.print(f"{path}: no such file or folder", markup=False)
             return ExitCode.USAGE
     try:
-        allow = args.allow_commands or os.environ.get("VCOMMISSION_ALLOW_COMMANDS") == "1"
+        allow = commands_allowed(args.allow_commands)
         found = collect(args.paths, args.plc, args.keyword, args.seed, allow_commands=allow)
     except KeywordError as exc:
         err.print(f"-k: {exc}", markup=False)
@@ -122,8 +122,7 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
     # A file that does not load is an error verdict, so the others' results still count.
     broken: list[ScenarioResult] = []
     for file, exc in found.broken:
-        for issue in exc.issues:
-            err.print(str(issue), markup=False, highlight=False)
+        print_issues(err, exc)
         broken.append(ScenarioResult(str(file), str(file), Verdict.ERROR, error=str(exc)))
     scenarios = found.scenarios
     if not scenarios and not broken:

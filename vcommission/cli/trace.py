@@ -96,21 +96,17 @@ def _plot(trace: Trace, args: argparse.Namespace, out: Console, err: Console) ->
         err.print(f"{args.output}: the plot is an SVG; name it .svg", markup=False)
         return ExitCode.USAGE
     try:
-        from vcommission.reporting.fat.plots import Row, timing_diagram
+        from vcommission.reporting.fat.build import rows_from_trace
+        from vcommission.reporting.fat.plots import timing_diagram
     except ImportError:
         err.print("trace plot needs matplotlib: pip install 'vcommission[plot]'", markup=False)
         return ExitCode.ERROR
     from vcommission.fileio import write_atomic
     from vcommission.scenario.trace_export import selected_indices
 
-    indices = selected_indices(trace, args.tags)
-    rows = []
-    for index in indices:
-        kind = "bool" if trace.types[index] == "BOOL" else "number"
-        row = Row(trace.names[index], kind, [(0.0, float(trace.initial[index]))])
-        row.points += [(t / 1e9, float(v)) for t, i, v in trace.changes if i == index]
-        rows.append(row)
+    selected_indices(trace, args.tags)  # unknown names are an error before any drawing
     end_s = trace.end_ns / 1e9 if args.end is None else args.end
+    rows = rows_from_trace(trace, args.tags, args.start, end_s)
     write_atomic(args.output, timing_diagram(rows, args.start, end_s, salt="trace"))
     out.print(f"{args.output}: {len(rows)} tags, {args.start:g} to {end_s:g} s", markup=False)
     return ExitCode.OK

@@ -810,15 +810,10 @@ def _spawners(run: RunContext) -> list[str]:
 # ---- throughput -------------------------------------------------------------------------------
 
 
-class ThroughputCheck(_Check):
-    """Parts per minute arriving in a sink (or any) within [start, end or the run's end].
+class _PartsIntoSinks(_Check):
+    """A check on parts arriving in ``spec.sink`` (or any sink), of ``spec.variant`` (or any)."""
 
-    **Exercised** when at least one part arrived in the window: a rate over zero parts
-    judges nothing (a failure for any ``min`` > 0; vacuous with ``min: 0``).
-    """
-
-    kind = "throughput"
-    spec: ThroughputSpec
+    spec: ThroughputSpec | PartsArrivedSpec
 
     def __init__(self, spec: CheckSpec, run: RunContext) -> None:
         super().__init__(spec, run)
@@ -828,17 +823,33 @@ class ThroughputCheck(_Check):
         if s.variant is not None:
             self._variant(run, s.variant, "variant")
 
+    def _sinks(self, run: RunContext) -> list[str]:
+        return [self.spec.sink] if self.spec.sink is not None else _sink_names(run)
+
+    def _parts(self) -> str:
+        """``tall parts``, or ``parts`` for any variant."""
+        return f"{self.spec.variant} parts" if self.spec.variant else "parts"
+
+
+class ThroughputCheck(_PartsIntoSinks):
+    """Parts per minute arriving in a sink (or any) within [start, end or the run's end].
+
+    **Exercised** when at least one part arrived in the window: a rate over zero parts
+    judges nothing (a failure for any ``min`` > 0; vacuous with ``min: 0``).
+    """
+
+    kind = "throughput"
+    spec: ThroughputSpec
+
     def describe(self) -> str:
         s = self.spec
-        variant = f"{s.variant} " if s.variant else ""
-        return f"{variant}parts into {s.sink or 'any sink'} >= {s.min:g}/min"
+        return f"{self._parts()} into {s.sink or 'any sink'} >= {s.min:g}/min"
 
     def criterion(self) -> str:
         s = self.spec
-        variant = f"{s.variant} " if s.variant else ""
         until = "the end" if s.end is None else f"t={s.end:g} s"
         return (
-            f"at least {s.min:g} {variant}parts per minute into {s.sink or 'any sink'} "
+            f"at least {s.min:g} {self._parts()} per minute into {s.sink or 'any sink'} "
             f"from t={s.start:g} s to {until}"
         )
 
@@ -846,7 +857,7 @@ class ThroughputCheck(_Check):
         s = self.spec
         start = s_to_ns(s.start)
         end = run.now_ns if s.end is None else min(s_to_ns(s.end), run.now_ns)
-        sinks = [s.sink] if s.sink is not None else _sink_names(run)
+        sinks = self._sinks(run)
         parts = 0
         for part in run.plant.parts.parts:
             if s.variant is not None and part.variant != s.variant:
@@ -1222,7 +1233,7 @@ class NoMissortCheck(_Check):
 # ---- parts arrived ----------------------------------------------------------------------------
 
 
-class PartsArrivedCheck(_Check):
+class PartsArrivedCheck(_PartsIntoSinks):
     """At least ``min`` parts (of ``variant``) arrived in ``sink`` (or any sink) in the run.
 
     The statement of work of a scenario: "at least 4 boxes sorted". **Exercised** when at
@@ -1232,27 +1243,17 @@ class PartsArrivedCheck(_Check):
     kind = "parts_arrived"
     spec: PartsArrivedSpec
 
-    def __init__(self, spec: CheckSpec, run: RunContext) -> None:
-        super().__init__(spec, run)
-        s = self.spec
-        if s.sink is not None:
-            self._sink(run, s.sink, "sink")
-        if s.variant is not None:
-            self._variant(run, s.variant, "variant")
-
     def describe(self) -> str:
         s = self.spec
-        variant = f"{s.variant} " if s.variant else ""
-        return f">= {s.min} {variant}parts into {s.sink or 'any sink'}"
+        return f">= {s.min} {self._parts()} into {s.sink or 'any sink'}"
 
     def criterion(self) -> str:
         s = self.spec
-        variant = f"{s.variant} " if s.variant else ""
-        return f"at least {s.min} {variant}parts arrive in {s.sink or 'a sink'} during the run"
+        return f"at least {s.min} {self._parts()} arrive in {s.sink or 'a sink'} during the run"
 
     def finish(self, run: RunContext) -> CheckResult:
         s = self.spec
-        sinks = [s.sink] if s.sink is not None else _sink_names(run)
+        sinks = self._sinks(run)
         arrived = [
             p
             for p in run.plant.parts.parts

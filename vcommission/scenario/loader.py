@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,11 @@ _RESOLVER = yaml.resolver.Resolver()
 ALLOW_COMMANDS_HINT = (
     "--allow-commands (pytest: --vc-allow-commands) or VCOMMISSION_ALLOW_COMMANDS=1"
 )
+
+
+def commands_allowed(flag: bool) -> bool:
+    """Whether scenario commands may run: the user's flag, or ``VCOMMISSION_ALLOW_COMMANDS=1``."""
+    return flag or os.environ.get("VCOMMISSION_ALLOW_COMMANDS") == "1"
 
 
 @cache

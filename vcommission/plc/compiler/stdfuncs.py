@@ -165,33 +165,20 @@ def _conversion(
 
 def _converts(src: DataType, dst: DataType) -> bool:
     """A *_TO_* conversion from ``src`` to ``dst`` exists (``pycode.convert_code`` spells it)."""
+    # What converts to a STRING, an integer or a REAL: every scalar but an enumeration,
+    # which converts to strings and integers only.
+    scalar = (
+        src is BOOL or src.is_integer or src.is_real or src.is_time or isinstance(src, StringType)
+    )
     if isinstance(dst, StringType):
-        return (
-            src is BOOL
-            or src.is_integer
-            or isinstance(src, (EnumType, StringType))
-            or src.is_real
-            or src.is_time
-        )
+        return scalar or isinstance(src, EnumType)
     assert isinstance(dst, ElementaryType)
     if dst is BOOL:
         return isinstance(src, StringType) or src.is_numeric or src is BOOL
     if dst.is_integer:
-        return (
-            src is BOOL
-            or src.is_integer
-            or isinstance(src, (EnumType, StringType))
-            or src.is_real
-            or src.is_time
-        )
+        return scalar or isinstance(src, EnumType)
     if dst.is_real:
-        return (
-            src is BOOL
-            or src.is_integer
-            or src.is_real
-            or src.is_time
-            or isinstance(src, StringType)
-        )
+        return scalar
     if dst.is_time:
         return src.is_integer or src.is_real or src.is_time
     return False

@@ -26,7 +26,7 @@ from vcommission.reporting.fat.document import Check, Results, Scenario, worst
 from vcommission.reporting.fat.plots import Row, flow_plot, timing_diagram
 from vcommission.reporting.fat.regression import Regression, figure_text
 
-__all__ = ["build_report", "report_date", "resolve_traces"]
+__all__ = ["build_report", "report_date", "resolve_traces", "rows_from_trace"]
 
 #: Seconds of trace shown around a deviation's moment (the evidence window is 2 s + 1 s).
 _BEFORE_S, _AFTER_S = 3.0, 1.5
@@ -232,7 +232,11 @@ def _evidence_span(check: Check) -> tuple[float, float] | None:
     return (min([*times, moment]), max([*times, moment]))
 
 
-def _rows_from_trace(trace: Any, tags: list[str], start_s: float, end_s: float) -> list[Row]:
+def rows_from_trace(trace: Any, tags: list[str], start_s: float, end_s: float) -> list[Row]:
+    """Timing-diagram rows of ``tags`` the trace has: the value at the start, then changes.
+
+    The report and ``vcommission trace plot`` draw the same rows.
+    """
     present = [t for t in tags if t in trace.names]
     if not present:
         return []
@@ -271,7 +275,7 @@ def _check_plot(scenario: Scenario, check: Check, trace: Any) -> _Plot | None:
         start_s, end_s = 0.0, end or 0.0
     tags = _check_tags(check)
     if trace is not None and tags:
-        rows, source = _rows_from_trace(trace, tags, start_s, end_s), "trace"
+        rows, source = rows_from_trace(trace, tags, start_s, end_s), "trace"
     else:
         rows, source = _rows_from_evidence(check), "evidence window"
     if not rows or end_s <= start_s:
@@ -305,7 +309,7 @@ def _scenario_plot(scenario: Scenario, trace: Any, io_tags: list[str]) -> _Plot 
         return None
     tags = tags[:_MAX_ROWS]
     end_s = scenario.virtual_s or trace.end_ns / 1e9
-    rows = _rows_from_trace(trace, tags, 0.0, end_s)
+    rows = rows_from_trace(trace, tags, 0.0, end_s)
     if not rows:
         return None
     spans = [s for s in (_evidence_span(c) for c in scenario.checks) if s]
