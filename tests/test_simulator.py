@@ -177,12 +177,19 @@ def test_realtime_pacing_restarts_after_a_reset_and_after_a_pause(plant):
     started = time.monotonic()
     sim.run_for(0.2)
     assert time.monotonic() - started >= 0.05 - 0.01  # paced, not caught up in a burst
-    assert not sim.pacer.overruns
+    # Had the pacer kept its old anchor, the first tick after the pause would be late by the
+    # whole 200 ms pause. A loaded CI machine may still make a tick a few ms late, so the
+    # bound sits between scheduler noise and the pause.
+    assert _worst_lateness_ns(sim.pacer) < 50_000_000
     sim.reset()
     started = time.monotonic()
     sim.run_for(0.2)
     assert time.monotonic() - started >= 0.05 - 0.01
-    assert not sim.pacer.overruns
+    assert _worst_lateness_ns(sim.pacer) < 50_000_000
+
+
+def _worst_lateness_ns(pacer):
+    return max((overrun.late_ns for overrun in pacer.overruns), default=0)
 
 
 def test_run_async_in_fast_mode_does_not_read_the_wall_clock(plant, monkeypatch):
