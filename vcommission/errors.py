@@ -46,12 +46,21 @@ class ConfigIssue:
 class ConfigError(VcommissionError):
     """Raised when a configuration file is invalid; carries every issue found, not the first."""
 
-    def __init__(self, issues: list[ConfigIssue] | ConfigIssue | str) -> None:
+    def __init__(
+        self,
+        issues: list[ConfigIssue] | ConfigIssue | str,
+        *,
+        path: tuple[str | int, ...] = (),
+    ) -> None:
         if isinstance(issues, str):
-            issues = [ConfigIssue("", 0, "", issues)]
+            issues = [ConfigIssue("", 0, ".".join(str(step) for step in path), issues)]
         elif isinstance(issues, ConfigIssue):
             issues = [issues]
         self.issues: list[ConfigIssue] = list(issues)
+        #: Where below the object being loaded the problem is (``("points", "pick")``), so a
+        #: loader that knows the file can locate it: a component's parameters raise with
+        #: it and the model loader prefixes the component's own path.
+        self.yaml_path: tuple[str | int, ...] = tuple(path)
         super().__init__("\n".join(str(issue) for issue in self.issues))
 
 

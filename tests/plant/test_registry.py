@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pytest
@@ -134,3 +135,81 @@ def test_third_party_kind_loads_through_the_entry_point_group(tmp_path, monkeypa
     r.sim.operate("pedal.pressed", True)
     r.sim.step()
     assert r.plant.image["pedal.contact"] is False
+
+
+@dataclass(frozen=True)
+class FollowerParams:
+    leader: str
+    notes: str = "notes.txt"
+
+
+class Follower(Component):
+    """Names another component: resolved in connect, its bodies joined in attach."""
+
+    kind = "test_follower"
+    Params = FollowerParams
+
+    def connect(self, peers) -> None:
+        leader = peers.get(self.params.leader)
+        if leader is None:
+            raise ConfigError(f"no component {self.params.leader!r} to follow", path=("leader",))
+        self.leader = leader
+        self.notes_path = os.path.join(self.base_dir or "", self.params.notes)
+
+    def attach(self, world) -> None:
+        # Runs after every build, so the leader's bodies exist even though it comes later.
+        self.leader_bodies = [b for group in self.leader.bodies().values() for b in group.all]
+
+
+def test_connect_resolves_names_and_attach_sees_bodies_of_later_components(rig, model_file):
+    registry.register("test_follower", Follower)
+    r = rig("""
+        components:
+          follower: {kind: test_follower, leader: pusher}
+          pusher:
+            kind: cylinder
+            origin: [0, 0, 0.5]
+            direction: [1, 0, 0]
+            stroke: 0.2
+            extend_time: 0.5
+            retract_time: 0.5
+    """)
+    follower = r.plant.component("follower")
+    assert follower.leader is r.plant.component("pusher")
+    assert follower.leader_bodies == list(r.plant.component("pusher").bodies()["plate"].moving)
+    r.plant.reset()  # a new run connects and attaches again, to the new bodies
+    follower = r.plant.component("follower")
+    assert follower.leader is r.plant.component("pusher")
+    assert follower.leader_bodies == list(r.plant.component("pusher").bodies()["plate"].moving)
+
+
+def test_a_bad_reference_is_located_at_the_key_named_by_the_kind(model_file):
+    registry.register("test_follower", Follower)
+    path = model_file("""
+        components:
+          follower:
+            kind: test_follower
+            leader: nobody
+    """)
+    with pytest.raises(ConfigError) as exc:
+        load_model(path)
+    (issue,) = exc.value.issues
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "nobody" in text)
+    assert (issue.line, issue.path) == (line, "components.follower.leader")
+    assert "no component 'nobody' to follow" in issue.message
+
+
+def test_files_resolve_against_the_model_directory_not_the_working_directory(
+    model_file, monkeypatch, tmp_path
+):
+    registry.register("test_follower", Follower)
+    path = model_file("""
+        components:
+          follower: {kind: test_follower, leader: follower}
+    """)
+    model = load_model(path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    (follower,) = model.instantiate()
+    assert follower.notes_path == str(path.resolve().parent / "notes.txt")

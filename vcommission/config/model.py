@@ -22,6 +22,7 @@ and YAML path.
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,18 +177,30 @@ class Model:
     #: Tag -> integer scaling on the Modbus wire, for the tags that have one.
     scaling: dict[str, Scaling] = field(default_factory=dict)
     watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
+    #: Absolute directory of the model file, fixed at load time: components resolve the
+    #: files they read (a robot's URDF) against it, whatever the working directory later.
+    base_dir: str | None = None
 
     def instantiate(self, seed: int | None = None) -> list[Component]:
         """Fresh component instances (per-run state is theirs), ports wired to the table."""
         seed = self.seed if seed is None else seed
+        base_dir = self.base_dir
         instances = []
         for spec in self.components:
             component = registry.make(
-                spec.kind, spec.name, spec.params, variants=self.variants, seed=seed
+                spec.kind,
+                spec.name,
+                spec.params,
+                variants=self.variants,
+                seed=seed,
+                base_dir=base_dir,
             )
             for port in component.ports.values():
                 port.index = self.wiring[port.path]
             instances.append(component)
+        peers = {c.name: c for c in instances}
+        for component in instances:
+            component.connect(peers)
         return instances
 
     def having(self, capability: type) -> list[str]:
@@ -264,6 +277,7 @@ class _Checker:
         self.specs: list[ComponentSpec] = []
         self.components: dict[str, Component] = {}
         self.scaling: dict[str, Scaling] = {}
+        self.base_dir = os.path.dirname(os.path.abspath(doc.file))
 
     def model(self) -> Model:
         self._components()
@@ -284,6 +298,7 @@ class _Checker:
             word_order=self.raw.modbus.word_order,
             scaling=self.scaling,
             watchdog=self.raw.plc_watchdog,
+            base_dir=self.base_dir,
         )
 
     # -- components -------------------------------------------------------------------------
@@ -325,13 +340,29 @@ class _Checker:
             if params is None:
                 continue
             try:
-                component = cls(name, params, variants=dict(self.raw.parts), seed=self.raw.seed)
+                component = cls(
+                    name,
+                    params,
+                    variants=dict(self.raw.parts),
+                    seed=self.raw.seed,
+                    base_dir=self.base_dir,
+                )
             except (ConfigError, ValueError) as exc:
-                for message in getattr(exc, "issues", None) or [exc]:
-                    doc.issue(path, getattr(message, "message", str(message)))
+                self._component_issue(path, exc)
                 continue
             self.components[name] = component
             self.specs.append(ComponentSpec(name, kind, params))
+        for name, component in self.components.items():
+            try:
+                component.connect(self.components)
+            except (ConfigError, ValueError) as exc:
+                self._component_issue(("components", name), exc)
+
+    def _component_issue(self, path: tuple, exc: Exception) -> None:
+        """Record what a component kind raised, at the place in its entry it names."""
+        where = (*path, *getattr(exc, "yaml_path", ()))
+        for message in getattr(exc, "issues", None) or [exc]:
+            self.doc.issue(where, getattr(message, "message", str(message)))
 
     def _safe_state(self, signals: list[Signal]) -> None:
         by_name = {s.name: s for s in signals}

@@ -4,7 +4,9 @@ Code outside the plant asks for a capability, never for a concrete kind: "the bo
 component" (:meth:`~vcommission.plant.component.Component.bodies`, groups of
 :class:`BodyGroup`), "something that drops parts on request" (:class:`PartSource`),
 "something that holds parts" (:class:`PartSink`), "an actuator whose stroke can be slowed"
-(:class:`Slowable`), "a transport surface that can slip" (:class:`Slippable`). A robot, a
+(:class:`Slowable`), "a transport surface that can slip" (:class:`Slippable`), "a flange a
+tool can be mounted on" (:class:`Mount`), "something that holds parts" (:class:`PartHolder`),
+"a machine a safety relay can stop" (:class:`SafetyStoppable`). A robot, a
 gripper or a third-party kind takes part in spawn steps, throughput checks or faults by
 implementing the protocol; no scenario code changes. Ask with
 :meth:`Plant.find(name, PartSink) <vcommission.plant.plant.Plant.find>` or
@@ -22,7 +24,19 @@ from typing import Protocol, runtime_checkable
 
 from vcommission.plant.parts import Arrival
 
-__all__ = ["BodyGroup", "PartSink", "PartSource", "Slippable", "Slowable"]
+__all__ = [
+    "BodyGroup",
+    "Mount",
+    "PartHolder",
+    "PartSink",
+    "PartSource",
+    "SafetyStoppable",
+    "Slippable",
+    "Slowable",
+]
+
+Vec3 = tuple[float, float, float]
+Quat = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -92,3 +106,53 @@ class Slippable(Protocol):
 
         Called after ``update``; the drive's own state and reported speed are untouched.
         """
+
+
+@runtime_checkable
+class Mount(Protocol):
+    """A place a tool (a gripper) is mounted on: a robot's flange, a cylinder's plate.
+
+    Valid once the component is built; the tool reads it in its ``attach`` and every tick.
+    """
+
+    name: str
+
+    def mount_frame(self) -> tuple[int, int]:
+        """The body and link the tool is fixed to: (pybullet body id, link index; -1 = base)."""
+
+    def mount_pose(self) -> tuple[Vec3, Quat]:
+        """The mount point's pose in the world now: position (m) and quaternion (x, y, z, w)."""
+
+
+@runtime_checkable
+class PartHolder(Protocol):
+    """Holds workpieces (a gripper): contacts of a held part with the holder are not collisions."""
+
+    name: str
+
+    def held_parts(self) -> Sequence[int]:
+        """Body ids of the parts held now."""
+
+    def holding_bodies(self) -> Sequence[int]:
+        """Bodies whose contacts with a held part are the grip itself.
+
+        The fingers or suction cup, and the body of the link they are mounted on.
+        """
+
+
+@runtime_checkable
+class SafetyStoppable(Protocol):
+    """A machine a safety function stops (a robot): independent of the PLC's own commands.
+
+    Each request is named by its ``source`` (the relay or device asking); the machine stays
+    stopped while any source asks, and a cleared request does not restart it by itself
+    (the PLC must start it again, as after a real protective stop).
+    """
+
+    name: str
+
+    def protective_stop(self, source: str, active: bool) -> None:
+        """Stop along the path within the machine's stop time (category 1/2) while ``active``."""
+
+    def reduced_speed(self, source: str, active: bool) -> None:
+        """Limit the tool centre point to the safely reduced speed (250 mm/s) while ``active``."""

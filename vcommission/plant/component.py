@@ -14,7 +14,16 @@ reset by building again; a unit test can build one component into a bare
 A component records the bodies it builds with :meth:`Component.own` and reports them with
 :meth:`Component.bodies`, in named groups of static and moving bodies, so checks measure
 them without knowing the kind. What else a component can do (hold parts, drop parts, be
-slowed) it says by implementing the protocols of :mod:`vcommission.plant.capabilities`.
+slowed, carry a gripper, be stopped by a safety relay) it says by implementing the protocols
+of :mod:`vcommission.plant.capabilities`.
+
+A component that works with another one (a gripper on a robot's flange, a safety relay
+stopping robots, a teach point relative to a fixture) names it in its parameters and
+resolves the name in :meth:`Component.connect`, which the model loader also calls, so a bad
+reference is a located load error. Anything that needs the other's *bodies* (a constraint to
+a flange link) is done in :meth:`Component.attach`, after every component is built. Files a
+kind reads (a robot's URDF) resolve against :attr:`Component.base_dir`, the model file's
+directory.
 :func:`vcommission.plant.checker.check_component` tells whether a kind keeps these rules.
 """
 
@@ -111,8 +120,12 @@ class Component:
         params: Any = None,
         variants: Mapping[str, PartVariant] | None = None,
         seed: int = 0,
+        base_dir: str | None = None,
     ) -> None:
         self.name = name
+        #: Directory of the model file (None when built without one): relative file
+        #: parameters (a URDF) resolve against it.
+        self.base_dir = base_dir
         self.params = params if params is not None else self.Params()
         self.variants: Mapping[str, PartVariant] = variants or {}
         self.ports: dict[str, Port] = {}
@@ -143,6 +156,18 @@ class Component:
 
     # -- lifecycle --------------------------------------------------------------------------
 
+    def connect(self, peers: Mapping[str, Component]) -> None:
+        """Resolve the other components this one names in its parameters. Default: none.
+
+        Called once every component of the model is instantiated and wired (ports have
+        their indices), before any is built: by the model loader, so that a bad reference
+        is reported at its place in the file, and again for every plant run. Look names up
+        in ``peers`` and check their capabilities here; keep the objects, not their bodies
+        (those come with :meth:`build`). Raise
+        ``ConfigError(message, path=("mount",))`` for a bad reference: the path is relative
+        to this component's entry in the model file.
+        """
+
     def build(self, world: World) -> None:
         """Create bodies and fresh per-run state. Default: nothing physical.
 
@@ -151,6 +176,13 @@ class Component:
         """
         self.rng = np.random.default_rng([self._seed, zlib.crc32(self.name.encode())])
         self._bodies = {}
+
+    def attach(self, world: World) -> None:
+        """After every component of the plant is built: join bodies of different components.
+
+        Default: nothing. E.g. a gripper creates its body at its mount's flange here, since
+        the robot it is mounted on may come after it in the model file.
+        """
 
     # -- bodies -----------------------------------------------------------------------------
 

@@ -82,6 +82,9 @@ class Plant:
             self._bound_sinks()
             for component in self.components:
                 component.build(self.world)
+            for component in self.components:
+                if _overrides(component, "attach"):
+                    component.attach(self.world)
         except BaseException:
             self.close()  # do not leak the physics client of a half-built plant
             raise
