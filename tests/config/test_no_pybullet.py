@@ -70,9 +70,10 @@ def test_loading_a_model_and_its_components_does_not_import_pybullet():
     [
         ("io-list", str(SORTING_LINE)),
         ("check", str(ROOT / "plant_models")),
+        ("kinds",),
         ("--help",),
     ],
-    ids=["io-list", "check", "help"],
+    ids=["io-list", "check", "kinds", "help"],
 )
 def test_cli_commands_that_only_read_models_do_not_import_pybullet(argv):
     engines, done = _engines_after(_cli(*argv))

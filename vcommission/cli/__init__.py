@@ -1,7 +1,8 @@
 """The ``vcommission`` command line: a thin layer over the library.
 
 Subcommands: ``check`` (validate models and ST programs), ``io-list`` (the I/O list of a
-model), ``render`` (a labelled picture of a model), ``serve`` (a model's I/O over Modbus/OPC
+model), ``kinds`` (component kinds, their parameters and ports), ``render`` (a labelled
+picture of a model), ``serve`` (a model's I/O over Modbus/OPC
 UA in real time), ``operate`` (press a served plant's buttons), ``run`` (scenario files and
 bundled suites), ``report`` (the FAT report of a run, HTML/PDF), ``diff`` (two traces),
 ``trace`` (show or export one), ``plc`` (the built-in soft PLC over the wire) and ``demo``
@@ -33,8 +34,8 @@ __all__ = ["COMMANDS", "ExitCode", "build_parser", "main"]
 
 #: The command modules (``vcommission.cli.<name>``), in ``--help`` order.
 COMMANDS = (
-    "check", "io_list", "render", "serve", "operate", "run", "report", "diff", "trace", "plc",
-    "demo",
+    "check", "io_list", "kinds", "render", "serve", "operate", "run", "report", "diff", "trace",
+    "plc", "demo",
 )  # fmt: skip
 
 

@@ -108,6 +108,9 @@ class Component:
 
     #: Parameters dataclass of this kind, loaded strictly from the model YAML.
     Params: ClassVar[type] = NoParams
+    #: Smallest valid parameters as the YAML writes them (required keys only): the component
+    #: catalogue (``vcommission kinds``) builds an instance from them to list the ports.
+    example: ClassVar[Mapping[str, Any]] = {}
     #: Kind name used in YAML; set by subclasses.
     kind: ClassVar[str] = ""
     #: True when the operator input springs back on release (a push button), False when it

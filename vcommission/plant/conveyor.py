@@ -117,6 +117,7 @@ class BeltConveyor(Component):
     """
 
     kind = "belt_conveyor"
+    example = {"start": [0.0, 0.0, 0.8], "length": 4.0, "width": 0.5}
     Params = BeltConveyorParams
 
     def __init__(self, name: str, params: BeltConveyorParams, **kwargs: object) -> None:

@@ -62,6 +62,13 @@ class Cylinder(Component):
     """
 
     kind = "cylinder"
+    example = {
+        "origin": [2.5, -0.27, 0.87],
+        "direction": [0.0, 1.0, 0.0],
+        "stroke": 0.55,
+        "extend_time": 0.6,
+        "retract_time": 0.6,
+    }
     Params = CylinderParams
 
     def __init__(self, name: str, params: CylinderParams, **kwargs: object) -> None:

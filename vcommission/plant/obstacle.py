@@ -45,6 +45,7 @@ class Obstacle(Component):
     """
 
     kind = "obstacle"
+    example = {"position": [1.0, 0.0, 0.9], "size": [0.04, 0.5, 0.2]}
     Params = ObstacleParams
 
     def __init__(self, name: str, params: ObstacleParams, **kwargs: object) -> None:

@@ -56,6 +56,7 @@ class PhotoEye(Component):
     """
 
     kind = "photo_eye"
+    example = {"emitter": [1.0, -0.35, 0.85], "receiver": [1.0, 0.35, 0.85]}
     Params = PhotoEyeParams
 
     def __init__(self, name: str, params: PhotoEyeParams, **kwargs: object) -> None:
@@ -104,6 +105,7 @@ class PresenceSensor(Component):
     """
 
     kind = "presence_sensor"
+    example = {"center": [3.0, 0.0, 0.9], "size": [0.3, 0.3, 0.2]}
     Params = PresenceSensorParams
 
     def __init__(self, name: str, params: PresenceSensorParams, **kwargs: object) -> None:

@@ -54,6 +54,7 @@ class Sink(Component):
     """
 
     kind = "sink"
+    example = {"position": [2.5, 0.62, 0.2], "size": [0.8, 0.7, 0.45]}
     Params = SinkParams
 
     #: Arrivals kept (the most recent), or None for all; see :meth:`Plant.bound_history`.

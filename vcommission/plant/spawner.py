@@ -55,6 +55,7 @@ class PartSpawner(Component):
     """
 
     kind = "spawner"
+    example = {"position": [0.2, 0.0, 0.8], "interval": 3.0, "mix": {"<variant>": 1}}
     Params = PartSpawnerParams
 
     def __init__(self, name: str, params: PartSpawnerParams, **kwargs: object) -> None:
