@@ -357,3 +357,21 @@ def test_the_readme_session_example_runs(tmp_path):
         [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.wire
+def test_an_external_plc_command_runs_in_the_scenario_files_directory(tmp_path, monkeypatch):
+    """Relative paths in a command resolve from the scenario file, as `model:` does (they
+    resolved from the shell's directory, and the PLC failed with only a timeout)."""
+    (tmp_path / "plc_here.py").write_text(
+        "import os, sys\nprint('started in', os.getcwd(), file=sys.stderr)\nsys.exit(3)\n"
+    )
+    scenario = _external(tmp_path, "relative", "plc_here.py", duration=1)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = run_scenario(scenario)
+    assert result.verdict is Verdict.ERROR
+    # It ran (a missing script would exit 2 with "can't open file"), from the scenario's folder.
+    assert "exited with code 3 before it wrote" in (result.error or "")
+    assert f"started in {tmp_path}" in (result.error or "")

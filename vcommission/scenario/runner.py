@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import time
 import traceback
@@ -255,15 +256,21 @@ class _Run:
             process = None
             if external.command:
                 command = [_fill(word, where) for word in external.command]
+                # Relative paths in the command mean what they mean for `model:`: relative to
+                # the scenario file, not to wherever the user started vcommission.
+                cwd = os.path.dirname(os.path.abspath(self.scenario.file))
                 try:
                     process = await asyncio.create_subprocess_exec(
                         *command,
+                        cwd=cwd,
                         stdin=asyncio.subprocess.DEVNULL,
                         stdout=asyncio.subprocess.DEVNULL,
                         stderr=asyncio.subprocess.PIPE,
                     )
                 except OSError as exc:
-                    raise VcommissionError(f"cannot start the PLC {command[0]!r}: {exc}") from None
+                    raise VcommissionError(
+                        f"cannot start the PLC {command[0]!r} (in {cwd}): {exc}"
+                    ) from None
                 # Read its stderr all along: a pipe nobody reads blocks a chatty PLC.
                 stderr = _StderrTail(process)
                 stack.push_async_callback(stderr.close)

@@ -599,7 +599,8 @@ class ExternalLink(str, Enum):
 class ExternalPlc:
     """A PLC connecting from outside: the plant is served on a free loopback port.
 
-    ``command`` (optional) starts it; ``{host}``, ``{port}`` and ``{url}`` in its words are
+    ``command`` (optional) starts it, in the scenario file's directory (relative paths in
+    it resolve as ``model:`` does); ``{host}``, ``{port}`` and ``{url}`` in its words are
     replaced by where the plant listens. Without a command the PLC must already be set up
     to find the plant (``--modbus-port`` / ``--opcua-port`` of ``vcommission run``).
     """
