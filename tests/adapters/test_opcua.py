@@ -320,6 +320,51 @@ async def test_subscription_sees_pe_entry_when_a_box_arrives(served, client):
     await subscription.delete()
 
 
+async def test_every_monitored_item_of_a_node_sees_every_change_in_order(served, client):
+    """The server hands one value object to every monitored item (asyncua's per-item deep
+    copy cost 256 us each under 20 clients x 200 items): change detection must still work."""
+    sim, _ = served
+    handlers = [Notifications(), Notifications()]
+    node = await tag_node(client, "conveyor_run")
+    subscriptions = []
+    for handler in handlers:
+        subscription = await client.create_subscription(0, handler)
+        await subscription.subscribe_data_change([node, node, node])  # three items each
+        subscriptions.append(subscription)
+
+    async def three_each() -> list[list[object]]:
+        return [
+            [await asyncio.wait_for(handler.queue.get(), WAIT) for _ in range(3)]
+            for handler in handlers
+        ]
+
+    assert await three_each() == [[False] * 3] * 2  # the initial value, per item
+    for value in (True, False, True):
+        sim.image.stage("conveyor_run", value)
+        sim.step()
+        assert await three_each() == [[value] * 3] * 2
+    await asyncio.sleep(0.2)
+    assert all(handler.queue.empty() for handler in handlers)  # no repeated notification
+    for subscription in subscriptions:
+        await subscription.delete()
+
+
+def test_a_shared_data_value_is_its_own_deep_copy_and_encodes_as_a_data_value():
+    import copy
+
+    from asyncua.common.utils import Buffer
+    from asyncua.ua.ua_binary import struct_from_binary, struct_to_binary
+
+    from vcommission.adapters.opcua._asyncua_internals import SharedDataValue
+
+    shared = SharedDataValue(ua.Variant(12.5, ua.VariantType.Double))
+    assert copy.deepcopy(shared) is shared
+    plain = ua.DataValue(ua.Variant(12.5, ua.VariantType.Double))
+    decoded = struct_from_binary(ua.DataValue, Buffer(struct_to_binary(shared)))
+    assert struct_to_binary(shared) == struct_to_binary(plain)
+    assert decoded.Value == plain.Value
+
+
 # -- node-opcua, an independent client ----------------------------------------------------------
 
 

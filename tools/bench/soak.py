@@ -45,17 +45,19 @@ def rss_mb() -> float:
 # -- the clients, in a child process ---------------------------------------------------------
 
 
-async def _master(port: int, stop: float, stats: dict[str, int]) -> None:
+async def _master(port: int, stop: float, stats: dict[str, int], latencies: list[float]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     tid = 0
     next_poll = time.monotonic()
     while time.monotonic() < stop:
         for fc, address, count in POLL:
             tid = (tid + 1) & 0xFFFF
+            sent = time.perf_counter()
             writer.write(struct.pack(">HHHBBHH", tid, 0, 6, 1, fc, address, count))
             await writer.drain()
             header = await reader.readexactly(7)
             answer = await reader.readexactly(struct.unpack(">H", header[4:6])[0] - 1)
+            latencies.append(time.perf_counter() - sent)
             stats["requests"] += 1
             if answer[0] & 0x80 or struct.unpack(">H", header[:2])[0] != tid:
                 stats["errors"] += 1
@@ -64,7 +66,7 @@ async def _master(port: int, stop: float, stats: dict[str, int]) -> None:
     writer.close()
 
 
-async def _subscriber(endpoint: str, stop: float, stats: dict[str, int]) -> None:
+async def _subscriber(endpoint: str, stop: float, stats: dict[str, int], items: int) -> None:
     from asyncua import Client
 
     class Counter:
@@ -77,6 +79,8 @@ async def _subscriber(endpoint: str, stop: float, stats: dict[str, int]) -> None
         variables = []
         for component in await folder.get_children():
             variables += await component.get_children()
+        if items:  # a client of N items: the variables again and again, as many HMIs do
+            variables = [variables[i % len(variables)] for i in range(items)]
         subscription = await client.create_subscription(50, Counter())
         await subscription.subscribe_data_change(variables)
         while time.monotonic() < stop:
@@ -86,10 +90,13 @@ async def _subscriber(endpoint: str, stop: float, stats: dict[str, int]) -> None
 async def _clients(args: argparse.Namespace) -> None:
     stop = time.monotonic() + args.seconds
     stats = {"requests": 0, "errors": 0, "notifications": 0}
-    tasks = [_master(args.port, stop, stats) for _ in range(args.masters)]
-    tasks += [_subscriber(args.endpoint, stop, stats) for _ in range(args.subscribers)]
+    latencies: list[float] = []
+    tasks = [_master(args.port, stop, stats, latencies) for _ in range(args.masters)]
+    tasks += [_subscriber(args.endpoint, stop, stats, args.items) for _ in range(args.subscribers)]
     results = await asyncio.gather(*tasks, return_exceptions=True)
     stats["client_failures"] = sum(1 for r in results if isinstance(r, BaseException))
+    stats["modbus_p50_ms"] = float(np.percentile(latencies, 50)) * 1e3 if latencies else 0.0
+    stats["modbus_p99_ms"] = float(np.percentile(latencies, 99)) * 1e3 if latencies else 0.0
     print(json.dumps(stats), flush=True)
 
 
@@ -134,6 +141,7 @@ async def _soak(args: argparse.Namespace) -> int:
                 sys.executable, __file__, "--clients", "--port", str(modbus.port),
                 "--endpoint", opcua.endpoint, "--seconds", str(seconds),
                 "--masters", str(args.masters), "--subscribers", str(args.subscribers),
+                "--items", str(args.items),
                 stdout=asyncio.subprocess.PIPE,
             )  # fmt: skip
             started = time.monotonic()
@@ -168,6 +176,10 @@ async def _soak(args: argparse.Namespace) -> int:
     print(f"RSS first / last sample    {samples[0][1]:.1f} / {samples[-1][1]:.1f} MB")
     print(f"RSS slope after 5 min      {'n/a' if slope is None else f'{slope:.3f} MB/min'}")
     print(f"Modbus requests / errors   {stats['requests']} / {stats['errors']}")
+    print(
+        f"Modbus latency p50 / p99   {stats['modbus_p50_ms']:.2f} / "
+        f"{stats['modbus_p99_ms']:.2f} ms (request to answer, at the master)"
+    )
     print(f"OPC UA notifications       {stats['notifications']}")
     print(f"client failures            {stats['client_failures']}")
     print(f"late ticks under load      {late} of {ticks} ({100 * late / max(ticks, 1):.2f}%)")
@@ -185,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=float, default=30.0, help="s with no client first")
     parser.add_argument("--masters", type=int, default=4)
     parser.add_argument("--subscribers", type=int, default=1)
+    parser.add_argument(
+        "--items",
+        type=int,
+        default=0,
+        help="monitored items per subscriber (0: every variable once)",
+    )
     parser.add_argument("--sample", type=float, default=10.0, help="s between samples")
     parser.add_argument("--clients", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)

@@ -38,6 +38,10 @@ __all__ = ["OpcUaServer"]
 log = logging.getLogger(__name__)
 
 
+#: Variables whose subscribers are told before the flush lets other tasks run.
+_NOTIFY_BATCH = 8
+
+
 def _ignore(connected: bool) -> None:
     """The connection callback when nobody asked for one."""
 
@@ -327,7 +331,7 @@ class OpcUaServer:
             variable = variables[index]
             if variable is None:
                 continue
-            data = ua.DataValue(
+            data = internals.SharedDataValue(
                 ua.Variant(committed[index], variable.variant_type),
                 SourceTimestamp=now,
                 ServerTimestamp=now,
@@ -343,5 +347,9 @@ class OpcUaServer:
             await self._wake.wait()
             self._wake.clear()
             pending, self._pending = self._pending, {}
-            for variable, data in pending.values():
+            for count, (variable, data) in enumerate(pending.values(), 1):
                 await internals.notify(variable.value, data, variable.signal.name)
+                if count % _NOTIFY_BATCH == 0:
+                    # Each variable may feed hundreds of monitored items: let the tick and
+                    # the Modbus link in between, rather than after the whole flush.
+                    await asyncio.sleep(0)
