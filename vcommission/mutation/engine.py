@@ -210,11 +210,29 @@ class _Folder:
 
 
 def _digest(path: str | None) -> str | None:
+    """SHA-256 of what a trace recorded, leaving out its ``meta``.
+
+    The meta names the program file; a mutant's trace must equal the original's when the
+    plant saw the same.
+    """
     if path is None or not os.path.exists(path):
         return None
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    import json
+
+    import numpy as np
+
+    digest = hashlib.sha256()
+    with np.load(path, allow_pickle=False) as trace:
+        for key in sorted(trace.files):
+            array = trace[key]
+            if key == "header":
+                header = json.loads(str(array))
+                header.pop("meta", None)
+                digest.update(json.dumps(header, sort_keys=True).encode())
+            else:
+                digest.update(key.encode() + array.tobytes())
     os.unlink(path)
-    return digest
+    return digest.hexdigest()
 
 
 # ---- the engine --------------------------------------------------------------------------------
