@@ -48,8 +48,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # are written against (a fault's spec is part of the scenario format).
     ("scenario definitions", ("scenario.schema", "scenario.registry")),
     ("faults", ("faults", "scenario.faults")),
-    ("scenario", ("scenario",)),
-    ("reporting", ("reporting",)),
+    # Executors run the scenario layer's units (a scenario case, a mutant's suite run).
+    ("scenario", ("scenario", "executors")),
+    ("reporting", ("reporting", "mutation")),
     ("app", ("cli", "serve", "demo", "pytest_plugin", "__main__", "__init__")),
 )  # fmt: skip
 
@@ -59,6 +60,8 @@ ONLY_IN: dict[str, str] = {
     "pybullet_utils": "plant",
     "pymodbus": "adapters",
     "asyncua": "adapters",
+    "distributed": "executors",
+    "dask": "executors",
 }
 
 #: Packages (with their modules) that must stay light at import time, and what they must not

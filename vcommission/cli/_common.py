@@ -13,7 +13,7 @@ import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 from vcommission.cli.exitcodes import ExitCode
 from vcommission.resources import resolve_model, resolve_suite
@@ -30,7 +30,9 @@ __all__ = [
     "add_coverage_option",
     "at_least",
     "endpoint",
+    "executor_url",
     "jobs",
+    "make_executor",
     "model_path",
     "non_negative_float",
     "positive_float",
@@ -88,6 +90,30 @@ def at_least(minimum: int) -> Callable[[str], int]:
 #: Plant seeds and worker counts.
 seed = at_least(0)
 jobs = at_least(1)
+
+
+def executor_url(text: str) -> str:
+    """An argparse type: ``dask://HOST:PORT``, the scheduler of a Dask cluster."""
+    scheme, sep, rest = text.partition("://")
+    host, colon, port = rest.rpartition(":")
+    if scheme != "dask" or not sep or not colon or not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: an executor is dask://HOST:PORT (the Dask scheduler's address)"
+        )
+    return text
+
+
+def make_executor(url: str | None) -> Any:
+    """The Dask executor for an ``--executor`` URL, or None for this machine's pool.
+
+    Raises:
+        VcommissionError: the scheduler cannot be reached, or the dask extra is missing.
+    """
+    if url is None:
+        return None
+    from vcommission.executors.dask import DaskExecutor, parse_address
+
+    return DaskExecutor(parse_address(url))
 
 
 def endpoint(default_port: int) -> Callable[[str], tuple[str, int] | None]:

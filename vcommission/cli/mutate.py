@@ -15,7 +15,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vcommission.cli._common import Subparsers, jobs, print_issues, suite_path
+from vcommission.cli._common import (
+    Subparsers,
+    executor_url,
+    jobs,
+    make_executor,
+    print_issues,
+    suite_path,
+)
 from vcommission.cli.exitcodes import ExitCode
 
 if TYPE_CHECKING:
@@ -74,6 +81,13 @@ def register(commands: Subparsers) -> None:
         metavar="N",
         help="worker processes (default: cores)",
     )
+    mutate.add_argument(
+        "--executor",
+        type=executor_url,
+        default=None,
+        metavar="URL",
+        help="run the mutants on a Dask cluster: dask://HOST:PORT (the scheduler)",
+    )
     mutate.add_argument("-v", "--verbose", action="store_true", help="a line per mutant")
     mutate.set_defaults(handler=handle)
 
@@ -110,13 +124,19 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
             )
 
     try:
-        report = mutate(
-            args.program,
-            scenarios,
-            operators=args.operators,
-            jobs=args.jobs or default_jobs(),
-            on_result=progress,
-        )
+        executor = make_executor(args.executor)
+        try:
+            report = mutate(
+                args.program,
+                scenarios,
+                operators=args.operators,
+                jobs=args.jobs or default_jobs(),
+                executor=executor,
+                on_result=progress,
+            )
+        finally:
+            if executor is not None:
+                executor.close()
     except VcommissionError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         return ExitCode.ERROR

@@ -14,7 +14,15 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vcommission.cli._common import Subparsers, jobs, print_issues, seed, suite_path
+from vcommission.cli._common import (
+    Subparsers,
+    executor_url,
+    jobs,
+    make_executor,
+    print_issues,
+    seed,
+    suite_path,
+)
 from vcommission.cli.exitcodes import ExitCode
 from vcommission.cli.report import add_report_options, require_report_extra
 
@@ -42,6 +50,14 @@ def register(commands: Subparsers) -> None:
         default=None,
         metavar="N",
         help="worker processes (default: one per core)",
+    )
+    run.add_argument(
+        "--executor",
+        type=executor_url,
+        default=None,
+        metavar="URL",
+        help="run the cases on a Dask cluster: dask://HOST:PORT (the scheduler); default: "
+        "worker processes here (-j)",
     )
     run.add_argument("--junit", type=Path, default=None, metavar="FILE")
     run.add_argument("--json", type=Path, default=None, metavar="FILE")
@@ -150,6 +166,12 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
         reporters.append(make_reporter("json", args.json))
     if args.report or args.pdf:
         reporters.append(make_reporter("fat", args.report, args.pdf))
+    try:
+        # Before the reports start: an unreachable cluster must not leave an empty report.
+        executor = make_executor(args.executor)
+    except VcommissionError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        return ExitCode.ERROR
     hooks = Hooks(reporters)
     workers = args.jobs or default_jobs()
     started = time.perf_counter()
@@ -159,7 +181,12 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
     interrupted_by: int | None = None
     try:
         results += run_suite(
-            scenarios, workers, args.trace_dir, hooks.suite_events(scenarios), args.strict
+            scenarios,
+            workers,
+            args.trace_dir,
+            hooks.suite_events(scenarios),
+            args.strict,
+            executor=executor,
         )
     except SuiteInterrupted as interrupt:
         # Every finished result is kept; the rest are errors marked interrupted, so the
@@ -171,6 +198,8 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
         # stops; a second Ctrl-C meanwhile waits until they are written.
         with deferred_interrupts():
             hooks.run_finish(results, time.perf_counter() - started)
+        if executor is not None:
+            executor.close()
     if interrupted_by is not None:
         return 128 + interrupted_by  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
     return {

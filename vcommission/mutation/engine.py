@@ -149,6 +149,7 @@ def run_program(payload: dict[str, Any], state: dict[str, Any]) -> dict[str, Any
     or ``not_compiled``) and per scenario run: name, verdict, first failed check (name,
     kind), trace SHA-256, executed statements.
     """
+    from vcommission.executors.portable import PackedScenario, unpack
     from vcommission.plc import compile_program
     from vcommission.scenario.runner import WorkerCache, run_scenario
 
@@ -159,7 +160,11 @@ def run_program(payload: dict[str, Any], state: dict[str, Any]) -> dict[str, Any
     folder: Path = state["folder"].path
     program = folder / payload["name"]
     program.write_text(payload["source"], encoding="utf-8")
-    scenarios: list[Scenario] = payload["scenarios"]
+    # Packed scenarios carry their model's files (a worker elsewhere has none of ours).
+    scenarios: list[Scenario] = [
+        unpack(s, folder / "units") if isinstance(s, PackedScenario) else s
+        for s in payload["scenarios"]
+    ]
     answer: dict[str, Any] = {"status": "ok", "runs": []}
     try:
         if scenarios:
@@ -244,6 +249,7 @@ def mutate(
     *,
     operators: set[str] | None = None,
     jobs: int = 1,
+    executor: Any = None,
     on_result: Callable[[MutantResult], None] = lambda result: None,
 ) -> MutationReport:
     """Mutation-test ``program`` with ``scenarios``; see the module docstring.
@@ -258,9 +264,11 @@ def mutate(
     source = program.read_text(encoding="utf-8")
     if not scenarios:
         raise VcommissionError("mutate: no scenarios to run")
-    executor = LocalExecutor(max(1, jobs))
-    original = _original(executor, program, source, scenarios)
-    by_name = {s.name: s for s in scenarios}
+    from vcommission.executors.portable import pack
+
+    executor = executor if executor is not None else LocalExecutor(max(1, jobs))
+    packed = {s.name: pack(s) for s in scenarios}
+    original = _original(executor, program, source, scenarios, packed)
     all_sites = sites(source, str(program), operators)
     results: dict[int, MutantResult] = {}
     kills: Counter[str] = Counter()
@@ -290,7 +298,7 @@ def mutate(
         payload = {
             "source": mutant.source,
             "name": f"mutant_{site.index}.st",
-            "scenarios": [by_name[name] for name in order],
+            "scenarios": [packed[name] for name in order],
             "stop_at_kill": True,
         }
         return Unit("vcommission.mutation.engine:run_program", payload, budget)
@@ -314,13 +322,22 @@ def mutate(
 
 
 def _original(
-    executor: LocalExecutor, program: Path, source: str, scenarios: list[Scenario]
+    executor: Any,
+    program: Path,
+    source: str,
+    scenarios: list[Scenario],
+    packed: dict[str, Any],
 ) -> dict[str, dict[str, Any]]:
     """Each scenario against the original program: coverage, trace digest, wall time."""
     units = [
         Unit(
             "vcommission.mutation.engine:run_program",
-            {"source": source, "name": program.name, "scenarios": [s], "coverage": True},
+            {
+                "source": source,
+                "name": program.name,
+                "scenarios": [packed[s.name]],
+                "coverage": True,
+            },
         )
         for s in scenarios
     ]

@@ -153,12 +153,19 @@ def run_suite(
     trace_dir: str | Path | None = None,
     events: SuiteEvents | None = None,
     strict: bool = False,
+    executor: Any = None,
 ) -> list[ScenarioResult]:
     """Run every scenario; results come back in the order of ``scenarios``.
 
     ``strict``: checks not exercised and faults that never acted fail (see run_scenario).
+    ``executor``: run each case as a self-contained unit there (a
+    :class:`~vcommission.executors.dask.DaskExecutor`) instead of on this machine's pool.
     """
     events = events or SuiteEvents()
+    if executor is not None:
+        from vcommission.executors.units import run_cases
+
+        return run_cases(executor, scenarios, trace_dir, events, strict)
     if jobs <= 1 or len(scenarios) <= 1:
         return _run_here(scenarios, trace_dir, events, strict)
     return _Pool(scenarios, min(jobs, len(scenarios)), trace_dir, events, strict).run()
