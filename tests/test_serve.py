@@ -7,12 +7,13 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
-from tests.helpers import NODE_DIR, free_port, run_cli, serving
+from tests.helpers import NODE_DIR, ROOT, free_port, run_cli, serving
 from tests.peers import require_tool
 from vcommission.serve import parse_endpoint
 
@@ -291,3 +292,62 @@ def test_node_opcua_drives_the_served_line_until_boxes_reach_pe_entry(node_opcua
         assert '{"pe_entry":true}' in driver.stdout
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
+
+
+@pytest.mark.realtime
+@pytest.mark.wire
+def test_an_operator_script_presses_start_for_the_plc_connected_over_modbus(tmp_path):
+    """Headless: the script presses Start; the soft PLC over Modbus runs the belt; the
+    script's wait sees it; an e-stop stops it again. No OPC UA client written by hand."""
+    script = tmp_path / "operate.yaml"
+    script.write_text(
+        "steps:\n"
+        # The PLC is up when it lights amber (stopped, ready): a loaded machine takes seconds.
+        "  - wait: {until: {tag: light_amber}, timeout: 15}\n"
+        "  - hold: 0.5\n"
+        "  - pulse: {tag: start_pb.pressed, for: 0.3}\n"
+        "  - wait: {until: {tag: conveyor_run}, timeout: 5}\n"
+        "  - set: {tag: estop.pressed, value: true}\n"
+        "  - wait: {until: {not: {tag: conveyor_run}}, timeout: 5}\n"
+    )
+    with serving(
+        "--opcua", "off", "--modbus", "127.0.0.1:0", "--duration", "40",
+        "--operator-script", str(script),
+    ) as process:  # fmt: skip
+        port = int(process.stdout.readline().rsplit(":", 1)[1])
+        plc = subprocess.Popen(
+            [sys.executable, "-m", "vcommission", "plc",
+             "plant_models/sorting_line/plc/sorting.st", "--modbus", f"127.0.0.1:{port}",
+             "--model", "plant_models/sorting_line", "--duration", "35"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            lines = []
+            deadline = time.monotonic() + 45
+            while time.monotonic() < deadline:
+                line = process.stdout.readline()
+                if not line:
+                    break
+                lines.append(line)
+                if "operator script done" in line or "operator script stopped" in line:
+                    break
+        finally:
+            plc.kill()
+            plc.wait()
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=10)
+    text = "".join(lines)
+    assert "operator script 4/6" in text and "pulse start_pb.pressed for 0.3 s" in text
+    assert "operator script done" in text, text
+
+
+def test_a_broken_operator_script_is_a_located_error_before_serving(tmp_path):
+    script = tmp_path / "bad.yaml"
+    script.write_text("steps:\n  - pulse: {tag: start_pb, for: 0.3}\n")
+    done = run_cli(
+        "serve", "plant_models/sorting_line", "--modbus", "off", "--opcua", "off",
+        "--operator-script", str(script),
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert f"{script}:2: steps[0].pulse" in done.stderr
+    assert "listening" not in done.stdout and "Traceback" not in done.stderr

@@ -79,6 +79,8 @@ class ServeOptions:
     limits: ServerLimits = field(default_factory=ServerLimits)
     #: OPC UA endpoints, certificate and users (``OpcUaSecurity``); None: no security.
     opcua_security: OpcUaSecurity | None = None
+    #: Timed operator actions to play from the start (``--operator-script``), or None.
+    operator_script: Path | None = None
 
 
 @dataclass
@@ -215,6 +217,12 @@ def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
 async def serve(model_path: str | Path, options: ServeOptions, console: Console) -> Simulator:
     """Run the model in real time and serve it until the duration ends or a signal arrives."""
     model = load_model(model_path)
+    script = None
+    if options.operator_script is not None:
+        from vcommission.scenario.script import load_operator_script
+
+        # Before anything listens: a broken script is a located error, exit 1.
+        script = load_operator_script(options.operator_script, model)
     # No recorder: a served plant may run for days, and nothing reads its history.
     builder = SessionBuilder(model).clock(ClockMode.REALTIME, options.speed).recorder(None)
     if options.watchdog is not None:
@@ -261,6 +269,17 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
             stop = asyncio.Event()
             keys = _OperatorKeys(sim)
             sim.monitors.append(keys)
+            if script is not None:
+                from vcommission.scenario.context import RunContext
+                from vcommission.scenario.script import ScriptPlayer
+
+                player = ScriptPlayer(
+                    script,
+                    RunContext(None, session),
+                    lambda line: console.print(line, markup=False, highlight=False),
+                )
+                sim.monitors.append(player)
+                player.start()
             with stop_on_signals(stop), _keyboard(keys, stop) as interactive:
                 legend = keys.legend() if interactive else ""
                 run = asyncio.create_task(sim.run_async(options.duration))

@@ -111,6 +111,14 @@ def register(commands: Subparsers) -> None:
         help="folder of the OPC UA server key and certificate (made there when missing); "
         "needed by the Basic256Sha256 endpoints",
     )
+    serve.add_argument(
+        "--operator-script",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="play timed operator actions from the start: a YAML file of scenario steps "
+        "(hold, pulse, set, wait, spawn, fault, ...), e.g. press Start after 2 s",
+    )
     serve.set_defaults(handler=handle)
 
 
@@ -145,6 +153,7 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
         client_map=args.client_map,
         limits=ServerLimits(args.max_connections, args.idle_timeout, args.keepalive),
         opcua_security=security,
+        operator_script=args.operator_script,
     )
     asyncio.run(serve(args.model, options, out))
     return ExitCode.OK

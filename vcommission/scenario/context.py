@@ -181,7 +181,10 @@ class RunContext:
         """The trace around ``time_ns`` for ``tags``: each tag's value 2 s before, then changes.
 
         Changes after the moment appear up to 1 s later, or up to now if the run ends first.
+        A run without a recorder (a served plant, which keeps no history) has none to show.
         """
+        if self.session.recorder is None:
+            return Evidence(time_ns / 1e9, list(tags), [])
         start = max(0, time_ns - s_to_ns(WINDOW_BEFORE_S))
         end = time_ns + s_to_ns(WINDOW_AFTER_S)
         table = self.plant.image.table
