@@ -6,7 +6,8 @@ component" (:meth:`~vcommission.plant.component.Component.bodies`, groups of
 "something that holds parts" (:class:`PartSink`), "an actuator whose stroke can be slowed"
 (:class:`Slowable`), "a transport surface that can slip" (:class:`Slippable`), "a flange a
 tool can be mounted on" (:class:`Mount`), "something that holds parts" (:class:`PartHolder`),
-"a machine a safety relay can stop" (:class:`SafetyStoppable`). A robot, a
+"a machine a safety relay can stop" (:class:`SafetyStoppable`), "a tool a carrier
+commands" (:class:`Tool`). A robot, a
 gripper or a third-party kind takes part in spawn steps, throughput checks or faults by
 implementing the protocol; no scenario code changes. Ask with
 :meth:`Plant.find(name, PartSink) <vcommission.plant.plant.Plant.find>` or
@@ -33,6 +34,7 @@ __all__ = [
     "SafetyStoppable",
     "Slippable",
     "Slowable",
+    "Tool",
 ]
 
 Vec3 = tuple[float, float, float]
@@ -156,3 +158,28 @@ class SafetyStoppable(Protocol):
 
     def reduced_speed(self, source: str, active: bool) -> None:
         """Limit the tool centre point to the safely reduced speed (250 mm/s) while ``active``."""
+
+
+@runtime_checkable
+class Tool(Protocol):
+    """A tool on a mount (a gripper) that its carrier commands: a robot job's grip/release.
+
+    The carrier's command is OR'd with the tool's own PLC input port (``suction``,
+    ``close``): the tool acts while either asks, so a PLC can drive a gripper on a cylinder
+    and a robot job can drive the same kind on its flange.
+    """
+
+    name: str
+
+    def actuate(self, source: str, on: bool) -> None:
+        """Command the tool on (grip) or off (release) on behalf of ``source`` (the carrier).
+
+        The command holds until the same source sends the opposite one; it takes effect in
+        the tool's next ``update``.
+        """
+
+    def gripping(self) -> bool:
+        """True while the tool holds a part, as of its last ``sense``.
+
+        A vacuum gripper's ``vacuum_ok``, a parallel gripper's ``part_gripped``.
+        """
