@@ -7,7 +7,7 @@ component" (:meth:`~vcommission.plant.component.Component.bodies`, groups of
 (:class:`Slowable`), "a transport surface that can slip" (:class:`Slippable`), "a flange a
 tool can be mounted on" (:class:`Mount`), "something that holds parts" (:class:`PartHolder`),
 "a machine a safety relay can stop" (:class:`SafetyStoppable`), "a tool a carrier
-commands" (:class:`Tool`). A robot, a
+commands" (:class:`Tool`), "a tool that can lose its grip" (:class:`GripLosable`). A robot, a
 gripper or a third-party kind takes part in spawn steps, throughput checks or faults by
 implementing the protocol; no scenario code changes. Ask with
 :meth:`Plant.find(name, PartSink) <vcommission.plant.plant.Plant.find>` or
@@ -27,6 +27,7 @@ from vcommission.plant.parts import Arrival
 
 __all__ = [
     "BodyGroup",
+    "GripLosable",
     "Mount",
     "PartHolder",
     "PartSink",
@@ -183,3 +184,17 @@ class Tool(Protocol):
 
         A vacuum gripper's ``vacuum_ok``, a parallel gripper's ``part_gripped``.
         """
+
+
+@runtime_checkable
+class GripLosable(Protocol):
+    """A tool that can lose its grip (vacuum supply or air pressure lost): faults drop parts.
+
+    While any ``source`` asks, the tool holds nothing: held parts fall at its next
+    ``update`` and it cannot grip again until every source has cleared.
+    """
+
+    name: str
+
+    def lose_grip(self, source: str, active: bool) -> None:
+        """Lose the grip on behalf of ``source`` while ``active``."""
