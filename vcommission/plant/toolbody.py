@@ -53,8 +53,10 @@ class ToolDriver:
     mount *link* (``Mount.mount_frame``) as pybullet has it at the start of each substep,
     at the offset ``Mount.mount_pose`` had from it at attach: a pusher plate is re-posed just
     before, a robot's links are where its joint motors took them in the previous substep
-    (and where the arm's own reset puts them again). Each entry is ``[driven body, position in the mount frame,
-    orientation in it, velocity in it]``; a moving jaw's position advances by its velocity
+    (and where the arm's own reset puts them again).
+
+    Each entry is ``[driven body, position in the mount frame, orientation in it, velocity
+    in it]``; a moving jaw's position advances by its velocity
     every substep, so it slides instead of jumping once a tick.
     """
 
