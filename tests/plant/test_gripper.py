@@ -278,3 +278,73 @@ def test_a_bad_mount_is_a_located_error(model_file, mount, message):
 def test_bad_jaw_widths_are_refused(load):
     with pytest.raises(ConfigError, match=r"closed_width=0\.4 must be within 0\.\.open_width"):
         load(JAWS.replace("closed_width: 0.02", "closed_width: 0.4"))
+
+
+# ---- on a robot's flange ------------------------------------------------------------------------
+
+# The bundled gantry's flange points down; the cup (0.04 m) on it: TCP 0.04 m below the
+# flange. The box lies on a pedestal (top 0.45 m) under the pick point, the bin is elsewhere.
+GANTRY_CELL = """
+components:
+  arm:
+    kind: robot
+    urdf: gantry.urdf
+    tool: cup
+    tcp: [0, 0, 0.04]
+    points:
+      home: {joints: [0, 0, 0, 0]}
+      pick: {xyz: [0.3, 0.0, 0.552]}
+      place: {xyz: [-0.3, 0.2, 0.8]}
+    jobs:
+      1:
+        name: pick_and_place
+        steps:
+          - {ptp: pick, offset: [0, 0, 0.2]}
+          - {lin: pick}
+          - {grip: true}
+          - {wait_for: gripped, timeout: 1.0}
+          - {lin: pick, offset: [0, 0, 0.2]}
+          - {ptp: place}
+          - {grip: false}
+          - {wait_for: released}
+          - {ptp: home}
+  cup: {kind: vacuum_gripper, mount: arm}
+  bin:
+    kind: sink
+    position: [-0.3, 0.2, 0.0]
+    size: [0.4, 0.4, 0.3]
+    remove_after: null
+"""
+
+
+def test_a_vacuum_gripper_on_a_robot_flange_picks_carries_and_places(rig):
+    from tests.plant.robot_helpers import Plc
+
+    r = rig(GANTRY_CELL)
+    r.world.add_box((0.1, 0.1, 0.225), (0.3, 0.0, 0.225))
+    part = r.place("box", (0.3, 0.0, 0.45))
+    cup = r.plant.component("cup")
+    arm = r.plant.component("arm")
+    (cup_body,) = cup.bodies()["tool"].moving
+    assert arm.body in cup.holding_bodies()
+    plc = Plc(r)
+    plc.power_up()
+    plc.start(1)
+    # While carried, the part hangs under the cup: same x, y, 0.05 + 0.02 m below its centre.
+    carried = []
+
+    def sample() -> bool:
+        if cup.held_parts():
+            (cx, cy, cz), _ = r.world.pose(cup_body)
+            (px, py, pz) = r.pos(part)
+            carried.append((px - cx, py - cy, pz - cz))
+        return not plc["appl_run"]
+
+    r.run_until(sample, timeout_s=20.0)
+    assert plc["job_done"] == 1 and plc["fault_code"] == 0
+    assert len(carried) > 50
+    for offset in carried:
+        assert offset == pytest.approx((0.0, 0.0, -0.07), abs=0.002)
+    r.run_until(lambda: r.plant.image["bin.count"] == 1, timeout_s=2.0)
+    assert part.destination == "bin"
+    assert [e.event for e in part.journey] == ["spawned", "gripped", "released", "arrived"]
