@@ -159,6 +159,23 @@ def test_lost_grip_drops_the_part_and_prevents_a_new_grip_until_restored(rig):
     assert cup.held_parts() == (part.body,)  # the part still lies under the cup
 
 
+def test_a_held_part_removed_from_the_world_is_let_go(rig):
+    # A scenario's remove step takes the part away while it is held: the cup must not
+    # drive the body id that is gone (pybullet reuses ids for the next body).
+    r, part = rig_with_part(rig, VACUUM)
+    cup = r.plant.component("cup")
+    r.sim.operate("cup.suction", True)
+    r.sim.run_for(0.1)
+    r.world.remove_body(part.body)
+    r.plant.parts.retire(part, r.sim.now_ns, "operator")
+    newcomer = r.place("box", (0.5, 0.5, 0.0))  # gets the old body id
+    assert newcomer.body == part.body
+    r.sim.step()
+    assert cup.held_parts() == () and r.plant.image["cup.vacuum_ok"] is False
+    r.sim.run_for(0.2)
+    assert r.pos(newcomer)[:2] == pytest.approx((0.5, 0.5), abs=0.01)
+
+
 def test_a_sink_counts_the_part_when_released_inside_not_while_carried_through(rig):
     # The bin's volume reaches up to 0.4 m: the carried part is inside it on the way.
     r, part = rig_with_part(

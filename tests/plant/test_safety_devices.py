@@ -405,3 +405,27 @@ def test_manual_mode_limits_the_real_robot_to_reduced_speed(rig):
     speeds = plc.rig.record(lambda: plc["tcp_speed"], lambda _: not plc["appl_run"], 20.0)
     assert 100.0 < max(speeds) <= 250.0  # moving, at no more than the reduced 250 mm/s
     assert plc["job_done"] == 1
+
+
+def test_the_arm_itself_breaks_a_curtain_across_its_path_and_is_stopped(rig):
+    from tests.plant.robot_helpers import Plc, gantry
+
+    curtain = """
+  curtain:
+    kind: light_curtain
+    start: [0.3, -0.7, 0.0]
+    end: [0.3, 0.7, 0.0]
+    beams: 5
+    low: 1.0
+    high: 1.4
+  relay: {kind: safety_relay, robots: [arm], curtains: [curtain]}
+"""
+    plc = Plc(gantry(rig, stop_time=0.2, extra=curtain))
+    robot = plc.component
+    plc.power_up()
+    plc.start(1)  # home (x = 0) to far (x = 0.6): the bridge and ram cross x = 0.3
+    plc.rig.run_until(lambda: not plc.rig.plant.image["curtain.ossd"], 5.0)
+    x_at_break = robot.joint_positions[0]
+    assert 0.2 < x_at_break < 0.4
+    plc.rig.run_until(lambda: plc["safety_stop"] and not plc["moving"], 1.0)
+    assert plc["appl_run"] and robot.joint_positions[0] < 0.6  # stopped short of far
