@@ -365,3 +365,46 @@ def test_a_vacuum_gripper_on_a_robot_flange_picks_carries_and_places(rig):
     r.run_until(lambda: r.plant.image["bin.count"] == 1, timeout_s=2.0)
     assert part.destination == "bin"
     assert [e.event for e in part.journey] == ["spawned", "gripped", "released", "arrived"]
+
+
+def test_a_parallel_gripper_on_a_robot_flange_grips_across_the_part(rig):
+    from tests.plant.robot_helpers import Plc
+
+    # TCP at the finger tips (palm 0.04 + fingers 0.08 along the flange's z): 5 cm above
+    # the pedestal, so the jaws close across the box's upper half.
+    text = (
+        GANTRY_CELL.replace("tcp: [0, 0, 0.04]", "tcp: [0, 0, 0.12]")
+        .replace("tool: cup", "tool: jaws")
+        .replace("pick: {xyz: [0.3, 0.0, 0.552]}", "pick: {xyz: [0.3, 0.0, 0.5]}")
+        .replace(
+            "  cup: {kind: vacuum_gripper, mount: arm}",
+            "  jaws: {kind: parallel_gripper, mount: arm, palm: [0.06, 0.4, 0.04],"
+            " finger: [0.04, 0.02, 0.08], open_width: 0.3, stroke_time: 0.3}",
+        )
+    )
+    r = rig(text)
+    r.world.add_box((0.1, 0.1, 0.225), (0.3, 0.0, 0.225))
+    part = r.place("box", (0.3, 0.0, 0.45))
+    jaws = r.plant.component("jaws")
+    palm = jaws.bodies()["tool"].moving[0]
+    plc = Plc(r)
+    plc.power_up()
+    plc.start(1)
+    carried = []
+
+    def sample() -> bool:
+        if jaws.held_parts():
+            assert r.plant.image["jaws.part_gripped"] or not r.plant.image["jaws.closed"]
+            (cx, cy, cz), _ = r.world.pose(palm)
+            (px, py, pz) = r.pos(part)
+            carried.append((px - cx, py - cy, pz - cz))
+        return not plc["appl_run"]
+
+    r.run_until(sample, timeout_s=20.0)
+    assert plc["job_done"] == 1 and plc["fault_code"] == 0
+    assert len(carried) > 50
+    first = carried[0]
+    for offset in carried:  # held rigidly where it was gripped
+        assert offset == pytest.approx(first, abs=1e-3)
+    r.run_until(lambda: r.plant.image["bin.count"] == 1, timeout_s=2.0)
+    assert r.plant.image["jaws.open"]
