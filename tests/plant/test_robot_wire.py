@@ -68,18 +68,22 @@ VAR
     pgno        AT %QW0   : INT;
 END_VAR
 VAR
-    step : INT := 0;   (* 0 select, 1 start, 2 wait for the job's end *)
+    step : INT := 0;   (* 0 number, 3 strobe, 1 start, 2 wait for the job's end *)
     next : INT := 1;   (* the program to run next *)
 END_VAR
 drives_on := TRUE;
 move_enable := TRUE;
 CASE step OF
-    0: (* the robot asks for a number: give it, latch it with a pgno_valid pulse *)
+    0: (* the robot asks for a number: give it first ... *)
         ext_start := FALSE;
-        IF pgno_req AND NOT pgno_valid AND next <= 3 THEN
+        IF pgno_req AND next <= 3 THEN
             pgno := next;
-            pgno_valid := TRUE;
-        ELSIF pgno_valid AND NOT pgno_req THEN
+            step := 3;
+        END_IF;
+    3: (* ... and latch it with pgno_valid a cycle later: over the wire the number and the
+          strobe travel in separate requests, so the number must be there before the edge *)
+        pgno_valid := TRUE;
+        IF NOT pgno_req THEN
             pgno_valid := FALSE;
             step := 1;
         END_IF;
