@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from tests.helpers import run_cli, write_model
@@ -130,3 +133,20 @@ def test_a_grip_step_needs_a_tool(tmp_path):
     _, where, message = _issue(path)
     assert where == "components.arm.jobs.1.steps[0].grip"
     assert "needs a 'tool'" in message
+
+
+def test_loading_a_robot_model_does_not_import_pybullet(tmp_path):
+    path = _model(tmp_path)
+    script = f"""
+import sys
+from vcommission.config.model import load_model
+model = load_model({str(path)!r})
+(_, arm) = model.instantiate()
+assert arm.targets["pick"].q.shape == (7,)
+print(",".join(m for m in ("pybullet", "pybullet_utils") if m in sys.modules) or "none")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "none"
