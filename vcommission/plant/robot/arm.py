@@ -28,6 +28,7 @@ pushed and collision checks see the links where the controller puts them.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import math
 import os
 from collections.abc import Mapping
@@ -96,10 +97,11 @@ STANDARD_OUTPUTS = (
 )
 
 _DOWN = (180.0, 0.0, 0.0)  # default rpy: the tool pointing straight down
-_LIN_STEP_M = 0.01  # LIN paths are solved by IK at most this far apart
-_LIN_STEP_RAD = math.radians(3.0)
+_LIN_STEP_M = 0.02  # LIN paths are solved by IK at most this far apart
+_LIN_STEP_RAD = math.radians(5.0)
 _LIN_MAX_SAMPLES = 200
 _STEPS_PER_TICK = 16  # instant steps (grip, set, satisfied waits) run within one tick
+_PTP_PROBES = 33  # TCP samples along a PTP path, for its reduced-speed limit
 
 
 class FaultCode(IntEnum):
@@ -166,7 +168,13 @@ class _Segment:
     #: Largest TCP travel per unit of s, metres (for the reduced speed limit).
     k_tcp: float
 
+    def __post_init__(self) -> None:
+        self._start = np.array(self.samples[0])
+        self._delta = np.array(self.samples[-1]) - self._start
+
     def q_at(self, s: float) -> np.ndarray:
+        if len(self.samples) == 2:  # PTP: a straight line in joint space
+            return self._start + s * self._delta
         return np.array(interpolate(self.samples, s))
 
 
@@ -211,6 +219,9 @@ class Robot(Component):
             raise ConfigError(f"URDF {p.urdf!r}: {exc}", path=where) from None
         self.urdf_path = path
         self._limits()
+        self._home_tolerance = np.where(
+            self.unit == 1.0, p.home_tolerance / 1000.0, math.radians(p.home_tolerance)
+        )
         self._declare_ports()
         self.tool: Any = None
         self.home_q: np.ndarray | None = None
@@ -219,6 +230,11 @@ class Robot(Component):
         self.pallet_targets: dict[str, list[_Target]] = {}
         #: (pgno, step index) -> target(s) of motion steps with an offset.
         self._offset_targets: dict[tuple[int, int], list[_Target]] = {}
+        self._fk_key = self._tcp_key = b""
+        self._fk = self._tcp_T = np.eye(4)
+        self._fk_cache: dict[bytes, np.ndarray] = {}
+        self._lin_failed_at = np.zeros(3)
+        self._no_tip = not any(p.tcp)
         self.base_T = pose_matrix(np.array(p.base), rpy_matrix(0.0, 0.0, math.radians(p.yaw)))
         self.tip_T = pose_matrix(np.array(p.tcp))
         self.q = self._power_on_q()
@@ -328,6 +344,8 @@ class Robot(Component):
         self._speed_mm_s = 0.0
         self._moved = False
         self._tcp = self.tcp_pose(self.q)
+        self._home_q_seen: np.ndarray | None = None
+        self._home = False
 
     # -- connect: frames, teach points, jobs -----------------------------------------------
 
@@ -503,6 +521,9 @@ class Robot(Component):
         self._offset_targets = {}
         known = [*p.points, *p.pallets]
         for pgno, job in p.jobs.items():
+            # Where the arm is before each step, as far as the job itself says (one entry per
+            # pallet place); unknown at the start: wherever the previous job left it.
+            before: list[tuple[np.ndarray, np.ndarray]] | None = None
             for k, step in enumerate(job.steps):
                 path = ("jobs", str(pgno), "steps", k)
                 kind = step.kind
@@ -527,6 +548,15 @@ class Robot(Component):
                                 )
                             ]
                         )
+                    ends = self._offset_targets.get((pgno, k)) or (
+                        self.pallet_targets[target]
+                        if target in p.pallets
+                        else [self.targets[target]]
+                    )
+                    if kind is StepKind.PTP or before is None:
+                        before = [(t.q, t.pose) for t in ends]
+                    else:
+                        before = self._check_line(before, ends, (*path, "lin"), target)
                 elif kind is StepKind.GRIP and self.tool is None:
                     raise ConfigError("a grip step needs a 'tool'", path=(*path, "grip"))
                 elif kind is StepKind.WAIT_FOR:
@@ -548,6 +578,37 @@ class Robot(Component):
                         f"({', '.join(self.user_outputs) or 'none declared'})",
                         path=(*path, "set"),
                     )
+
+    def _check_line(
+        self,
+        starts: list[tuple[np.ndarray, np.ndarray]],
+        ends: list[_Target],
+        path: tuple,
+        target: str,
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Solve a job's LIN from each known start (pallet places pair up); where it ends."""
+        if len(starts) == len(ends):
+            pairs = list(zip(starts, ends, strict=True))
+        else:
+            pairs = [(a, b) for a in starts for b in ends][:64]
+        out = []
+        for n, ((q, pose), end) in enumerate(pairs, start=1):
+            samples = self._lin_samples(q, pose, end.pose)
+            if isinstance(samples, FaultCode):
+                x, y, z = (round(float(c), 4) for c in self._lin_failed_at)
+                place = f" (place {n})" if len(pairs) > 1 else ""
+                why = (
+                    "needs a joint beyond its limits"
+                    if samples is FaultCode.JOINT_LIMIT
+                    else "passes a pose the arm cannot reach"
+                )
+                raise ConfigError(
+                    f"the line to {target!r}{place} {why} at [{x}, {y}, {z}] (world); "
+                    "move there with ptp, or add a point on the way",
+                    path=path,
+                )
+            out.append((samples[-1], end.pose))
+        return out
 
     # -- build ----------------------------------------------------------------------------------
 
@@ -573,12 +634,28 @@ class Robot(Component):
     # -- kinematics helpers ------------------------------------------------------------------
 
     def flange_pose(self, q: np.ndarray | None = None) -> np.ndarray:
-        """World transform of the flange for joint values ``q`` (default: now)."""
-        return self.chain.fk(self.q if q is None else q, self.base_T)
+        """World transform of the flange for joint values ``q`` (default: now). Do not modify.
+
+        The last result is kept: between two updates every caller (the TCP speed, a
+        gripper's mount pose each substep while the arm stands) asks for the same joints.
+        """
+        q = self.q if q is None else q
+        key = q.tobytes()
+        found = self._fk_cache.get(key)
+        if found is None:
+            if len(self._fk_cache) >= 4:  # this tick's and the last tick's poses
+                self._fk_cache.clear()
+            found = self._fk_cache[key] = self.chain.fk(q, self.base_T)
+        self._fk_key, self._fk = key, found
+        return found
 
     def tcp_pose(self, q: np.ndarray | None = None) -> np.ndarray:
-        """World transform of the tool centre point for ``q`` (default: now)."""
-        return self.flange_pose(q) @ self.tip_T
+        """World transform of the tool centre point for ``q`` (default: now). Do not modify."""
+        flange = self.flange_pose(q)
+        if self._tcp_key != self._fk_key:
+            self._tcp_key = self._fk_key
+            self._tcp_T = flange if self._no_tip else flange @ self.tip_T
+        return self._tcp_T
 
     @property
     def joint_positions(self) -> np.ndarray:
@@ -591,7 +668,9 @@ class Robot(Component):
         return self.body, self.flange_link
 
     def mount_pose(self) -> tuple[tuple[float, float, float], tuple[float, float, float, float]]:
-        t = self.flange_pose()
+        # During a physics step: where the arm was put for this step (not the end of tick).
+        q = np.array(self.arm.current) if self.arm is not None else self.q
+        t = self.flange_pose(q)
         return (float(t[0, 3]), float(t[1, 3]), float(t[2, 3])), matrix_quaternion(t[:3, :3])
 
     def protective_stop(self, source: str, active: bool) -> None:
@@ -658,14 +737,17 @@ class Robot(Component):
         q1 = self.q
         arm = self.arm
         dt = ctx.dt
-        moved = bool(np.any(q1 != q0))
+        moved = q1 is not q0 and bool((q1 != q0).any())
+        if arm is not None and (moved or self._moved):
+            arm.position = q0.tolist()
+            arm.velocity = ((q1 - q0) / dt).tolist() if moved else [0.0] * len(q0)
         self._moved = moved
-        if arm is not None:
-            arm.position = [float(v) for v in q0]
-            arm.velocity = [float(v) for v in (q1 - q0) / dt] if moved else [0.0] * len(q0)
-        tcp = self.tcp_pose(q1) if moved else self._tcp
-        self._speed_mm_s = float(np.linalg.norm(tcp[:3, 3] - self._tcp[:3, 3])) / dt * 1000.0
-        self._tcp = tcp
+        if moved:
+            tcp = self.tcp_pose(q1)
+            self._speed_mm_s = float(np.linalg.norm(tcp[:3, 3] - self._tcp[:3, 3])) / dt * 1e3
+            self._tcp = tcp
+        else:
+            self._speed_mm_s = 0.0
 
     def _run(self, ctx: TickContext, job: _Job, values: list) -> None:
         enable = bool(values[self.move_enable.index])
@@ -788,22 +870,57 @@ class Robot(Component):
             return _Segment([list(q0), list(q1)], 1.0, 1.0, 0.0)
         v = float(np.min(self.vmax[moving] / dq[moving])) * speed / 100.0
         a = float(np.min(self.amax[moving] / dq[moving]))
-        probe = [q0 + (q1 - q0) * f for f in np.linspace(0.0, 1.0, 65)]
+        probe = [q0 + (q1 - q0) * f for f in np.linspace(0.0, 1.0, _PTP_PROBES)]
         return _Segment([list(q0), list(q1)], v, a, self._k_tcp(probe))
 
     def _lin(self, target: _Target, speed: float) -> _Segment | FaultCode:
         p = self.params
         start, end = self._tcp, target.pose
+        samples = self._lin_samples(self.q, start, end)
+        if isinstance(samples, FaultCode):
+            return samples
+        n = len(samples) - 1
         distance = float(np.linalg.norm(end[:3, 3] - start[:3, 3]))
         angle = float(np.linalg.norm(rotation_error(end[:3, :3], start[:3, :3])))
-        n = max(
-            1,
-            math.ceil(distance / _LIN_STEP_M),
-            math.ceil(angle / _LIN_STEP_RAD),
-        )
+        if distance < 1e-9 and angle < 1e-9:
+            return _Segment([list(q) for q in samples], 1.0, 1.0, 0.0)
+        scale = speed / 100.0
+        v_limits, a_limits = [], []
+        if distance > 1e-9:
+            v_limits.append(p.lin_speed * scale / distance)
+            a_limits.append(p.lin_acceleration / distance)
+        if angle > 1e-9:
+            rot = math.radians(p.lin_rotation_speed)
+            v_limits.append(rot * scale / angle)
+            a_limits.append(2.0 * rot / angle)
+        # Joint limits along the path: the steepest dq/ds of each joint over the samples.
+        slopes = np.max(np.abs(np.diff(np.array(samples), axis=0)), axis=0) * n
+        steep = slopes > 1e-12
+        if steep.any():
+            v_limits.append(float(np.min(self.vmax[steep] / slopes[steep])))
+            a_limits.append(float(np.min(self.amax[steep] / slopes[steep])))
+        # The TCP's speed between samples is not uniform (joints move linearly between
+        # them): measure it on half-spacing chords for the reduced-speed limit.
+        halves = [samples[0]]
+        for a, b in itertools.pairwise(samples):
+            halves += [(a + b) / 2, b]
+        k_tcp = max(distance, self._k_tcp(halves))
+        return _Segment([list(q) for q in samples], min(v_limits), min(a_limits), k_tcp)
+
+    def _lin_samples(
+        self, q: np.ndarray, start: np.ndarray, end: np.ndarray
+    ) -> list[np.ndarray] | FaultCode:
+        """Joint values along the TCP line from ``start`` to ``end``, solved from ``q`` on.
+
+        Returns the fault when a pose on the line is out of reach, needs a joint beyond its
+        limits, or only a jump of the configuration (a flip through a singularity) reaches it.
+        """
+        distance = float(np.linalg.norm(end[:3, 3] - start[:3, 3]))
+        angle = float(np.linalg.norm(rotation_error(end[:3, :3], start[:3, :3])))
+        n = max(1, math.ceil(distance / _LIN_STEP_M), math.ceil(angle / _LIN_STEP_RAD))
         n = min(n, _LIN_MAX_SAMPLES)
         base_inv = np.linalg.inv(self.base_T)
-        samples = [self.q.copy()]
+        samples = [q.copy()]
         for k in range(1, n + 1):
             f = k / n
             pose = pose_matrix(
@@ -822,26 +939,10 @@ class Robot(Component):
                     lower=self.lower - 10.0,
                     upper=self.upper + 10.0,
                 )
+                self._lin_failed_at = pose[:3, 3]
                 return FaultCode.JOINT_LIMIT if free.ok else FaultCode.UNREACHABLE
             samples.append(result.q)
-        if distance < 1e-9 and angle < 1e-9:
-            return _Segment([list(q) for q in samples], 1.0, 1.0, 0.0)
-        scale = speed / 100.0
-        v_limits, a_limits = [], []
-        if distance > 1e-9:
-            v_limits.append(p.lin_speed * scale / distance)
-            a_limits.append(p.lin_acceleration / distance)
-        if angle > 1e-9:
-            rot = math.radians(p.lin_rotation_speed)
-            v_limits.append(rot * scale / angle)
-            a_limits.append(2.0 * rot / angle)
-        # Joint limits along the path: the steepest dq/ds of each joint over the samples.
-        slopes = np.max(np.abs(np.diff(np.array(samples), axis=0)), axis=0) * n
-        steep = slopes > 1e-12
-        if steep.any():
-            v_limits.append(float(np.min(self.vmax[steep] / slopes[steep])))
-            a_limits.append(float(np.min(self.amax[steep] / slopes[steep])))
-        return _Segment([list(q) for q in samples], min(v_limits), min(a_limits), distance)
+        return samples
 
     def sense(self, ctx: TickContext) -> None:
         values = ctx.values
@@ -868,12 +969,11 @@ class Robot(Component):
     def _at_home(self) -> bool:
         if self.home_q is None:
             return False
-        tolerance = np.where(
-            self.unit == 1.0,
-            self.params.home_tolerance / 1000.0,
-            math.radians(self.params.home_tolerance),
-        )
-        return bool(np.all(np.abs(self.q - self.home_q) <= tolerance))
+        q = self.q
+        if q is not self._home_q_seen:  # q is replaced when the arm moves, never modified
+            self._home_q_seen = q
+            self._home = bool((np.abs(q - self.home_q) <= self._home_tolerance).all())
+        return self._home
 
 
 def component_frame(component: Component) -> np.ndarray | None:
