@@ -25,10 +25,17 @@ _BUILTIN = {
     "cylinder": "vcommission.plant.cylinder:Cylinder",
     "spawner": "vcommission.plant.spawner:PartSpawner",
     "sink": "vcommission.plant.sink:Sink",
+    "robot": "vcommission.plant.robot.arm:Robot",
     "push_button": "vcommission.plant.panel:PushButton",
     "emergency_stop": "vcommission.plant.panel:EmergencyStop",
     "stack_light": "vcommission.plant.panel:StackLight",
     "door_switch": "vcommission.plant.safety:DoorSwitch",
+    "light_curtain": "vcommission.plant.safety:LightCurtain",
+    "safety_fence": "vcommission.plant.safety:SafetyFence",
+    "mode_selector": "vcommission.plant.safety:ModeSelector",
+    "safety_relay": "vcommission.plant.safety:SafetyRelay",
+    "vacuum_gripper": "vcommission.plant.gripper:VacuumGripper",
+    "parallel_gripper": "vcommission.plant.gripper:ParallelGripper",
     "obstacle": "vcommission.plant.obstacle:Obstacle",
 }
 _registry: dict[str, str | type[Component]] = dict(_BUILTIN)
