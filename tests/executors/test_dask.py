@@ -62,7 +62,7 @@ def cluster(tmp_path_factory) -> Iterator[str]:
     try:
         with DaskExecutor(address) as executor:
             deadline = time.monotonic() + 120
-            while len(executor.client.scheduler_info()["workers"]) < 2:
+            while len(executor.dask_client.scheduler_info()["workers"]) < 2:
                 assert time.monotonic() < deadline, "the workers did not join in 120 s"
                 time.sleep(0.2)
         yield address
@@ -111,7 +111,7 @@ def test_a_worker_killed_mid_run_loses_no_unit_and_counts_none_twice(cluster, tm
     scenarios = collect([SUITE]).scenarios[:8]
     seen: list[int] = []
     with DaskExecutor(cluster) as executor:
-        pids = executor.client.run(os.getpid)
+        pids = executor.dask_client.run(os.getpid)
         killed = False
 
         class Events:

@@ -85,7 +85,7 @@ def bench_dask(repeat: int) -> None:
         address, processes = _cluster(workers)
         try:
             with DaskExecutor(address) as executor:
-                while len(executor.client.scheduler_info()["workers"]) < workers:
+                while len(executor.dask_client.scheduler_info()["workers"]) < workers:
                     time.sleep(0.2)
                 # Warm: the workers import vcommission and build their first plant.
                 run_suite(cases[:workers], 1, None, strict=True, executor=executor)

@@ -50,7 +50,13 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     from vcommission.plant import registry
 
     try:
-        docs = [describe(args.kind)] if args.kind else [describe(k) for k in registry.kinds()]
+        # The one-line list needs no ports: no kind is instantiated for it.
+        listing = not args.kind and args.format == "text"
+        docs = (
+            [describe(args.kind)]
+            if args.kind
+            else [describe(k, ports=not listing) for k in registry.kinds()]
+        )
     except RegistryError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         return ExitCode.USAGE

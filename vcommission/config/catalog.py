@@ -99,8 +99,8 @@ class KindDoc:
     ports: tuple[PortDoc, ...]
 
 
-def describe(kind: str) -> KindDoc:
-    """The catalogue entry of ``kind``.
+def describe(kind: str, *, ports: bool = True) -> KindDoc:
+    """The catalogue entry of ``kind`` (without its ports when ``ports`` is False).
 
     Raises:
         RegistryError: ``kind`` is not registered (the message lists the registered ones).
@@ -117,7 +117,7 @@ def describe(kind: str) -> KindDoc:
         summary.strip(),
         _without_ports_section(rest).strip(),
         tuple(_params(cls.Params)),
-        tuple(_ports(kind, cls)),
+        tuple(_ports(kind, cls)) if ports else (),
     )
 
 
@@ -191,14 +191,20 @@ def _field_comments(cls: type) -> dict[str, str]:
         return {}
     comments: dict[str, str] = {}
     pending: list[str] = []
+    #: The comment of the field on the line before, for fields that share one
+    #: (``#: Heights of the lowest and highest beam`` above ``low`` and ``high``).
+    shared = ""
     for line in source.splitlines()[1:]:
         stripped = line.strip()
         if stripped.startswith("#:"):
             pending.append(stripped[2:].strip())
             continue
         match = re.match(r"(\w+)\s*:", stripped)
-        if match and pending:
-            comments[match.group(1)] = " ".join(pending)
+        if match and (pending or shared):
+            shared = " ".join(pending) if pending else shared
+            comments[match.group(1)] = shared
+        else:
+            shared = ""
         pending = []
     return comments
 

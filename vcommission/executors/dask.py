@@ -62,7 +62,7 @@ class DaskExecutor:
                 "the Dask executor needs the dask extra: pip install 'vcommission[dask]'"
             ) from None
         try:
-            self.client = Client(address, timeout=connect_timeout_s, set_as_default=False)
+            self.dask_client = Client(address, timeout=connect_timeout_s, set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise VcommissionError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
         self.address = address
@@ -70,7 +70,7 @@ class DaskExecutor:
     @property
     def slots(self) -> int:
         """Worker threads of the cluster now (at least 1)."""
-        info = self.client.scheduler_info()
+        info = self.dask_client.scheduler_info()
         return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
 
     def run(
@@ -93,7 +93,7 @@ class DaskExecutor:
                 return
             index = len(submitted)
             submitted.append(unit)
-            future = self.client.submit(run_unit, unit.function, unit.payload, pure=False)
+            future = self.dask_client.submit(run_unit, unit.function, unit.payload, pure=False)
             started[index] = time.monotonic()
             inflight[future] = index
 
@@ -109,7 +109,7 @@ class DaskExecutor:
             submit()
         while inflight:
             try:
-                with self.client.as_current():  # wait() asks for the current client
+                with self.dask_client.as_current():  # wait() asks for the current client
                     done, _ = wait(list(inflight), timeout=_POLL_S, return_when="FIRST_COMPLETED")
             except TimeoutError:  # none finished yet: look at the budgets
                 done = set()
@@ -136,7 +136,7 @@ class DaskExecutor:
         return [outcomes[i] for i in range(len(submitted))]
 
     def close(self) -> None:
-        self.client.close()
+        self.dask_client.close()
 
     def __enter__(self) -> DaskExecutor:
         return self

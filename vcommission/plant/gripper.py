@@ -284,6 +284,7 @@ class VacuumGripper(_MountedTool):
     """
 
     kind = "vacuum_gripper"
+    example = {"mount": "robot"}
     Params = VacuumGripperParams
 
     def __init__(self, name: str, params: VacuumGripperParams, **kwargs: object) -> None:
@@ -431,6 +432,7 @@ class ParallelGripper(_MountedTool):
     """
 
     kind = "parallel_gripper"
+    example = {"mount": "robot"}
     Params = ParallelGripperParams
 
     def __init__(self, name: str, params: ParallelGripperParams, **kwargs: object) -> None:

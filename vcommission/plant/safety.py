@@ -137,6 +137,7 @@ class LightCurtain(Component):
     """
 
     kind = "light_curtain"
+    example = {"start": [1.0, -0.6, 0.0], "end": [1.0, 0.6, 0.0]}
     Params = LightCurtainParams
 
     def __init__(self, name: str, params: LightCurtainParams, **kwargs: object) -> None:
@@ -276,6 +277,7 @@ class SafetyFence(Component):
     """
 
     kind = "safety_fence"
+    example = {"points": [[0.0, 0.0], [2.0, 0.0], [2.0, 2.0]]}
     Params = SafetyFenceParams
 
     def build(self, world: World) -> None:

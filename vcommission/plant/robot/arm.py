@@ -200,6 +200,7 @@ class Robot(Component):
     """
 
     kind = "robot"
+    example = {"urdf": "gantry.urdf"}
     Params = RobotParams
 
     def __init__(self, name: str, params: RobotParams, **kwargs: Any) -> None:
