@@ -30,6 +30,7 @@ _BUILTIN = {
     "stack_light": "vcommission.plant.panel:StackLight",
     "door_switch": "vcommission.plant.safety:DoorSwitch",
     "obstacle": "vcommission.plant.obstacle:Obstacle",
+    "camera": "vcommission.plant.camera:Camera",
 }
 _registry: dict[str, str | type[Component]] = dict(_BUILTIN)
 _entry_points_loaded = False
