@@ -42,9 +42,20 @@ BUILTIN = {
         {"position": (0.0, 0.0, 0.0), "size": (0.6, 0.6, 0.3), "remove_after": 0.3},
         [("box", (0.0, 0.0, 0.4)), ("tall", (0.0, 0.0, 0.8))],
     ),
+    "robot": ({"urdf": "gantry.urdf"}, [("box", (0.0, 0.0, 0.0))]),
     "push_button": (None, []),
     "emergency_stop": (None, []),
     "stack_light": (None, []),
+    "light_curtain": (
+        {"start": (0.0, -0.5, 0.0), "end": (0.0, 0.5, 0.0), "low": 0.05, "high": 0.5},
+        [("box", (0.0, 0.0, 0.0))],
+    ),
+    "safety_fence": ({"points": [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0)]}, [("box", (0.5, 0.5, 0))]),
+    "mode_selector": (None, []),
+    # Without peers (the checker runs a kind alone): ports and determinism only.
+    "safety_relay": (None, []),
+    "vacuum_gripper": ({"mount": "robot"}, []),
+    "parallel_gripper": ({"mount": "robot"}, []),
     "door_switch": (None, []),
     "obstacle": ({"position": (0.0, 0.0, 0.15), "size": (0.04, 0.6, 0.3)}, [("box", (0.1, 0, 0))]),
     "camera": ({"eye": (1.5, -1.5, 1.2), "target": (0.0, 0.0, 0.3)}, []),
@@ -68,9 +79,12 @@ EXERCISED = {
     "cylinder": ("extended", lambda values: True in values),
     "spawner": ("count", lambda values: values[-1] == 1),  # then its drop zone stays full
     "sink": ("count", lambda values: values[-1] == 2),
+    "robot": ("peri_rdy", lambda values: True in values),
     "push_button": ("contact", lambda values: True in values),
     "emergency_stop": ("healthy", lambda values: False in values),
     "door_switch": ("locked", lambda values: True in values),
+    "light_curtain": ("ossd", lambda values: False in values),
+    "mode_selector": ("manual", lambda values: True in values),
 }
 
 
