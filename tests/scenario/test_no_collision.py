@@ -263,7 +263,7 @@ def test_what_stands_in_front_of_the_contact_is_left_out_of_the_picture(cell, tm
     run.evidence_stem = str(tmp_path / "crash")
     (hit,) = checked(run, 1.0, spec(["arm"], ["post"], camera="cam"))
     (image,) = hit.evidence.images
-    assert image["caption"].endswith("; not drawn, in front of them: screen.stand")
+    assert image["caption"].endswith("; not drawn, in front of them: screen")
     assert magenta(_png(image["path"])).sum() > 300  # the contact is in sight
 
 

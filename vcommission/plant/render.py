@@ -449,13 +449,16 @@ def _occluders(
 
 
 def _names(plant: Plant, bodies: Sequence[int]) -> list[str]:
-    """What ``bodies`` are, by owner: ``component.group``, ``part 3``."""
+    """What ``bodies`` are, by owner: ``component[.group]``, ``part 3``."""
     wanted = set(bodies)
     names: list[str] = []
     for component in plant.components:
-        for group_name, group in component.bodies().items():
+        groups = component.bodies()
+        for group_name, group in groups.items():
             if wanted & set(group.all):
-                names.append(f"{component.name}.{group_name}")
+                # As no_collision names them: the group only when there are several.
+                many = len(groups) > 1
+                names.append(f"{component.name}.{group_name}" if many else component.name)
     for part in plant.parts.alive:
         if part.body in wanted:
             names.append(f"part {part.id}")
