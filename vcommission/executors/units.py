@@ -38,7 +38,24 @@ def run_case(payload: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         written = Path(result.trace_file)
         trace = (written.name, written.read_bytes())
         written.unlink()
-    return {"result": result, "trace": trace}
+    # Evidence pictures (a collision snapshot) lie beside the trace on this worker too.
+    images: dict[str, tuple[str, bytes]] = {}
+    for image in _images(result):
+        path = Path(image["path"])
+        if path.is_file() and image["path"] not in images:
+            images[image["path"]] = (path.name, path.read_bytes())
+            path.unlink()
+    return {"result": result, "trace": trace, "images": images}
+
+
+def _images(result: ScenarioResult) -> list[dict[str, str]]:
+    return [
+        image
+        for check in result.checks
+        if check.evidence is not None
+        for image in check.evidence.images
+        if image.get("path")
+    ]
 
 
 class _Scratch:
@@ -110,4 +127,12 @@ def _result(scenario: Scenario, outcome: Outcome, trace_dir: str | Path | None) 
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, data)
         result.trace_file = str(target)
+    images = outcome.value.get("images", {})
+    for image in _images(result):
+        if image["path"] in images and trace_dir is not None:
+            name, data = images[image["path"]]
+            target = Path(trace_dir) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(target, data)
+            image["path"] = str(target)
     return result

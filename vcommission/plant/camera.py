@@ -97,6 +97,7 @@ class Camera(Component):
     """
 
     kind = "camera"
+    example = {"eye": [3.0, -3.0, 2.5], "target": [1.0, 0.0, 0.8]}
     Params = CameraParams
     params: CameraParams
 
