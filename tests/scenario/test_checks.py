@@ -375,3 +375,56 @@ def test_no_missort(run):
 def test_unknown_references_are_config_errors(run, spec, words):
     with pytest.raises(ConfigError, match=words):
         make_check(spec, run)
+
+
+# ---- evidence of checks about parts (issue 14 item 5) ------------------------------------------
+
+
+def test_a_short_count_lists_every_part_that_did_not_arrive_and_the_whole_run(run):
+    wrong = FinalStateSpec(bins={"bin_tall": {"tall": 3}}, max_in_flight=0)
+    (bad,) = sorting(run, 20, CheckSpec(final_state=wrong))
+    assert bad.verdict is Verdict.FAILED
+    parts = bad.evidence.parts
+    assert len(parts) == bad.figures["in_flight"] == 4
+    assert {p["status"] for p in parts} == {"travelling"}
+    newest = max(parts, key=lambda p: p["id"])
+    assert newest["last_event"] in ("spawned", "detected")
+    assert newest["position"][2] > 0.8  # on the belt, not on the floor
+    # The tags' edges over the whole run, from its start, not a window at the end.
+    assert bad.evidence.window[0][0] == 0.0
+    assert any(t < 5 for t, _, _ in bad.evidence.window[1:])
+    assert any("part 1" in line or "part " in line for line in bad.evidence.lines())
+
+
+def test_a_part_on_the_floor_is_lost_and_final_state_can_bound_it(run):
+    world = run.plant.world
+    variant = run.plant.model.variants["small"]
+    body = world.add_part(variant, (1.0, 2.0, 0.0))  # beside the machine, on the ground
+    run.plant.parts.add("small", body, 0, "test")
+    strict = FinalStateSpec(max_lost=0)
+    lenient = FinalStateSpec(max_lost=1, max_in_flight=0)
+    bad, ok = checked(run, 1, CheckSpec(final_state=strict), CheckSpec(final_state=lenient))
+    assert bad.verdict is Verdict.FAILED
+    assert bad.message == "at the end (t=1.000 s): 1 part lost (on the floor), at most 0"
+    assert bad.figures["lost"] == 1 and bad.figures["in_flight"] == 0
+    (part,) = bad.evidence.parts
+    assert part["status"] == "lost" and part["position"][:2] == pytest.approx([1.0, 2.0], abs=0.01)
+    assert ok.verdict is not Verdict.FAILED  # lost is not in flight
+
+
+def test_cycle_time_min_fails_a_cycle_that_was_too_fast(run):
+    quick = CycleTimeSpec(start="pe_entry", end="bin_tall", variant="tall", min=5.0)
+    (fast,) = sorting(run, 15, CheckSpec(cycle_time=quick))
+    assert fast.verdict is Verdict.FAILED
+    assert fast.message == ("part 1 (tall) took only 4.660 s from t=1.860 s to t=6.520 s, min 5 s")
+    assert fast.figures["min_s"] == pytest.approx(4.66)
+
+
+def test_a_reaction_that_never_came_says_never(run):
+    check = make_check(CheckSpec(reaction=START_REACTION), run)
+    check.start(run)
+    press_start(run)  # nobody starts the belt
+    run.sim.run_for(1.0)
+    result = check.finish(run)
+    assert result.verdict is Verdict.FAILED
+    assert "(it never did: still not by the end at t=1.700 s)" in result.message

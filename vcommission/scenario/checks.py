@@ -506,7 +506,7 @@ class ReactionCheck(_Check):
             took = (
                 f"it took {_secs(reaction)}"
                 if reaction is not None
-                else f"still not by the end at {_at(end)}"
+                else f"it never did: still not by the end at {_at(end)}"
             )
             message = (
                 f"{expect} did not follow {trigger} at {_at(t)} within {s.within:g} s ({took})"
@@ -763,11 +763,19 @@ class CycleTimeCheck(_Check):
                 f"only {_plural(len(times), 'cycle')} measured, at least {s.min_count} needed: "
                 f"{self._none_seen()}"
             )
-            return self._result(
-                False, message, figures, lambda: run.evidence(run.now_ns, tags), **extra
-            )
+            return self._result(False, message, figures, _about_parts(run, tags), **extra)
         problems = []
         worst = max(self.cycles, key=lambda c: c[1] - c[0]) if self.cycles else None
+        if s.min is not None and times and min(times) < s_to_ns(s.min):
+            # Too fast is wrong too: a skipped station step, a timer that never ran.
+            first = next(c for c in self.cycles if c[1] - c[0] < s_to_ns(s.min))
+            problems.append(
+                (
+                    first[1],
+                    f"{first[2]} took only {_secs(first[1] - first[0])} from {_at(first[0])} "
+                    f"to {_at(first[1])}, min {s.min:g} s",
+                )
+            )
         if s.max is not None and times and max(times) > s_to_ns(s.max):
             # The first cycle over the limit, not the worst: that is where it went wrong.
             first = next(c for c in self.cycles if c[1] - c[0] > s_to_ns(s.max))
@@ -812,6 +820,70 @@ class CycleTimeCheck(_Check):
 
 def _spawners(run: RunContext) -> list[str]:
     return list(dict.fromkeys(p.journey[0].where for p in run.plant.parts.parts if p.journey))
+
+
+# ---- parts that did not arrive -----------------------------------------------------------------
+
+#: A part whose bottom is this close to the ground (z = 0), in no sink, has left the machine.
+_ON_THE_FLOOR_M = 0.05
+
+
+def part_status(run: RunContext, part: Part) -> str:
+    """Where a part is at the end.
+
+    ``arrived`` (in a sink), ``removed`` (taken off by a person), ``held`` (by a gripper),
+    ``lost`` (on the floor, in no sink: it fell off the machine) or ``travelling``.
+    """
+    if part.destination is not None:
+        return "arrived"
+    if not part.alive:
+        return "removed"
+    if getattr(part, "held_by", None):
+        return "held"
+    world = run.plant.world
+    if world is not None and world.aabb(part.body)[0][2] < _ON_THE_FLOOR_M:
+        return "lost"
+    return "travelling"
+
+
+def undelivered(run: RunContext) -> list[dict[str, Any]]:
+    """Every part still in the machine, held or lost: where it was last seen, and where now."""
+    world = run.plant.world
+    found = []
+    for part in run.plant.parts.parts:
+        status = part_status(run, part)
+        if status in ("arrived", "removed"):
+            continue
+        last = part.journey[-1] if part.journey else None
+        position = None
+        if world is not None:
+            position = [round(float(v), 4) for v in world.pose(part.body)[0]]
+        found.append(
+            {
+                "id": part.id,
+                "variant": part.variant,
+                "status": status,
+                "last_event": last.event if last else "",
+                "where": last.where if last else "",
+                "last_s": last.time_ns / 1e9 if last else 0.0,
+                "position": position,
+            }
+        )
+    return found
+
+
+def _about_parts(run: RunContext, tags: list[str]) -> Callable[[], Evidence]:
+    """Evidence of a check about parts: the tags' edges and the parts that did not arrive.
+
+    Over the whole run: the moment a count fell short is the end, which says nothing.
+    """
+
+    def evidence() -> Evidence:
+        found = run.history(tags)
+        found.parts = undelivered(run)
+        return found
+
+    return evidence
 
 
 # ---- throughput -------------------------------------------------------------------------------
@@ -897,7 +969,7 @@ class ThroughputCheck(_PartsIntoSinks):
                 False,
                 f"{measured}, below the minimum {s.min:g} per minute",
                 figures,
-                lambda: run.evidence(end, tags),
+                _about_parts(run, tags),
                 **extra,
             )
         return self._result(True, f"{measured} (minimum {s.min:g})", figures, **extra)
@@ -1410,19 +1482,27 @@ class FinalStateCheck(_Check):
                 if actual != expected:
                     which = "parts" if variant == "*" else f"{variant} parts"
                     wrong.append(f"{sink} holds {actual} {which}, expected {expected}")
-        # Parts a person took off the line (removed, never arrived) are not in flight.
-        in_flight = sum(1 for p in parts if p.destination is None and p.alive)
+        # Parts a person took off the line (removed, never arrived) are not in flight; parts
+        # on the floor are lost, not in flight.
+        statuses = [part_status(run, p) for p in parts]
+        in_flight = sum(1 for status in statuses if status in ("travelling", "held"))
+        lost = statuses.count("lost")
         figures["in_flight"] = in_flight
+        figures["lost"] = lost
         if s.max_in_flight is not None and in_flight > s.max_in_flight:
             wrong.append(
                 f"{_plural(in_flight, 'part')} still on the line, at most {s.max_in_flight}"
             )
+        if s.max_lost is not None and lost > s.max_lost:
+            wrong.append(f"{_plural(lost, 'part')} lost (on the floor), at most {s.max_lost}")
         tags = [*s.tags, *_component_tags(run, s.bins)]
         extra = {"vacuity": self._vacuity(run), "tags": tags}
         if wrong:
             end = run.now_ns
             message = f"at the end ({_at(end)}): " + "; ".join(wrong)
-            return self._result(False, message, figures, lambda: run.evidence(end, tags), **extra)
+            about_parts = bool(s.bins) or s.max_in_flight is not None or s.max_lost is not None
+            evidence = _about_parts(run, tags) if about_parts else (lambda: run.evidence(end, tags))
+            return self._result(False, message, figures, evidence, **extra)
         return self._result(True, f"as expected at {_at(run.now_ns)}", figures, **extra)
 
 
@@ -1527,9 +1607,8 @@ class PartsArrivedCheck(_PartsIntoSinks):
             f"({len(run.plant.parts.parts)} spawned)"
         )
         if len(arrived) < s.min:
-            end = run.now_ns
             message = f"{counted}, at least {s.min} needed"
-            return self._result(False, message, figures, lambda: run.evidence(end, tags), **extra)
+            return self._result(False, message, figures, _about_parts(run, tags), **extra)
         return self._result(True, f"{counted} (at least {s.min})", figures, **extra)
 
 

@@ -52,6 +52,10 @@ def plc_stopped(plc: SoftPlc | None) -> CheckResult | None:
     )
 
 
+#: Rows a whole-run history keeps (a chattering tag must not make evidence megabytes long).
+HISTORY_ROWS = 400
+
+
 @dataclass
 class RunContext:
     """One scenario run: the plant, the simulator, the PLC and the recorder."""
@@ -179,6 +183,22 @@ class RunContext:
     @property
     def values(self) -> Mapping[str, Value]:
         return self.plant.image.snapshot()
+
+    def history(self, tags: Sequence[str], limit: int = HISTORY_ROWS) -> Evidence:
+        """Every edge of ``tags`` over the whole run, up to now (the first ``limit`` rows).
+
+        For a check whose failure has no moment (too few parts at the end): what the tags
+        did all along says more than the last seconds.
+        """
+        now = self.sim.now_ns
+        if self.session.recorder is None:
+            return Evidence(now / 1e9, list(tags), [])
+        table = self.plant.image.table
+        wanted = {table.index(tag): tag for tag in dict.fromkeys(tags) if tag in table}
+        rows = window(self.recorder.initial, self.recorder.changes, wanted, 0, now)
+        return Evidence(
+            now / 1e9, list(wanted.values()), [(t / 1e9, tag, v) for t, tag, v in rows[:limit]]
+        )
 
     def evidence(self, time_ns: int, tags: Sequence[str]) -> Evidence:
         """The trace around ``time_ns`` for ``tags``: each tag's value 2 s before, then changes.

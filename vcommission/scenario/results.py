@@ -46,9 +46,21 @@ class Evidence:
     #: Pictures of the moment, ``{"path": PNG file, "caption": what it shows}``: the scene
     #: at a collision, written beside the trace (``--trace-dir``).
     images: list[dict[str, str]] = field(default_factory=list)
+    #: Parts that did not arrive, for a check about parts (a count, throughput, cycle time,
+    #: end state): ``{"id", "variant", "status" (travelling, held, lost), "last_event",
+    #: "where", "last_s", "position"}``.
+    parts: list[dict[str, Any]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        return [f"  t={t:9.3f} s  {tag} = {_shown(value)}" for t, tag, value in self.window]
+        lines = [f"  t={t:9.3f} s  {tag} = {_shown(value)}" for t, tag, value in self.window]
+        for part in self.parts:
+            x, y, z = part["position"] or (float("nan"),) * 3
+            lines.append(
+                f"  part {part['id']} ({part['variant']}) {part['status']}: last "
+                f"{part['last_event']} at {part['where']} t={part['last_s']:.3f} s, now at "
+                f"({x:.2f}, {y:.2f}, {z:.2f}) m"
+            )
+        return lines
 
 
 def _shown(value: Any) -> str:

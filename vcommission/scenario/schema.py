@@ -440,6 +440,8 @@ class CycleTimeSpec:
     per: str = "part"
     start: str | ConditionSpec | None = None
     end: str | ConditionSpec | None = None
+    #: Shortest a cycle may take (a faster one skipped something), seconds.
+    min: float | None = None
     max: float | None = None
     mean: float | None = None
     p95: float | None = None
@@ -463,9 +465,9 @@ class CycleTimeSpec:
             raise ConfigError("per station, start and end are conditions")
         if self.per == "station" and self.variant is not None:
             raise ConfigError("variant applies per part only")
-        if self.max is None and self.mean is None and self.p95 is None:
-            raise ConfigError("cycle_time needs a limit: max, mean or p95")
-        for name in ("max", "mean", "p95"):
+        if self.max is None and self.mean is None and self.p95 is None and self.min is None:
+            raise ConfigError("cycle_time needs a limit: min, max, mean or p95")
+        for name in ("min", "max", "mean", "p95"):
             _seconds(name, getattr(self, name))
 
 
@@ -535,6 +537,8 @@ class FinalStateSpec:
     bins: dict[str, dict[str, int]] = field(default_factory=dict)
     #: Parts still on the line (not in a sink) at the end, at most.
     max_in_flight: int | None = None
+    #: Parts lost at the end (on the floor, in no sink: fallen off the machine), at most.
+    max_lost: int | None = None
 
 
 @dataclass(frozen=True)
