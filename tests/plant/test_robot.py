@@ -343,3 +343,26 @@ def test_a_six_axis_lin_keeps_the_tcp_on_its_line(rig):
     )
     assert worst < 0.5e-3  # joint-space interpolation between IK samples 20 mm apart
     assert tcp[-1] == pytest.approx(end, abs=1e-4)
+
+
+def test_the_robot_keeps_the_component_rules_while_it_moves():
+    from vcommission.plant.checker import check_component
+    from vcommission.plant.robot.params import JobSpec, PointSpec, RobotParams, StepSpec
+
+    params = RobotParams(
+        urdf="gantry.urdf",
+        points={"home": PointSpec(joints=[0, 0, 0, 0]), "far": PointSpec(xyz=(0.3, 0.2, 0.8))},
+        jobs={1: JobSpec([StepSpec(ptp="far"), StepSpec(lin="home")])},
+    )
+
+    def plc(tick: int) -> dict:
+        return {
+            "drives_on": True,
+            "move_enable": True,
+            "pgno": 1,
+            "pgno_valid": tick >= 3,
+            "ext_start": tick >= 6,
+        }
+
+    seen = check_component("robot", params, inputs=plc, ticks=300)
+    assert True in seen.outputs["moving"] and seen.outputs["job_done"][-1] == 1
