@@ -366,3 +366,19 @@ def test_the_robot_keeps_the_component_rules_while_it_moves():
 
     seen = check_component("robot", params, inputs=plc, ticks=300)
     assert True in seen.outputs["moving"] and seen.outputs["job_done"][-1] == 1
+
+
+def test_an_interruption_does_not_count_towards_a_wait_for_timeout(rig):
+    plc = Plc(gantry(rig))
+    robot = plc.component
+    plc.power_up()
+    plc.start(7)  # wait_for part_ok, timeout 0.3 s
+    plc.rig.sim.run_for(0.1)
+    robot.protective_stop("door", True)
+    plc.rig.sim.run_for(1.0)
+    robot.protective_stop("door", False)
+    plc.pulse("ext_start")
+    plc.rig.sim.run_for(0.1)
+    assert plc["appl_run"] and not plc["stopmess"]  # 0.1 + 0.1 s of waiting so far
+    plc.rig.sim.run_for(0.2)
+    assert plc["stopmess"] and plc["fault_code"] == 5
