@@ -241,6 +241,9 @@ class Robot(Component):
         self._protective: set[str] = set()
         self._reduced: set[str] = set()
         self.arm: ArticulatedBody | None = None
+        self._world: World | None = None
+        self.body = -1
+        self.flange_link = -1
         self._connected = False
         self._reset_state()
 
@@ -345,7 +348,7 @@ class Robot(Component):
         self._user_values = {name: False for name in self.user_outputs}
         self._speed_mm_s = 0.0
         self._moved = False
-        self._tcp = self.tcp_pose(self.q)
+        self._tcp_position = self._tcp_fk()
         self._home_q_seen: np.ndarray | None = None
         self._home = False
 
@@ -381,7 +384,7 @@ class Robot(Component):
         }
         self._check_jobs(peers)
         self.q = self._power_on_q()
-        self._tcp = self.tcp_pose(self.q)
+        self._tcp_position = self._tcp_fk()
 
     def _frame(self, frame: str, peers: Mapping[str, Component], path: tuple) -> np.ndarray:
         if frame == "base":
@@ -636,6 +639,8 @@ class Robot(Component):
         self._reset_state()
         self.arm.position = [float(v) for v in self.q]
         self.arm.settle()
+        self._world = world
+        self._tcp_position = self._tcp_in_world()
         self.own("links", moving=[body])
 
     # -- kinematics helpers ------------------------------------------------------------------
@@ -664,6 +669,10 @@ class Robot(Component):
             self._tcp_T = flange if self._no_tip else flange @ self.tip_T
         return self._tcp_T
 
+    def _tcp_fk(self) -> tuple[float, float, float]:
+        x, y, z = self.tcp_pose(self.q)[:3, 3].tolist()
+        return (x, y, z)
+
     @property
     def joint_positions(self) -> np.ndarray:
         """Joint values now (rad / m), axis order."""
@@ -675,10 +684,25 @@ class Robot(Component):
         return self.body, self.flange_link
 
     def mount_pose(self) -> tuple[tuple[float, float, float], tuple[float, float, float, float]]:
-        # During a physics step: where the arm was put for this step (not the end of tick).
-        q = np.array(self.arm.current) if self.arm is not None else self.q
-        t = self.flange_pose(q)
+        # Built: pybullet's own FK of the arm as it stands in the world (during a physics
+        # step, where it was put for that step), in C++ and exactly where the links are.
+        if self._world is not None and self.flange_link >= 0:
+            position, orientation = self._world.link_pose(self.body, self.flange_link)
+            return tuple(position), tuple(orientation)  # type: ignore[return-value]
+        t = self.flange_pose(self.q)
         return (float(t[0, 3]), float(t[1, 3]), float(t[2, 3])), matrix_quaternion(t[:3, :3])
+
+    def _tcp_in_world(self) -> tuple[float, float, float]:
+        """The TCP's position as the arm stands in the world now (after a tick)."""
+        (px, py, pz), (x, y, z, w) = self.mount_pose()
+        vx, vy, vz = self.params.tcp
+        # Rotate the TCP offset by the flange quaternion: v + 2w (u x v) + 2 u x (u x v).
+        tx, ty, tz = 2 * (y * vz - z * vy), 2 * (z * vx - x * vz), 2 * (x * vy - y * vx)
+        return (
+            px + vx + w * tx + (y * tz - z * ty),
+            py + vy + w * ty + (z * tx - x * tz),
+            pz + vz + w * tz + (x * ty - y * tx),
+        )
 
     def protective_stop(self, source: str, active: bool) -> None:
         if active:
@@ -752,12 +776,6 @@ class Robot(Component):
             arm.position = q0.tolist()
             arm.velocity = ((q1 - q0) / dt).tolist() if moved else [0.0] * len(q0)
         self._moved = moved
-        if moved:
-            tcp = self.tcp_pose(q1)
-            self._speed_mm_s = float(np.linalg.norm(tcp[:3, 3] - self._tcp[:3, 3])) / dt * 1e3
-            self._tcp = tcp
-        else:
-            self._speed_mm_s = 0.0
 
     def _run(self, ctx: TickContext, job: _Job, values: list) -> None:
         enable = bool(values[self.move_enable.index])
@@ -885,7 +903,7 @@ class Robot(Component):
 
     def _lin(self, target: _Target, speed: float) -> _Segment | FaultCode:
         p = self.params
-        start, end = self._tcp, target.pose
+        start, end = self.tcp_pose(self.q), target.pose
         samples = self._lin_samples(self.q, start, end)
         if isinstance(samples, FaultCode):
             return samples
@@ -956,6 +974,13 @@ class Robot(Component):
 
     def sense(self, ctx: TickContext) -> None:
         values = ctx.values
+        if self._moved:
+            # Measured where the arm now is (pybullet's FK after the physics steps).
+            tcp = self._tcp_in_world() if self._world is not None else self._tcp_fk()
+            self._speed_mm_s = math.dist(tcp, self._tcp_position) / ctx.dt * 1e3
+            self._tcp_position = tcp
+        else:
+            self._speed_mm_s = 0.0
         drives = bool(values[self.drives_on.index])
         job = self.job
         ready = (
