@@ -234,6 +234,7 @@ class Robot(Component):
         self._fk = self._tcp_T = np.eye(4)
         self._fk_cache: dict[bytes, np.ndarray] = {}
         self._lin_failed_at = np.zeros(3)
+        self._lin_cache: dict[bytes, tuple[list[np.ndarray] | FaultCode, np.ndarray]] = {}
         self._no_tip = not any(p.tcp)
         self.base_T = pose_matrix(np.array(p.base), rpy_matrix(0.0, 0.0, math.radians(p.yaw)))
         self.tip_T = pose_matrix(np.array(p.tcp))
@@ -943,6 +944,19 @@ class Robot(Component):
         Returns the fault when a pose on the line is out of reach, needs a joint beyond its
         limits, or only a jump of the configuration (a flip through a singularity) reaches it.
         """
+        # A cell repeats the same lines every cycle: solve each (start, end) once.
+        key = q.tobytes() + start.tobytes() + end.tobytes()
+        found = self._lin_cache.get(key)
+        if found is None:
+            if len(self._lin_cache) >= 256:
+                self._lin_cache.clear()
+            found = self._lin_cache[key] = (self._solve_line(q, start, end), self._lin_failed_at)
+        self._lin_failed_at = found[1]
+        return found[0]
+
+    def _solve_line(
+        self, q: np.ndarray, start: np.ndarray, end: np.ndarray
+    ) -> list[np.ndarray] | FaultCode:
         distance = float(np.linalg.norm(end[:3, 3] - start[:3, 3]))
         angle = float(np.linalg.norm(rotation_error(end[:3, :3], start[:3, :3])))
         n = max(1, math.ceil(distance / _LIN_STEP_M), math.ceil(angle / _LIN_STEP_RAD))
