@@ -22,7 +22,10 @@ until ``conf_mess``.
 
 Motion runs in virtual time (:mod:`vcommission.plant.robot.trajectory`); the arm is driven
 kinematically (:class:`~vcommission.plant.world.ArticulatedBody`), so parts it meets are
-pushed and collision checks see the links where the controller puts them.
+pushed and collision checks see the links where the controller puts them. The numpy
+kinematics plan (load-time checks, LIN samples, PTP speed probes); once the arm is built, the
+flange pose it offers as a :class:`~vcommission.plant.capabilities.Mount` and the TCP speed
+it reports come from pybullet's own forward kinematics of the links.
 """
 
 from __future__ import annotations
