@@ -42,17 +42,18 @@ def _data_packages() -> dict[str, list[str]]:
 DATA = _data_packages()
 
 setup(
-    # The report's templates folder is a data package (no __init__.py), named here so that
-    # setuptools ships it without a warning that it is "absent from packages".
+    # The report's templates and the bundled URDFs are data packages (no __init__.py), named
+    # here so that setuptools ships them without a warning that they are "absent from packages".
     packages=[
         *find_packages(include=["vcommission", "vcommission.*"]),
         "vcommission.reporting.fat.templates",
+        "vcommission.plant.robot.urdf",
         *DATA,
     ],
     package_dir=BUNDLED,
     package_data={
         "vcommission.plc": ["grammar.lark"],
-        "vcommission.plant.robot": ["urdf/*.urdf"],
+        "vcommission.plant.robot.urdf": ["*.urdf"],
         "vcommission.reporting.fat.templates": ["*.j2", "*.css"],
         **DATA,
     },
