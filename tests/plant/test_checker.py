@@ -47,6 +47,9 @@ BUILTIN = {
     "push_button": (None, []),
     "emergency_stop": (None, []),
     "stack_light": (None, []),
+    # Unmounted (the checker runs a kind without peers): ports and determinism only.
+    "vacuum_gripper": ({"mount": "robot"}, []),
+    "parallel_gripper": ({"mount": "robot"}, []),
     "door_switch": (None, []),
     "obstacle": ({"position": (0.0, 0.0, 0.15), "size": (0.04, 0.6, 0.3)}, [("box", (0.1, 0, 0))]),
 }

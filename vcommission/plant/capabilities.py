@@ -6,7 +6,8 @@ component" (:meth:`~vcommission.plant.component.Component.bodies`, groups of
 "something that holds parts" (:class:`PartSink`), "an actuator whose stroke can be slowed"
 (:class:`Slowable`), "a transport surface that can slip" (:class:`Slippable`), "a flange a
 tool can be mounted on" (:class:`Mount`), "something that holds parts" (:class:`PartHolder`),
-"a machine a safety relay can stop" (:class:`SafetyStoppable`). A robot, a
+"a machine a safety relay can stop" (:class:`SafetyStoppable`), "a tool a carrier
+commands" (:class:`Tool`), "a tool that can lose its grip" (:class:`GripLosable`). A robot, a
 gripper or a third-party kind takes part in spawn steps, throughput checks or faults by
 implementing the protocol; no scenario code changes. Ask with
 :meth:`Plant.find(name, PartSink) <vcommission.plant.plant.Plant.find>` or
@@ -26,6 +27,7 @@ from vcommission.plant.parts import Arrival
 
 __all__ = [
     "BodyGroup",
+    "GripLosable",
     "Mount",
     "PartHolder",
     "PartSink",
@@ -33,6 +35,7 @@ __all__ = [
     "SafetyStoppable",
     "Slippable",
     "Slowable",
+    "Tool",
 ]
 
 Vec3 = tuple[float, float, float]
@@ -156,3 +159,42 @@ class SafetyStoppable(Protocol):
 
     def reduced_speed(self, source: str, active: bool) -> None:
         """Limit the tool centre point to the safely reduced speed (250 mm/s) while ``active``."""
+
+
+@runtime_checkable
+class Tool(Protocol):
+    """A tool on a mount (a gripper) that its carrier commands: a robot job's grip/release.
+
+    The carrier's command is OR'd with the tool's own PLC input port (``suction``,
+    ``close``): the tool acts while either asks, so a PLC can drive a gripper on a cylinder
+    and a robot job can drive the same kind on its flange.
+    """
+
+    name: str
+
+    def actuate(self, source: str, on: bool) -> None:
+        """Command the tool on (grip) or off (release) on behalf of ``source`` (the carrier).
+
+        The command holds until the same source sends the opposite one; it takes effect in
+        the tool's next ``update``.
+        """
+
+    def gripping(self) -> bool:
+        """True while the tool holds a part, as of its last ``sense``.
+
+        A vacuum gripper's ``vacuum_ok``, a parallel gripper's ``part_gripped``.
+        """
+
+
+@runtime_checkable
+class GripLosable(Protocol):
+    """A tool that can lose its grip (vacuum supply or air pressure lost): faults drop parts.
+
+    While any ``source`` asks, the tool holds nothing: held parts fall at its next
+    ``update`` and it cannot grip again until every source has cleared.
+    """
+
+    name: str
+
+    def lose_grip(self, source: str, active: bool) -> None:
+        """Lose the grip on behalf of ``source`` while ``active``."""

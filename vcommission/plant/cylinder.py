@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from vcommission.errors import ConfigError
 from vcommission.plant.component import Component, TickContext
-from vcommission.plant.geometry import add, scale, yaw_quaternion
+from vcommission.plant.geometry import Vec3, add, scale, yaw_quaternion
 from vcommission.plant.physics import CollisionGroup
 from vcommission.signals import SignalType
 
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from vcommission.plant.world import World
 
 __all__ = ["Cylinder", "CylinderParams"]
+
+Quat = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,9 @@ class Cylinder(Component):
         extended (output BOOL): end switch at the extended end.
         position (output REAL, mm): stroke position, 0 = retracted.
 
-    Bodies: ``plate`` (moving). A :class:`~vcommission.plant.capabilities.Slowable`.
+    Bodies: ``plate`` (moving). A :class:`~vcommission.plant.capabilities.Slowable` and a
+    :class:`~vcommission.plant.capabilities.Mount`: a tool (a gripper) mounts at the centre
+    of the plate's front face, in a frame with x along the extend stroke and z up.
     """
 
     kind = "cylinder"
@@ -103,6 +107,18 @@ class Cylinder(Component):
             mass=200.0,
         )
         self.own("plate", moving=[self.plate.body])
+        self._world = world
+
+    # -- Mount ------------------------------------------------------------------------------
+
+    def mount_frame(self) -> tuple[int, int]:
+        """The plate's body (its base link)."""
+        return self.plate.body, -1
+
+    def mount_pose(self) -> tuple[Vec3, Quat]:
+        """The plate's front face centre now, oriented with x along the stroke."""
+        centre, orientation = self._world.pose(self.plate.body)
+        return add(centre, scale(self.axis, self.params.plate_thickness / 2)), orientation
 
     @property
     def in_motion(self) -> bool:

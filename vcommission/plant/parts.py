@@ -46,7 +46,8 @@ class PartEvent:
 
     #: Virtual time in nanoseconds.
     time_ns: int
-    #: ``spawned``, ``detected``, ``arrived`` or ``removed``.
+    #: ``spawned``, ``detected``, ``arrived``, ``removed``, or ``gripped`` and ``released``
+    #: by a tool.
     event: str
     #: Component that saw it.
     where: str
@@ -75,6 +76,9 @@ class Part:
     destination: str | None = None
     #: False once the part's body has been removed from the world.
     alive: bool = True
+    #: Name of the tool holding the part now (a gripper), None while free: sinks count a
+    #: part once it is released inside them, not while it is carried through.
+    held_by: str | None = None
 
 
 class PartTracker:

@@ -30,6 +30,8 @@ _BUILTIN = {
     "emergency_stop": "vcommission.plant.panel:EmergencyStop",
     "stack_light": "vcommission.plant.panel:StackLight",
     "door_switch": "vcommission.plant.safety:DoorSwitch",
+    "vacuum_gripper": "vcommission.plant.gripper:VacuumGripper",
+    "parallel_gripper": "vcommission.plant.gripper:ParallelGripper",
     "obstacle": "vcommission.plant.obstacle:Obstacle",
 }
 _registry: dict[str, str | type[Component]] = dict(_BUILTIN)

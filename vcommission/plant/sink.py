@@ -106,7 +106,7 @@ class Sink(Component):
     def _uncounted(parts: PartTracker) -> Callable[[int], bool]:
         def uncounted(body: int) -> bool:
             part = parts.by_body(body)
-            return part is not None and part.destination is None
+            return part is not None and part.destination is None and part.held_by is None
 
         return uncounted
 
