@@ -52,6 +52,7 @@ setup(
     package_dir=BUNDLED,
     package_data={
         "vcommission.plc": ["grammar.lark"],
+        "vcommission.plant.robot": ["urdf/*.urdf"],
         "vcommission.reporting.fat.templates": ["*.j2", "*.css"],
         **DATA,
     },

@@ -44,6 +44,7 @@ BUILTIN = {
         {"position": (0.0, 0.0, 0.0), "size": (0.6, 0.6, 0.3), "remove_after": 0.3},
         [("box", (0.0, 0.0, 0.4)), ("tall", (0.0, 0.0, 0.8))],
     ),
+    "robot": ({"urdf": "gantry.urdf"}, [("box", (0.0, 0.0, 0.0))]),
     "push_button": (None, []),
     "emergency_stop": (None, []),
     "stack_light": (None, []),
@@ -72,6 +73,7 @@ EXERCISED = {
     "cylinder": ("extended", lambda values: True in values),
     "spawner": ("count", lambda values: values[-1] == 1),  # then its drop zone stays full
     "sink": ("count", lambda values: values[-1] == 2),
+    "robot": ("peri_rdy", lambda values: True in values),
     "push_button": ("contact", lambda values: True in values),
     "emergency_stop": ("healthy", lambda values: False in values),
     "door_switch": ("locked", lambda values: True in values),

@@ -364,7 +364,7 @@ class _Runner:
                 f"bodies() reports {len(stray)} bodies that are not its own in the world "
                 f"(groups {sorted({reported[b] for b in stray})})",
             )
-        driven = {k.body for k in world.kinematic}
+        driven = {k.body for k in world.kinematic} | {a.body for a in world.articulated}
         for group_name, group in groups.items():
             if any(b in driven for b in group.static):
                 raise self.fail(
@@ -377,8 +377,8 @@ class _Runner:
         return [
             (
                 group_name,
-                [(world.boxes[b], world.pose(b)) for b in group.static],
-                [(world.boxes[b], world.pose(b)) for b in group.moving],
+                [(world.boxes.get(b, world.urdfs.get(b)), world.pose(b)) for b in group.static],
+                [(world.boxes.get(b, world.urdfs.get(b)), world.pose(b)) for b in group.moving],
             )
             for group_name, group in groups.items()
         ]

@@ -26,6 +26,7 @@ _BUILTIN = {
     "cylinder": "vcommission.plant.cylinder:Cylinder",
     "spawner": "vcommission.plant.spawner:PartSpawner",
     "sink": "vcommission.plant.sink:Sink",
+    "robot": "vcommission.plant.robot.arm:Robot",
     "push_button": "vcommission.plant.panel:PushButton",
     "emergency_stop": "vcommission.plant.panel:EmergencyStop",
     "stack_light": "vcommission.plant.panel:StackLight",

@@ -37,11 +37,19 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from vcommission.errors import PlantError
 from vcommission.plant.bullet import new_client, pybullet
 from vcommission.plant.parts import PartVariant
 from vcommission.plant.physics import MASKS, RAY_MASK, CollisionGroup, PhysicsConfig
 
-__all__ = ["CollisionGroup", "Contact", "KinematicBody", "PhysicsConfig", "World"]
+__all__ = [
+    "ArticulatedBody",
+    "CollisionGroup",
+    "Contact",
+    "KinematicBody",
+    "PhysicsConfig",
+    "World",
+]
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +130,65 @@ class KinematicBody:
             )
 
 
+class ArticulatedBody:
+    """A multibody loaded from URDF whose joints the plant drives by command (a robot arm).
+
+    Like :class:`KinematicBody` for joints: before every physics step each driven joint is
+    reset to its commanded position and velocity, and a velocity motor (with a force no
+    contact can overcome) holds that velocity during the step, so the arm neither sags
+    under gravity nor yields to what it hits, and contacts see links moving at the
+    commanded speed. The position advances by velocity x step each substep; after the last
+    substep :meth:`settle` puts the joints exactly on the commanded end-of-tick values, so
+    link poses queried after a tick are current.
+    """
+
+    __slots__ = ("_cid", "_step_s", "body", "force", "joints", "position", "velocity")
+
+    def __init__(self, world: World, body: int, joints: Sequence[int]) -> None:
+        self._cid = world.cid
+        self._step_s = world.config.step_s
+        self.body = body
+        #: pybullet joint indices of the driven joints, in command order.
+        self.joints = list(joints)
+        #: Commanded joint positions at the start of the next step (rad or m).
+        self.position = [0.0] * len(self.joints)
+        #: Commanded joint velocities during the next step.
+        self.velocity = [0.0] * len(self.joints)
+        self.force = [1e9] * len(self.joints)
+
+    def drive(self) -> None:
+        """Apply the commanded joint state; called by :meth:`World.step` before each step."""
+        cid = self._cid
+        position, velocity = self.position, self.velocity
+        pybullet.resetJointStatesMultiDof(
+            self.body,
+            self.joints,
+            [[q] for q in position],
+            [[v] for v in velocity],
+            physicsClientId=cid,
+        )
+        pybullet.setJointMotorControlArray(
+            self.body,
+            self.joints,
+            pybullet.VELOCITY_CONTROL,
+            targetVelocities=velocity,
+            forces=self.force,
+            physicsClientId=cid,
+        )
+        step = self._step_s
+        self.position = [q + v * step for q, v in zip(position, velocity, strict=True)]
+
+    def settle(self) -> None:
+        """Put the joints on the commanded positions (end of tick), keeping the velocity."""
+        pybullet.resetJointStatesMultiDof(
+            self.body,
+            self.joints,
+            [[q] for q in self.position],
+            [[v] for v in self.velocity],
+            physicsClientId=self._cid,
+        )
+
+
 class World:
     """One pybullet world: bodies, driven bodies, light beams and the step loop."""
 
@@ -130,6 +197,10 @@ class World:
         self.client = new_client()
         self.cid: int = self.client._client
         self.kinematic: list[KinematicBody] = []
+        #: Multibodies loaded from URDF (robots), driven joint by joint.
+        self.articulated: list[ArticulatedBody] = []
+        #: Every URDF body created here: body id -> file.
+        self.urdfs: dict[int, str] = {}
         #: Every box body created here: body id -> (half extents, mass).
         self.boxes: dict[int, tuple[Vec3, float]] = {}
         self._ray_from: list[Vec3] = []
@@ -237,9 +308,67 @@ class World:
         self.kinematic.append(driven)
         return driven
 
+    def add_urdf(
+        self,
+        path: str,
+        position: Vec3,
+        orientation: Sequence[float] = _IDENTITY,
+        *,
+        group: CollisionGroup = CollisionGroup.MOVER,
+    ) -> int:
+        """Load a URDF with a fixed base; every link in ``group``. Returns the body id.
+
+        The links of one multibody do not collide with each other (no self-collision flag)
+        and, in the machine groups, not with the frame either: a robot standing on its
+        pedestal costs nothing. Raises :class:`~vcommission.errors.PlantError` when pybullet
+        cannot load the file.
+        """
+        c = self.client
+        try:
+            body = c.loadURDF(
+                path,
+                basePosition=list(position),
+                baseOrientation=list(orientation),
+                useFixedBase=True,
+            )
+        except pybullet.error as exc:
+            raise PlantError(f"pybullet cannot load {path}: {exc}") from None
+        mask = int(MASKS[group])
+        for link in range(-1, c.getNumJoints(body)):
+            c.setCollisionFilterGroupMask(body, link, int(group), mask)
+        self.urdfs[body] = path
+        return body
+
+    def joint_indices(self, body: int) -> dict[str, int]:
+        """The pybullet joint index of every joint of ``body``, by URDF joint name."""
+        c = self.client
+        return {c.getJointInfo(body, j)[1].decode(): j for j in range(c.getNumJoints(body))}
+
+    def drive_joints(self, body: int, joints: Sequence[int]) -> ArticulatedBody:
+        """Drive ``joints`` of ``body`` by command from now on (see :class:`ArticulatedBody`)."""
+        # Default velocity motors would brake the free joints (fingers) as they should,
+        # but they also wake the body: make sure the driven body never sleeps.
+        self.client.changeDynamics(
+            body, -1, activationState=pybullet.ACTIVATION_STATE_DISABLE_SLEEPING
+        )
+        driven = ArticulatedBody(self, body, joints)
+        self.articulated.append(driven)
+        return driven
+
+    def link_pose(self, body: int, link: int) -> tuple[Vec3, Vec3]:
+        """World pose (position, quaternion) of a link's URDF frame (-1: the base)."""
+        if link < 0:
+            return self.pose(body)
+        state = pybullet.getLinkState(
+            body, link, computeForwardKinematics=True, physicsClientId=self.cid
+        )
+        return state[4], state[5]
+
     def remove_body(self, body: int) -> None:
         self.client.removeBody(body)
         self.boxes.pop(body, None)
+        self.urdfs.pop(body, None)
+        self.articulated = [a for a in self.articulated if a.body != body]
 
     def pose(self, body: int) -> tuple[Vec3, Vec3]:
         """Position and orientation (quaternion) of ``body``."""
@@ -311,6 +440,8 @@ class World:
 
     def bodies(self) -> list[int]:
         """Every body in the world except the ground, in creation order."""
+        if self.urdfs:  # ids grow with creation: boxes and URDF bodies interleave by id
+            return sorted([*self.boxes, *self.urdfs])
         return list(self.boxes)
 
     def rays(self) -> list[tuple[Vec3, Vec3]]:
@@ -345,10 +476,15 @@ class World:
         cid = self.cid
         step_simulation = pybullet.stepSimulation
         kinematic = self.kinematic
+        articulated = self.articulated
         for _ in range(self.config.substeps):
             for driven in kinematic:
                 driven.drive()
+            for arm in articulated:
+                arm.drive()
             step_simulation(physicsClientId=cid)
+        for arm in articulated:
+            arm.settle()
 
     def save_state(self) -> int:
         """Snapshot the physics state in memory; returns a handle for :meth:`restore_state`."""
