@@ -53,6 +53,7 @@ BUILTIN = {
     "parallel_gripper": ({"mount": "robot"}, []),
     "door_switch": (None, []),
     "obstacle": ({"position": (0.0, 0.0, 0.15), "size": (0.04, 0.6, 0.3)}, [("box", (0.1, 0, 0))]),
+    "camera": ({"eye": (1.5, -1.5, 1.2), "target": (0.0, 0.0, 0.3)}, []),
 }
 
 

@@ -34,6 +34,7 @@ _BUILTIN = {
     "vacuum_gripper": "vcommission.plant.gripper:VacuumGripper",
     "parallel_gripper": "vcommission.plant.gripper:ParallelGripper",
     "obstacle": "vcommission.plant.obstacle:Obstacle",
+    "camera": "vcommission.plant.camera:Camera",
 }
 _registry: dict[str, str | type[Component]] = dict(_BUILTIN)
 _entry_points_loaded = False

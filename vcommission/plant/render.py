@@ -10,6 +10,15 @@ bodies (buttons, lamps) listed beside the scene.
 This module only computes: the image, and where labels and beams fall on it
 (:class:`Rendering`); drawing the overlay and writing a PNG is :func:`write_png`'s job,
 with matplotlib (the ``plot`` extra).
+
+:func:`snapshot` pictures the *live* scene during a run (a ``no_collision`` check calls it at
+its first contact, while the world still exists): from a model's ``camera`` or a view framing
+the bodies it is about, every machine body in a pale shade of its owner's colour and the
+bodies (or links) in question in :data:`HIGHLIGHT`, the world's colours restored afterwards.
+Rendering changes no physics state, so a run with snapshots gives the same trace as one
+without. :func:`write_snapshot_png` labels it with matplotlib when installed, and otherwise
+writes the bare pixels (no overlay) with a small built-in encoder, so a run never needs
+the ``plot`` extra.
 """
 
 from __future__ import annotations
@@ -23,11 +32,26 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vcommission.plant.bullet import pybullet
+from vcommission.plant.camera import Viewpoint
 
 if TYPE_CHECKING:
-    from vcommission.plant.plant import Plant
+    from collections.abc import Sequence
 
-__all__ = ["Rendering", "View", "render", "write_png"]
+    from vcommission.plant.plant import Plant
+    from vcommission.plant.world import World
+
+__all__ = [
+    "HIGHLIGHT",
+    "Highlight",
+    "Rendering",
+    "Snapshot",
+    "View",
+    "encode_png",
+    "render",
+    "snapshot",
+    "write_png",
+    "write_snapshot_png",
+]
 
 #: Component colours, in component order (matplotlib's tab10, as RGB 0..1).
 _PALETTE = [
@@ -240,3 +264,250 @@ def write_png(rendering: Rendering, path: str | Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     # No software/date metadata: the same rendering gives the same bytes.
     figure.savefig(path, dpi=dpi, metadata={"Software": None})
+
+
+# ---- snapshots of the live scene --------------------------------------------------------------
+
+#: The colour of the bodies a snapshot is about (RGB 0..1): magenta, which no owner colour
+#: and no part colour comes near, so it reads at once (and a test can find its pixels).
+HIGHLIGHT = (1.0, 0.0, 1.0)
+#: How far a snapshot fades the other bodies towards white, so the highlight stands out.
+_FADE = 0.55
+#: An automatic view keeps this much of the scene around the bodies it frames, metres.
+_MIN_FRAME_RADIUS_M = 0.5
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """A body (or one link of it) a snapshot is about, with the name to label it by."""
+
+    body: int
+    #: The link to highlight (-1: the base; a box has only a base); ``None``: every link.
+    link: int | None
+    label: str
+
+
+@dataclass
+class Snapshot:
+    """A picture of the live scene, with where its labels fall."""
+
+    #: Height x width x 3, uint8.
+    rgb: np.ndarray
+    title: str
+    #: (label, pixel x, pixel y) per highlighted body: at the middle of its bounding box.
+    labels: list[tuple[str, float, float]] = field(default_factory=list)
+    #: Pixel positions of points to mark (the contact), if in view.
+    marks: list[tuple[float, float]] = field(default_factory=list)
+    #: Where it was taken from: the camera's name, or ``"auto"``.
+    camera: str = "auto"
+
+
+def _links(world: World, body: int) -> list[int]:
+    return [-1, *range(world.link_count(body))]
+
+
+def _box_of(world: World, body: int, link: int | None) -> tuple[np.ndarray, np.ndarray]:
+    if link is None:
+        low, high = world.extent(body)
+    else:
+        low, high = pybullet.getAABB(body, link, physicsClientId=world.cid)
+    return np.array(low, dtype=float), np.array(high, dtype=float)
+
+
+def _auto_viewpoint(
+    boxes: list[tuple[np.ndarray, np.ndarray]], point: Sequence[float] | None
+) -> Viewpoint:
+    """An iso view of the bodies' joint bounding box (or of ``point``), with room around."""
+    low = np.min([b[0] for b in boxes], axis=0) if boxes else np.zeros(3)
+    high = np.max([b[1] for b in boxes], axis=0) if boxes else np.ones(3)
+    centre = np.array(point, dtype=float) if point is not None else (low + high) / 2
+    radius = max(float(np.linalg.norm(high - low)), _MIN_FRAME_RADIUS_M)
+    direction, up = _CAMERAS[View.ISO]
+    unit = np.array(direction) / np.linalg.norm(direction)
+    fov = 45.0
+    eye = centre + unit * (radius / math.tan(math.radians(fov) / 2))
+    return Viewpoint(
+        tuple(eye.tolist()),  # type: ignore[arg-type]
+        tuple(centre.tolist()),  # type: ignore[arg-type]
+        up,
+        fov,
+    )
+
+
+def _looks_now(cid: int, body: int) -> list[tuple[int, int, list[float], int]]:
+    """(link, shape index within the link, RGBA, texture) of every visual shape of ``body``."""
+    found = []
+    count: dict[int, int] = {}
+    shapes = pybullet.getVisualShapeData(
+        body, flags=pybullet.VISUAL_SHAPE_DATA_TEXTURE_UNIQUE_IDS, physicsClientId=cid
+    )
+    for shape in shapes:
+        link = shape[1]
+        index = count.get(link, 0)
+        count[link] = index + 1
+        found.append((link, index, list(shape[7]), int(shape[8])))
+    return found
+
+
+def snapshot(
+    plant: Plant,
+    highlights: Sequence[Highlight],
+    *,
+    viewpoint: Viewpoint | None = None,
+    camera: str = "auto",
+    point: Sequence[float] | None = None,
+    title: str = "",
+) -> Snapshot:
+    """Render the scene as it stands now, ``highlights`` in :data:`HIGHLIGHT`.
+
+    Without a ``viewpoint`` (a model's camera), an iso view frames the highlighted bodies,
+    centred on ``point`` (the contact) when given. Every body's colours are restored
+    afterwards. Deterministic: the same scene gives the same pixels.
+    """
+    world = plant.world
+    assert world is not None
+    cid = world.cid
+    shades: dict[tuple[int, int], list[float]] = {}
+    for index, component in enumerate(plant.components):
+        base = np.array(_PALETTE[index % len(_PALETTE)])
+        for group in component.bodies().values():
+            for body, shade in [(b, 1.0) for b in group.static] + [(b, 0.7) for b in group.moving]:
+                rgb = base * shade * (1 - _FADE) + _FADE
+                for link in _links(world, body):
+                    shades.setdefault((body, link), [*rgb.tolist(), 1.0])
+    variants = list(plant.model.variants)
+    for part in plant.parts.alive:
+        colour = np.array(_PART_COLOURS[variants.index(part.variant) % len(_PART_COLOURS)])
+        shades[(part.body, -1)] = [*(colour * (1 - _FADE) + _FADE).tolist(), 1.0]
+    for mark in highlights:
+        links = _links(world, mark.body) if mark.link is None else [mark.link]
+        for link in links:
+            shades[(mark.body, link)] = [*HIGHLIGHT, 1.0]
+    bodies = sorted({body for body, _ in shades} | {world.ground})
+    saved = {body: _looks_now(cid, body) for body in bodies}
+    try:
+        for (body, link), rgba in shades.items():
+            pybullet.changeVisualShape(body, link, rgbaColor=rgba, physicsClientId=cid)
+        # A plain floor, as in render(): the machine stands out.
+        pybullet.changeVisualShape(
+            world.ground, -1, rgbaColor=[0.93, 0.93, 0.93, 1], textureUniqueId=-1,
+            physicsClientId=cid,
+        )  # fmt: skip
+        boxes = [_box_of(world, mark.body, mark.link) for mark in highlights]
+        if viewpoint is None:
+            viewpoint = _auto_viewpoint(boxes, point)
+            camera = "auto"
+        rgb, matrix = _shoot(cid, viewpoint)
+    finally:
+        for body, shapes in saved.items():
+            for link, index, rgba, texture in shapes:
+                pybullet.changeVisualShape(
+                    body, link, shapeIndex=index, rgbaColor=rgba, textureUniqueId=texture,
+                    physicsClientId=cid,
+                )  # fmt: skip
+    width, height = viewpoint.width, viewpoint.height
+    result = Snapshot(rgb, title, camera=camera)
+    for mark, (low, high) in zip(highlights, boxes, strict=True):
+        x, y = _project(matrix, (low + high) / 2, width, height)
+        result.labels.append((mark.label, x, y))
+    if point is not None:
+        x, y = _project(matrix, np.array(point, dtype=float), width, height)
+        if 0 <= x <= width and 0 <= y <= height:
+            result.marks.append((x, y))
+    return result
+
+
+def _shoot(cid: int, viewpoint: Viewpoint) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels from ``viewpoint``, and the matrix that projects world points onto them."""
+    width, height = viewpoint.width, viewpoint.height
+    distance = float(np.linalg.norm(np.subtract(viewpoint.target, viewpoint.eye)))
+    view_matrix = pybullet.computeViewMatrix(
+        list(viewpoint.eye), list(viewpoint.target), list(viewpoint.up), physicsClientId=cid
+    )
+    projection = pybullet.computeProjectionMatrixFOV(
+        viewpoint.fov, width / height, max(distance / 100, 0.01), distance * 4 + 5,
+        physicsClientId=cid,
+    )  # fmt: skip
+    _, _, pixels, _, _ = pybullet.getCameraImage(
+        width,
+        height,
+        view_matrix,
+        projection,
+        renderer=pybullet.ER_TINY_RENDERER,
+        lightDirection=[0.4, -0.6, 1.0],
+        shadow=0,
+        physicsClientId=cid,
+    )
+    rgb = np.reshape(np.asarray(pixels, dtype=np.uint8), (height, width, 4))[:, :, :3].copy()
+    matrix = np.array(projection).reshape(4, 4).T @ np.array(view_matrix).reshape(4, 4).T
+    return rgb, matrix
+
+
+def write_snapshot_png(shot: Snapshot, path: str | Path) -> None:
+    """The snapshot as a PNG: labelled with matplotlib if installed, else the bare pixels.
+
+    Deterministic bytes either way (no date or software name in the file).
+    """
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import matplotlib
+    except ImportError:
+        Path(path).write_bytes(encode_png(shot.rgb))
+        return
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    height, width = shot.rgb.shape[:2]
+    dpi = 100
+    figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    axes = figure.add_axes((0, 0, 1, 1))
+    axes.imshow(shot.rgb, interpolation="nearest")
+    axes.set_axis_off()
+    for x, y in shot.marks:
+        axes.plot([x], [y], marker="o", markersize=14, markerfacecolor="none",
+                  markeredgecolor="black", markeredgewidth=1.5)  # fmt: skip
+    for i, (label, x, y) in enumerate(shot.labels):
+        axes.annotate(
+            label,
+            (x, y),
+            xytext=(-40 if i % 2 == 0 else 40, 28 + 14 * (i // 2)),
+            textcoords="offset points",
+            ha="center",
+            fontsize=8,
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.9, "lw": 0.5},
+            arrowprops={"arrowstyle": "-", "lw": 0.6, "color": "black"},
+        )
+    if shot.title:
+        axes.text(
+            8, 8, shot.title, fontsize=9, weight="bold", va="top",
+            bbox={"facecolor": "white", "alpha": 0.85, "lw": 0.5},
+        )  # fmt: skip
+    axes.text(width - 8, height - 8, f"camera: {shot.camera}", fontsize=7, ha="right",
+              va="bottom", color="#333333")  # fmt: skip
+    axes.set_xlim(0, width)
+    axes.set_ylim(height, 0)
+    figure.savefig(path, dpi=dpi, metadata={"Software": None})
+
+
+def encode_png(rgb: np.ndarray) -> bytes:
+    """An 8-bit RGB PNG of ``rgb`` (height x width x 3), with no metadata."""
+    import struct
+    import zlib
+
+    height, width = rgb.shape[:2]
+    rows = np.concatenate(
+        [np.zeros((height, 1), dtype=np.uint8), np.ascontiguousarray(rgb, dtype=np.uint8)
+         .reshape(height, width * 3)], axis=1,
+    )  # fmt: skip
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows.tobytes(), 9))
+        + chunk(b"IEND", b"")
+    )

@@ -26,6 +26,7 @@ Engineering choices that buy speed without losing the physics (see tools/bench/p
   tick, and region sensors use broadphase AABB queries.
 
 The world also answers the geometric questions checks ask (:meth:`World.closest_distance`,
+:meth:`World.nearest` with the links of a multi-link body and their names,
 :meth:`World.contacts`), so code outside ``vcommission.plant`` never calls pybullet. The
 settings and collision groups components name live in :mod:`vcommission.plant.physics`,
 which does not import pybullet.
@@ -44,6 +45,7 @@ from vcommission.plant.physics import MASKS, RAY_MASK, CollisionGroup, PhysicsCo
 
 __all__ = [
     "ArticulatedBody",
+    "ClosestPoint",
     "CollisionGroup",
     "Contact",
     "KinematicBody",
@@ -66,6 +68,21 @@ class Contact(NamedTuple):
     distance: float
     #: The contact point on ``body_a`` (x, y, z), metres.
     position: Vec3
+
+
+class ClosestPoint(NamedTuple):
+    """The nearest points of two bodies (of one link of each), found for their poses now."""
+
+    body_a: int
+    body_b: int
+    #: Link of ``body_a`` the point is on (-1: its base; a box has only a base).
+    link_a: int
+    link_b: int
+    #: Signed distance between the surfaces, metres: negative while they interpenetrate.
+    distance: float
+    #: The nearest point on ``body_a`` (x, y, z), metres.
+    position_a: Vec3
+    position_b: Vec3
 
 
 class KinematicBody:
@@ -426,6 +443,72 @@ class World:
         if not points:
             return None
         return min(point[8] for point in points)
+
+    def closest_points(self, body_a: int, body_b: int, max_m: float) -> list[ClosestPoint]:
+        """The nearest points of every link pair of two bodies closer than ``max_m``.
+
+        One query however many links either body has (an arm against a fixture); pybullet
+        prunes link pairs whose bounding boxes are farther apart than ``max_m`` first, so a
+        small ``max_m`` keeps it cheap. Collision filters do not apply.
+        """
+        return [
+            ClosestPoint(p[1], p[2], p[3], p[4], p[8], p[5], p[6])
+            for p in pybullet.getClosestPoints(
+                bodyA=body_a, bodyB=body_b, distance=max_m, physicsClientId=self.cid
+            )
+        ]
+
+    def nearest(self, body_a: int, body_b: int, max_m: float) -> ClosestPoint | None:
+        """The closest of :meth:`closest_points` (the deepest while interpenetrating), or None.
+
+        Ties go to the lowest link pair, so the same poses always name the same links.
+        """
+        points = pybullet.getClosestPoints(
+            bodyA=body_a, bodyB=body_b, distance=max_m, physicsClientId=self.cid
+        )
+        if not points:
+            return None
+        p = min(points, key=lambda q: (q[8], q[3], q[4]))
+        return ClosestPoint(p[1], p[2], p[3], p[4], p[8], p[5], p[6])
+
+    def link_count(self, body: int) -> int:
+        """Links of ``body`` besides its base (joints of a URDF arm; 0 for a box)."""
+        return pybullet.getNumJoints(body, physicsClientId=self.cid)
+
+    def link_name(self, body: int, link: int) -> str:
+        """The name of link ``link`` of ``body`` as its URDF gives it; -1 names the base."""
+        if link < 0:
+            return pybullet.getBodyInfo(body, physicsClientId=self.cid)[0].decode()
+        return pybullet.getJointInfo(body, link, physicsClientId=self.cid)[12].decode()
+
+    def link_names(self, body: int) -> list[str]:
+        """The names of the links of ``body``, index ``i`` naming link ``i`` (not the base)."""
+        return [self.link_name(body, link) for link in range(self.link_count(body))]
+
+    def extent(self, body: int, links: int | None = None) -> tuple[Vec3, Vec3]:
+        """The bounding box of ``body`` with every link (``links``: their count, if known).
+
+        :meth:`aabb` is the base's box only, which for an arm is its pedestal.
+        """
+        cid = self.cid
+        get_aabb = pybullet.getAABB
+        (x0, y0, z0), (x1, y1, z1) = get_aabb(body, -1, physicsClientId=cid)
+        count = pybullet.getNumJoints(body, physicsClientId=cid) if links is None else links
+        for link in range(count):
+            (a0, b0, c0), (a1, b1, c1) = get_aabb(body, link, physicsClientId=cid)
+            x0, y0, z0 = min(x0, a0), min(y0, b0), min(z0, c0)
+            x1, y1, z1 = max(x1, a1), max(y1, b1), max(z1, c1)
+        return (x0, y0, z0), (x1, y1, z1)
+
+    def link_positions(self, body: int, links: int | None = None) -> list[Vec3]:
+        """World positions of the base and of every link frame of ``body``, base first."""
+        cid = self.cid
+        base = pybullet.getBasePositionAndOrientation(body, physicsClientId=cid)[0]
+        count = pybullet.getNumJoints(body, physicsClientId=cid) if links is None else links
+        if not count:
+            return [base]
+        states = pybullet.getLinkStates(body, list(range(count)), physicsClientId=cid)
+        return [base, *(state[4] for state in states)]
 
     def contacts(self, body_a: int = -1, body_b: int = -1) -> list[Contact]:
         """Contacts the last physics step found, of ``body_a`` (with ``body_b``), or all."""

@@ -177,6 +177,7 @@ def _check_lines(check: CheckResult) -> list[Text]:
         tags = ", ".join(evidence.tags) or "-"
         lines.append(_line(f"    at t={evidence.time_s:.3f} s, tags: {tags}"))
         lines.extend(_line(f"    {line}") for line in evidence.lines())
+        lines.extend(_line(f"    snapshot: {image['path']}") for image in evidence.images)
     return lines
 
 

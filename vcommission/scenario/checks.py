@@ -28,12 +28,15 @@ Time is integer nanoseconds inside; seconds appear only in messages and figures.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from vcommission.clock import s_to_ns
 from vcommission.errors import ConfigError
-from vcommission.plant.capabilities import PartSink
+from vcommission.plant.camera import ViewpointSource
+from vcommission.plant.capabilities import PartHolder, PartSink
 from vcommission.plant.parts import Part
 from vcommission.scenario.conditions import Condition, ConditionError, describe
 from vcommission.scenario.context import RunContext
@@ -57,11 +60,15 @@ from vcommission.signals import SignalError, Value
 __all__ = ["CHECKS", "Check", "make_check"]
 
 Values = Sequence[Value]
+Vec3 = tuple[float, float, float]
 
 #: The journey point of ``cycle_time`` per part that means "when the part was created".
 SPAWNED = "spawned"
 #: The group name of ``no_collision`` that means "every part alive at that tick".
 PARTS = "parts"
+#: ... "every part alive at that tick that no holder holds", and "... that a holder holds".
+PARTS_FREE = "parts.free"
+PARTS_HELD = "parts.held"
 #: ``no_collision`` measures distances up to this far beyond the margin, for ``closest_m``.
 _COLLISION_HORIZON_M = 0.1
 #: ``no_collision`` counts a body as moved once it is this far from its power-on position.
@@ -898,23 +905,76 @@ class ThroughputCheck(_PartsIntoSinks):
 
 # ---- no collision -----------------------------------------------------------------------------
 
+#: ``no_collision`` names for the workpieces: every live part, those no holder holds, those
+#: a holder (a gripper) holds now.
+_PART_SETS = {PARTS: "parts", PARTS_FREE: "parts not held", PARTS_HELD: "held parts"}
 
-def _bodies(component: Any) -> list[int]:
-    """The moving bodies a component reports (its static ones stand still: not measured)."""
-    return [body for group in component.bodies().values() for body in group.moving]
+
+@dataclass(frozen=True)
+class _Body:
+    """A machine body on one side of a ``no_collision`` check."""
+
+    body: int
+    #: ``component`` when the component reports one group, else ``component.group``.
+    name: str
+    component: str
+    moving: bool
+    #: Links besides the base (a URDF arm's joints; 0 for a box).
+    links: int
+
+
+def _body_name(component: Any, group: str) -> str:
+    return component.name if len(component.bodies()) == 1 else f"{component.name}.{group}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_") or "check"
+
+
+def _gap_words(distance: float) -> str:
+    """How close two bodies came, in words: "were 3.0 mm apart", "touched", "interpenetrated"."""
+    if distance >= 0:
+        return f"were {distance * 1000:.1f} mm apart"
+    if distance > -5e-5:  # would read "by 0.0 mm"
+        return "touched"
+    return f"interpenetrated by {-distance * 1000:.1f} mm"
+
+
+def _gap(low_a: Vec3, high_a: Vec3, low_b: Vec3, high_b: Vec3) -> float:
+    """Distance between two bounding boxes (0 when they overlap): a lower bound."""
+    dx = max(low_a[0] - high_b[0], low_b[0] - high_a[0], 0.0)
+    dy = max(low_a[1] - high_b[1], low_b[1] - high_a[1], 0.0)
+    dz = max(low_a[2] - high_b[2], low_b[2] - high_a[2], 0.0)
+    return math.sqrt(dx * dx + dy * dy + dz * dz)
 
 
 class NoCollisionCheck(_Check):
     """Bodies of ``between`` and ``and`` stay at least ``margin`` metres apart on every tick.
 
-    A component's bodies are the moving ones it reports (``Component.bodies()``); ``parts``
-    are the workpieces alive at that tick. Distances are the world's closest distances
-    between surfaces (negative when bodies interpenetrate). ``closest_m`` is the smallest
-    distance seen, measured up to 0.1 m beyond the margin (farther apart reads as that).
+    Each side names groups of bodies: a component (every body it reports with
+    ``Component.bodies()``, static and moving), ``component.group`` (one of those groups),
+    ``parts`` (the workpieces alive at that tick), ``parts.free`` (those no
+    :class:`~vcommission.plant.capabilities.PartHolder` holds) or ``parts.held``. Distances
+    are the world's closest distances between surfaces (negative when bodies interpenetrate),
+    one query per pair of bodies a tick, skipped for two static bodies (they cannot have
+    moved closer) and for pairs whose bounding boxes are farther apart than the horizon.
+    ``closest_m`` is the smallest distance seen, measured up to 0.1 m beyond the margin
+    (farther apart reads as that).
 
-    **Exercised** when something on either side moved: a component body left its power-on
-    pose by more than 1 mm, or a part was alive (``parts``) on some tick. Bodies that never
-    moved cannot have come closer than they started.
+    A part a holder holds touches the holder by design: its contacts with the holder's
+    ``holding_bodies()`` (the cup or fingers and the link they are mounted on) are not
+    collisions; the same part hitting anything else is.
+
+    The first contact is named by time, the two bodies (``component[.group]``, plus
+    ``:link`` for a body with links, a URDF arm) and its deepest penetration while it
+    lasted (``depth_m``). When the run keeps files (``--trace-dir``), the scene at that
+    moment is rendered from the check's ``camera`` (or the model's first camera, or a view
+    framing the two bodies), the two highlighted, and written as a PNG beside the trace;
+    the evidence names the file.
+
+    **Exercised** when something on either side moved: a moving body (any of its links)
+    left its power-on position by more than 1 mm, or a part of a side's part set was alive
+    on some tick. Bodies that never moved cannot have come closer than they started.
     """
 
     kind = "no_collision"
@@ -925,18 +985,65 @@ class NoCollisionCheck(_Check):
         s = self.spec
         if not (math.isfinite(s.margin) and s.margin >= 0):
             raise ConfigError(f"{self._where()}: margin={s.margin} must be >= 0 metres")
-        for what, group in (("between", s.between), ("and", s.and_)):
-            if not group:
+        movable = False
+        for what, names in (("between", s.between), ("and", s.and_)):
+            if not names:
                 raise ConfigError(f"{self._where()}: {what} needs a component or {PARTS!r}")
-            for name in group:
-                if name == PARTS:
+            for name in names:
+                if name in _PART_SETS:
+                    movable = True
                     continue
-                component = self._component(run, name, what)
-                if not _bodies(component):
-                    raise ConfigError(
-                        f"{self._where()}: {what}: {name} ({component.kind}) has no moving "
-                        "body to measure"
-                    )
+                movable |= any(body.moving for body in self._resolve(run, name, what))
+        if not movable:
+            raise ConfigError(
+                f"{self._where()}: every body of {self.describe()} is static: nothing can "
+                "come closer than it started (name a moving body or parts)"
+            )
+        if s.camera is not None:
+            self._camera(run)
+
+    def _resolve(self, run: RunContext, name: str, what: str) -> list[_Body]:
+        """The machine bodies ``name`` (``component`` or ``component.group``) stands for."""
+        component_name, _, group_name = name.partition(".")
+        component = self._component(run, component_name, what)
+        groups = component.bodies()
+        if group_name:
+            if group_name not in groups:
+                known = ", ".join(groups) or "none"
+                raise ConfigError(
+                    f"{self._where()}: {what}: {component_name} ({component.kind}) has no body "
+                    f"group {group_name!r} (its groups: {known})"
+                )
+            groups = {group_name: groups[group_name]}
+        elif not any(len(group) for group in groups.values()):
+            raise ConfigError(
+                f"{self._where()}: {what}: {name} ({component.kind}) has no body to measure: "
+                "no moving body and no static one"
+            )
+        world = run.plant.world
+        assert world is not None
+        links = world.link_count
+        return [
+            _Body(body, _body_name(component, group), component.name, moving, links(body))
+            for group, bodies in groups.items()
+            for moving, ids in ((False, bodies.static), (True, bodies.moving))
+            for body in ids
+        ]
+
+    def _camera(self, run: RunContext) -> ViewpointSource | None:
+        """The camera to picture the first contact from (None: a view framing the bodies)."""
+        name = self.spec.camera
+        if name is None:
+            cameras = run.plant.having(ViewpointSource)
+            return cameras[0] if cameras else None
+        camera = run.plant.find(name, ViewpointSource)
+        if camera is None:
+            self._component(run, name, "camera")
+            known = ", ".join(c.name for c in run.plant.having(ViewpointSource)) or "none"
+            raise ConfigError(
+                f"{self._where()}: camera: {name!r} is not a camera (the model's cameras: {known})"
+            )
+        return camera
 
     def describe(self) -> str:
         s = self.spec
@@ -955,75 +1062,175 @@ class NoCollisionCheck(_Check):
         assert world is not None
         self._world = world
         self._horizon = self.spec.margin + _COLLISION_HORIZON_M
-        self._fixed = [
-            self._group_bodies(run, group) for group in (self.spec.between, self.spec.and_)
-        ]
-        self._with_parts = [PARTS in group for group in (self.spec.between, self.spec.and_)]
+        sides: list[list[_Body]] = []
+        self._part_sets: list[list[str]] = []
+        for what, names in (("between", self.spec.between), ("and", self.spec.and_)):
+            found: dict[int, _Body] = {}
+            for name in names:
+                if name not in _PART_SETS:
+                    for body in self._resolve(run, name, what):
+                        found.setdefault(body.body, body)
+            sides.append(list(found.values()))
+            self._part_sets.append([name for name in names if name in _PART_SETS])
+        self._sides = sides
+        # Machine against machine: fixed pairs, once each; two static bodies never approach.
+        pairs: dict[tuple[int, int], tuple[_Body, _Body]] = {}
+        for a in sides[0]:
+            for b in sides[1]:
+                key = (a.body, b.body) if a.body < b.body else (b.body, a.body)
+                if a.body != b.body and (a.moving or b.moving) and key not in pairs:
+                    pairs[key] = (a, b)
+        self._pairs = list(pairs.values())
+        # A static body's box is the same all run: ask once.
+        self._static_boxes = {
+            body.body: world.extent(body.body, body.links)
+            for side in sides
+            for body in side
+            if not body.moving
+        }
+        self._holders = run.plant.having(PartHolder)
+        self._camera_source = self._camera(run)
+        self._stem = run.evidence_stem
         self.closest = self._horizon
         self.contacts = 0
         #: Pairs closer than the margin at the last tick: a new one is a new contact.
         self._touching: set[tuple[int, int]] = set()
-        #: First contact: (time, name a, name b, distance).
+        #: First contact: (time, name a, name b, distance at first sight).
         self.first: tuple[int, str, str, float] | None = None
+        self._first_pair: tuple[int, int] | None = None
+        #: Deepest penetration of the first contact while it lasted, metres (>= 0).
+        self.depth = 0.0
+        self._snapshot: Any = None
         #: When something on either side first moved (None: nothing did yet).
         self.moved_ns: int | None = None
-        self._poses = {body: world.pose(body)[0] for fixed in self._fixed for body, _ in fixed}
+        self._starts = {
+            body.body: (body.links, world.link_positions(body.body, body.links))
+            for side in sides
+            for body in side
+            if body.moving
+        }
         run.watch(lambda now, values, previous: self._tick(run, now))
 
-    def _moved(self, run: RunContext) -> bool:
-        if any(self._with_parts) and run.plant.parts.alive:
-            return True
-        pose = self._world.pose
-        return any(
-            math.dist(pose(body)[0], start) > _MOVED_M for body, start in self._poses.items()
-        )
+    def _moved(self) -> bool:
+        positions = self._world.link_positions
+        for body, (links, start) in self._starts.items():
+            now = positions(body, links)
+            if any(math.dist(a, b) > _MOVED_M for a, b in zip(now, start, strict=True)):
+                return True
+        return False
 
-    def _group_bodies(self, run: RunContext, group: list[str]) -> list[tuple[int, str]]:
-        return [
-            (body, name)
-            for name in group
-            if name != PARTS
-            for body in _bodies(run.plant.by_name[name])
-        ]
+    def _parts(self, run: RunContext, sets: list[str], held: dict[int, set[int]]) -> list[Any]:
+        if not sets:
+            return []
+        alive = run.plant.parts.alive
+        if PARTS in sets or (PARTS_FREE in sets and PARTS_HELD in sets):
+            return alive
+        if PARTS_FREE in sets:
+            return [p for p in alive if p.body not in held]
+        return [p for p in alive if p.body in held]
 
     def _tick(self, run: RunContext, now: int) -> None:
-        if self.moved_ns is None and self._moved(run):
+        world = self._world
+        # Part -> the bodies whose contact with it is its grip (asked every tick: grips change).
+        held: dict[int, set[int]] = {}
+        for holder in self._holders:
+            holding = set(holder.holding_bodies())
+            for part in holder.held_parts():
+                held.setdefault(part, set()).update(holding)
+        parts = [self._parts(run, sets, held) for sets in self._part_sets]
+        if self.moved_ns is None and (parts[0] or parts[1] or self._moved()):
             self.moved_ns = now
-        alive = None
-        sides = []
-        for fixed, with_parts in zip(self._fixed, self._with_parts, strict=True):
-            if with_parts:
-                if alive is None:
-                    alive = [(p.body, f"part {p.id} ({p.variant})") for p in run.plant.parts.alive]
-                sides.append(fixed + alive)
-            else:
-                sides.append(fixed)
-        margin = self.spec.margin
-        closest_distance = self._world.closest_distance
-        horizon = self._horizon
+        boxes = dict(self._static_boxes)
+        extent, aabb = world.extent, world.aabb
+
+        def box(body: int, links: int) -> tuple[Vec3, Vec3]:
+            found = boxes.get(body)
+            if found is None:
+                found = boxes[body] = extent(body, links) if links else aabb(body)
+            return found
+
+        candidates: list[tuple[int, int, Any, Any]] = [
+            (a.body, b.body, a, b) for a, b in self._pairs
+        ]
+        for mine, theirs in ((0, 1), (1, 0)):
+            for part in parts[mine]:
+                for other in self._sides[theirs]:
+                    pair = (part.body, other.body, part, other)
+                    candidates.append(pair if mine == 0 else (other.body, part.body, other, part))
+        for a_part in parts[0]:
+            for b_part in parts[1]:
+                if a_part.body != b_part.body:
+                    candidates.append((a_part.body, b_part.body, a_part, b_part))
+        margin, horizon = self.spec.margin, self._horizon
+        nearest = world.nearest
         touching: set[tuple[int, int]] = set()
-        for a, name_a in sides[0]:
-            for b, name_b in sides[1]:
-                pair = (a, b) if a < b else (b, a)
-                if a == b or pair in touching:
-                    continue
-                distance = closest_distance(a, b, horizon)
-                if distance is None:
-                    continue
-                self.closest = min(self.closest, distance)
-                if distance < margin:
-                    touching.add(pair)
-                    if pair not in self._touching:
-                        self.contacts += 1
-                        if self.first is None:
-                            self.first = (now, name_a, name_b, distance)
+        for a, b, what_a, what_b in candidates:
+            key = (a, b) if a < b else (b, a)
+            if key in touching:
+                continue
+            if (a in held and b in held[a]) or (b in held and a in held[b]):
+                continue  # a held part against its holder: the grip, not a collision
+            low_a, high_a = box(a, getattr(what_a, "links", 0))
+            low_b, high_b = box(b, getattr(what_b, "links", 0))
+            if _gap(low_a, high_a, low_b, high_b) > horizon:
+                continue
+            point = nearest(a, b, horizon)
+            if point is None:
+                continue
+            distance = point.distance
+            self.closest = min(self.closest, distance)
+            if distance >= margin:
+                continue
+            touching.add(key)
+            if key == self._first_pair:
+                self.depth = max(self.depth, -distance)
+            if key in self._touching:
+                continue
+            self.contacts += 1
+            if self.first is None:
+                name_a = self._name(what_a, point.link_a)
+                name_b = self._name(what_b, point.link_b)
+                self.first = (now, name_a, name_b, distance)
+                self._first_pair = key
+                self.depth = max(0.0, -distance)
+                if self._stem is not None:
+                    self._picture(run, now, point, (what_a, name_a), (what_b, name_b))
+        if self._first_pair is not None and self._first_pair not in touching:
+            self._first_pair = None  # the first contact ended: its depth is final
         self._touching = touching
 
+    def _name(self, what: Any, link: int) -> str:
+        if isinstance(what, _Body):
+            if what.links:
+                return f"{what.name}:{self._world.link_name(what.body, link)}"
+            return what.name
+        return f"part {what.id} ({what.variant})"
+
+    def _picture(self, run: RunContext, now: int, point: Any, *named: tuple[Any, str]) -> None:
+        """Render the scene now, while the world exists; written at :meth:`finish`."""
+        from vcommission.plant.render import Highlight, snapshot
+
+        links = (point.link_a, point.link_b)
+        highlights = [
+            Highlight(what.body, link if getattr(what, "links", 0) else -1, name)
+            for (what, name), link in zip(named, links, strict=True)
+        ]
+        middle = [(a + b) / 2 for a, b in zip(point.position_a, point.position_b, strict=True)]
+        camera = self._camera_source
+        self._snapshot = snapshot(
+            run.plant,
+            highlights,
+            viewpoint=camera.viewpoint() if camera is not None else None,
+            camera=camera.name if camera is not None else "auto",
+            point=middle,
+            title=f"{_at(now)}: {named[0][1]} and {named[1][1]} {_gap_words(point.distance)}",
+        )
+
     def finish(self, run: RunContext) -> CheckResult:
-        figures = {"closest_m": self.closest, "contacts": self.contacts}
+        figures: dict[str, Any] = {"closest_m": self.closest, "contacts": self.contacts}
         margin = self.spec.margin
-        names = [n for n in (*self.spec.between, *self.spec.and_) if n != PARTS]
-        tags = _component_tags(run, names)
+        names = [n.partition(".")[0] for n in (*self.spec.between, *self.spec.and_)]
+        tags = _component_tags(run, [n for n in names if n != PARTS])
         vacuity = (
             None
             if self.moved_ns is not None
@@ -1038,15 +1245,32 @@ class NoCollisionCheck(_Check):
                 **extra,
             )
         t, a, b, distance = self.first
-        gap = (
-            f"interpenetrated by {-distance * 1000:.1f} mm"
-            if distance < 0
-            else f"were {distance * 1000:.1f} mm apart"
-        )
-        message = f"{a} and {b} {gap} at {_at(t)} (margin {margin * 1000:g} mm)"
+        figures.update(first_s=t / 1e9, depth_m=self.depth)
+        message = f"{a} and {b} {_gap_words(distance)} at {_at(t)} (margin {margin * 1000:g} mm)"
+        if self.depth > max(0.0, -distance) + 5e-4:
+            message += f", {self.depth * 1000:.1f} mm deep at most"
         if self.contacts > 1:
             message += f"; {self.contacts} contacts in all, closest {self.closest * 1000:.1f} mm"
-        return self._result(False, message, figures, lambda: run.evidence(t, tags), **extra)
+        images = self._write_picture(a, b, t)
+
+        def evidence() -> Evidence:
+            found = run.evidence(t, tags)
+            found.images = images
+            return found
+
+        return self._result(False, message, figures, evidence, **extra)
+
+    def _write_picture(self, a: str, b: str, t: int) -> list[dict[str, str]]:
+        if self._snapshot is None or self._stem is None:
+            return []
+        from vcommission.plant.render import write_snapshot_png
+
+        path = f"{self._stem}.{_slug(self.name)}.png"
+        write_snapshot_png(self._snapshot, path)
+        camera = self._snapshot.camera
+        seen = f"camera {camera}" if camera != "auto" else "a view framing them"
+        caption = f"{a} and {b} at {_at(t)}, highlighted; seen from {seen}"
+        return [{"path": path, "caption": caption}]
 
 
 # ---- final state ------------------------------------------------------------------------------

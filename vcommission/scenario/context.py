@@ -63,6 +63,9 @@ class RunContext:
     faults: dict[str, Any] = field(default_factory=dict)
     #: Every fault injected in the run, in order, cleared ones too (each shown to act or not).
     injected: list[Any] = field(default_factory=list)
+    #: Where files of evidence go, as a path prefix: a check writes ``<stem>.<what>.png``
+    #: beside the run's trace (``--trace-dir``). None: the run keeps no files.
+    evidence_stem: str | None = None
     #: Replaced, never changed in place, so a watcher may undo itself while being called.
     _watchers: tuple[Watcher, ...] = ()
     _previous: tuple[Value, ...] = ()

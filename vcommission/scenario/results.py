@@ -43,6 +43,9 @@ class Evidence:
     tags: list[str]
     #: (time s, tag, value) rows: each tag's value at the window's start, then its changes.
     window: list[tuple[float, str, Any]] = field(default_factory=list)
+    #: Pictures of the moment, ``{"path": PNG file, "caption": what it shows}``: the scene
+    #: at a collision, written beside the trace (``--trace-dir``).
+    images: list[dict[str, str]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return [f"  t={t:9.3f} s  {tag} = {_shown(value)}" for t, tag, value in self.window]

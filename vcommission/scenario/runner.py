@@ -174,6 +174,9 @@ class _Run:
             # The PLC connects through a proxy, so link faults can cut or slow the wire.
             builder.serve(ServerProtocol(external.link.value)).through_proxy()
         run = RunContext(scenario, builder.build())
+        if trace_dir is not None:
+            # Evidence files (collision snapshots) go beside the trace, named after it.
+            run.evidence_stem = str(Path(trace_dir) / _slug(scenario.name))
         self.run = run
         sim, recorder, plc = run.sim, run.recorder, run.plc
         self.deadline_ns = s_to_ns(spec.duration) if spec.duration is not None else None

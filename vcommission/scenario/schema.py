@@ -504,12 +504,18 @@ class PartsArrivedSpec:
 class NoCollisionSpec:
     """Bodies of ``between`` and ``and`` never come closer than ``margin`` metres.
 
-    Each names components (their bodies) or ``parts`` (every workpiece).
+    Each side names groups of bodies: a component (all its bodies, static and moving),
+    ``component.group`` (one of the groups it reports, e.g. ``belt.guides``), ``parts``
+    (every live workpiece), ``parts.free`` (those no gripper holds) or ``parts.held``.
     """
 
     between: list[str]
     and_: list[str] = field(metadata={"yaml": "and"})
+    #: Closer than this is a contact (a near miss when they do not touch), metres.
     margin: float = 0.0
+    #: The model's ``camera`` to picture the first contact from (default: the model's first
+    #: camera, else a view framing the two bodies).
+    camera: str | None = None
 
     def __post_init__(self) -> None:
         if not self.between or not self.and_:

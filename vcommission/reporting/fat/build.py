@@ -98,6 +98,37 @@ class _Plot:
 
 
 @dataclass
+class _Image:
+    """A picture of a check's evidence (a collision snapshot), embedded as a data URI."""
+
+    caption: str
+    #: ``data:image/png;base64,...``; empty when the file was not found.
+    uri: str
+    #: The path the results record.
+    path: str
+
+
+def _images(check: Check, folder: Path | None, results_dir: Path) -> list[_Image]:
+    """The evidence pictures of ``check``, each embedded: the report stays one file.
+
+    Looked up as traces are: in the folder by name, as recorded, beside the results.
+    """
+    import base64
+
+    found = []
+    for image in (check.evidence or {}).get("images") or []:
+        recorded = Path(image["path"])
+        candidates = [folder / recorded.name] if folder is not None else []
+        candidates += [recorded, results_dir / recorded]
+        hit = next((c for c in candidates if c.is_file()), None)
+        uri = ""
+        if hit is not None:
+            uri = "data:image/png;base64," + base64.b64encode(hit.read_bytes()).decode("ascii")
+        found.append(_Image(str(image.get("caption") or recorded.name), uri, str(recorded)))
+    return found
+
+
+@dataclass
 class _Context:
     results: Results
     traces: dict[str, Any]
@@ -407,6 +438,7 @@ def build_report(
     from vcommission.reporting.fat.render import render
 
     trace_paths = resolve_traces(results, traces)
+    folder = Path(traces) if traces is not None else None
     loaded = {anchor: _load_trace(p) if p else None for anchor, p in trace_paths.items()}
     context = _Context(results, loaded)
     results_dir = Path(results.path).resolve().parent
@@ -423,7 +455,14 @@ def build_report(
         checks = []
         for check in scenario.checks:
             plot = _check_plot(scenario, check, trace) if check.verdict != "passed" else None
-            checks.append({"check": check, "figures": _figures_text(check), "plot": plot})
+            checks.append(
+                {
+                    "check": check,
+                    "figures": _figures_text(check),
+                    "plot": plot,
+                    "images": _images(check, folder, results_dir),
+                }
+            )
         scenarios.append(
             {
                 "scenario": scenario,
@@ -446,7 +485,12 @@ def build_report(
         for item in entry["checks"]:
             if item["check"].verdict in ("failed", "error"):
                 deviations.append(
-                    {"scenario": scenario, "check": item["check"], "plot": item["plot"]}
+                    {
+                        "scenario": scenario,
+                        "check": item["check"],
+                        "plot": item["plot"],
+                        "images": item["images"],
+                    }
                 )
     vacuous = [
         {"scenario": e["scenario"], "check": i["check"], "plot": i["plot"]}

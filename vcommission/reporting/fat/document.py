@@ -40,7 +40,8 @@ class Check:
     message: str | None
     requirement: str | None
     figures: dict[str, float | bool | None]
-    #: ``{"time_s", "tags", "window": [[t, tag, value], ...]}`` or None.
+    #: ``{"time_s", "tags", "window": [[t, tag, value], ...], "images": [{"path",
+    #: "caption"}, ...]}`` or None.
     evidence: dict[str, Any] | None
     exercised: bool | None
     vacuity: str | None
@@ -260,6 +261,11 @@ class _Checker:
                 raise _ShapeError(at, f"expected a [time_s, tag, value] row, got {row!r}")
             self.typed(row[0], (*at, 0), float)
             self.typed(row[1], (*at, 1), str)
+        for i, image in enumerate(self.optional(evidence, "images", where, list) or []):
+            at = (*where, "images", i)
+            self.object(image, at, "an image ({'path', 'caption'})")
+            self.required(image, "path", at, str)
+            self.optional(image, "caption", at, str)
         return evidence
 
     def verdict(self, value: dict[str, Any], path: tuple[str | int, ...]) -> str:
