@@ -64,7 +64,7 @@ BUGS = [
         "r2_override_50.st",
         "R2",
         (NOMINAL,),
-        "every part in the tray within 6 s of reaching the pick position",
+        "every part in the tray within 5 s of reaching the pick position",
         ("part_present",),
     ),
     Bug(
@@ -205,8 +205,8 @@ def test_the_wrong_job_order_is_caught_on_no_collision_naming_link_fixture_and_t
     (result,) = runs[(WRONG_ORDER, NOMINAL)]
     (check,) = [c for c in result.checks if c.name == ROBOT_CHECK]
     assert check.verdict is Verdict.FAILED, _report([result])
-    # "robot.links.link5 and fixtures.camera_post interpenetrated by 12.3 mm at t=7.340 s"
-    assert re.search(r"robot\.links\.link\d", check.message), check.message
+    # "robot:link6 and fixtures.camera_post interpenetrated by 0.1 mm at t=7.630 s ..."
+    assert re.search(r"robot(\.links)?:link\d", check.message), check.message
     assert POST in check.message, check.message
     assert re.search(r"t=\d+\.\d+ s", check.message), check.message
     # With the reference program the same scenario passes the same check.
