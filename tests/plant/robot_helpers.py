@@ -28,7 +28,8 @@ components:
     jobs:
       1: {{name: far, steps: [{{ptp: far}}]}}
       2: {{name: back, steps: [{{ptp: home}}]}}
-      3: {{name: line, steps: [{{ptp: above}}, {{lin: above, offset: [0.8, 0.6, -0.2]}}]}}
+      3: {{name: to_above, steps: [{{ptp: above}}]}}
+      8: {{name: line, steps: [{{lin: above, offset: [0.8, 0.6, -0.2]}}]}}
       4: {{name: io, steps: [{{set: clamp}}, {{wait: 0.2}}, {{wait_for: part_ok}},
                              {{set: clamp, value: false}}]}}
       5: {{name: tray, steps: [{{ptp: tray}}, {{lin: tray, offset: [0, 0, 0.1]}}]}}

@@ -48,7 +48,14 @@ BUILTIN = {
     "push_button": (None, []),
     "emergency_stop": (None, []),
     "stack_light": (None, []),
-    # Unmounted (the checker runs a kind without peers): ports and determinism only.
+    "light_curtain": (
+        {"start": (0.0, -0.5, 0.0), "end": (0.0, 0.5, 0.0), "low": 0.05, "high": 0.5},
+        [("box", (0.0, 0.0, 0.0))],
+    ),
+    "safety_fence": ({"points": [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0)]}, [("box", (0.5, 0.5, 0))]),
+    "mode_selector": (None, []),
+    # Without peers (the checker runs a kind alone): ports and determinism only.
+    "safety_relay": (None, []),
     "vacuum_gripper": ({"mount": "robot"}, []),
     "parallel_gripper": ({"mount": "robot"}, []),
     "door_switch": (None, []),
@@ -78,6 +85,8 @@ EXERCISED = {
     "push_button": ("contact", lambda values: True in values),
     "emergency_stop": ("healthy", lambda values: False in values),
     "door_switch": ("locked", lambda values: True in values),
+    "light_curtain": ("ossd", lambda values: False in values),
+    "mode_selector": ("manual", lambda values: True in values),
 }
 
 

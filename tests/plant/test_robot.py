@@ -78,14 +78,18 @@ def test_joint_limits_are_respected_in_every_tick(rig):
     robot = plc.component
     dt = plc.rig.tick
     plc.power_up()
-    plc.start(3)  # ptp then a LIN across the whole envelope
-    positions = plc.rig.record(plc.joints, lambda _: not plc["appl_run"], 10.0)
-    q = np.array(positions)
-    assert (q >= robot.lower - 1e-9).all() and (q <= robot.upper + 1e-9).all()
-    velocity = np.diff(q, axis=0) / dt  # tick averages
-    acceleration = np.diff(velocity, axis=0) / dt
-    assert (np.abs(velocity) <= robot.vmax * (1 + 1e-9)).all()
-    assert (np.abs(acceleration) <= robot.amax * (1 + 1e-6)).all()
+    for pgno in (3, 8):  # a PTP, then a LIN across the whole envelope
+        before = plc.joints()
+        plc.start(pgno)  # the arm moves in the tick of the ext_start edge already
+        positions = [before, plc.joints()]
+        positions += plc.rig.record(plc.joints, lambda _: not plc["appl_run"], 10.0)
+        q = np.array(positions)
+        assert (q >= robot.lower - 1e-9).all() and (q <= robot.upper + 1e-9).all()
+        velocity = np.diff(q, axis=0) / dt  # tick averages
+        acceleration = np.diff(velocity, axis=0) / dt
+        assert (np.abs(velocity) <= robot.vmax * (1 + 1e-9)).all()
+        assert (np.abs(acceleration) <= robot.amax * (1 + 1e-6)).all()
+        assert np.abs(velocity).max() > 0.5  # it did move, fast
     # The physical arm is where the controller put it after each tick.
     assert plc.world_joints() == pytest.approx(plc.joints(), abs=1e-9)
 
@@ -98,3 +102,208 @@ def test_unknown_program_number_is_a_fault_until_acknowledged(rig):
     assert not plc["rob_rdy"] and not plc["pgno_req"]
     plc.pulse("conf_mess")
     assert not plc["stopmess"] and plc["fault_code"] == 0 and plc["rob_rdy"]
+
+
+def _moving_ticks(plc, timeout_s=10.0):
+    """Ticks during which the arm moved, from now until the job ends."""
+    readings = plc.rig.record(lambda: plc["moving"], lambda _: not plc["appl_run"], timeout_s)
+    return sum(readings)
+
+
+def test_lin_moves_the_tcp_on_a_straight_line_in_the_cartesian_time(rig):
+    plc = Plc(gantry(rig))
+    robot = plc.component
+    p = robot.params
+    plc.power_up()
+    plc.run_job(3)
+    start = robot.tcp_pose()[:3, 3]
+    end = start + np.array([0.8, 0.6, -0.2])
+    plc.start(8)
+    tcp = plc.rig.record(lambda: robot.tcp_pose()[:3, 3], lambda _: not plc["appl_run"], 10.0)
+    ticks = sum(1 for a, b in zip([start, *tcp], tcp, strict=False) if np.any(a != b))
+    distance = float(np.linalg.norm(end - start))
+    assert ticks * plc.rig.tick == pytest.approx(
+        trapezoid_time(distance, p.lin_speed, p.lin_acceleration), abs=plc.rig.tick
+    )
+    direction = (end - start) / distance
+    for point in tcp:
+        off_line = (point - start) - np.dot(point - start, direction) * direction
+        assert np.linalg.norm(off_line) < 1e-4
+    assert tcp[-1] == pytest.approx(end, abs=1e-6)
+    assert max(plc.rig.record(lambda: plc["tcp_speed"], lambda _: True, 0.1)) == 0.0
+
+
+def _at_speed(plc, pgno=1, after_s=0.35):
+    plc.power_up()
+    plc.start(pgno)
+    plc.rig.sim.run_for(after_s)
+    assert plc["moving"] and plc["tcp_speed"] > 100
+
+
+def test_protective_stop_brakes_along_the_path_within_the_stop_time(rig):
+    plc = Plc(gantry(rig, stop_time=0.2))
+    robot = plc.component
+    _at_speed(plc)
+    far = robot.targets["far"].q
+    robot.protective_stop("curtain", True)
+    path = plc.rig.record(plc.joints, lambda _: not plc["moving"], 1.0)
+    assert (len(path) - 1) * plc.rig.tick <= 0.2
+    for q in path:  # still on the PTP line from home to far
+        assert q == pytest.approx(far * (q[0] / far[0]), abs=1e-9)
+    assert plc["safety_stop"] and not plc["rob_rdy"] and plc["appl_run"]
+    plc.tick(20)
+    assert not plc["moving"]
+    robot.protective_stop("curtain", False)
+    plc.tick(20)  # cleared: ready, but a cleared stop does not restart the arm
+    assert not plc["safety_stop"] and plc["rob_rdy"] and plc["appl_run"] and not plc["moving"]
+    plc.pulse("ext_start")
+    plc.rig.run_until(lambda: not plc["appl_run"], 5.0)
+    assert plc["job_done"] == 1 and plc.joints() == pytest.approx(far)
+
+
+def test_a_protective_stop_holds_while_any_source_asks(rig):
+    plc = Plc(gantry(rig))
+    robot = plc.component
+    _at_speed(plc)
+    robot.protective_stop("door", True)
+    robot.protective_stop("curtain", True)
+    robot.protective_stop("door", False)
+    plc.tick(50)
+    plc.pulse("ext_start")
+    plc.tick(20)
+    assert plc["safety_stop"] and not plc["moving"]
+
+
+def test_drives_off_stops_the_arm_in_the_next_tick(rig):
+    plc = Plc(gantry(rig))
+    _at_speed(plc)
+    before = plc.joints()
+    plc.set("drives_on", False)
+    plc.tick()
+    assert not plc["moving"] and plc["tcp_speed"] == 0.0
+    assert plc.joints() == pytest.approx(before, abs=0) and not plc["peri_rdy"]
+    assert plc.world_joints() == pytest.approx(before, abs=1e-9)
+    plc.set("drives_on", True)
+    plc.tick(10)
+    assert not plc["moving"] and plc["appl_run"] and plc["rob_rdy"]
+    plc.pulse("ext_start")
+    plc.rig.run_until(lambda: not plc["appl_run"], 5.0)
+    assert plc["job_done"] == 1
+
+
+def test_move_enable_false_stops_on_the_path_and_true_resumes(rig):
+    plc = Plc(gantry(rig))
+    robot = plc.component
+    _at_speed(plc)
+    far = robot.targets["far"].q
+    plc.set("move_enable", False)
+    path = plc.rig.record(plc.joints, lambda _: not plc["moving"], 2.0)
+    for q in path:
+        assert q == pytest.approx(far * (q[0] / far[0]), abs=1e-9)
+    plc.tick(30)
+    assert not plc["moving"] and plc["appl_run"] and not plc["stopmess"]
+    plc.set("move_enable", True)  # level: no ext_start needed
+    plc.rig.run_until(lambda: not plc["appl_run"], 5.0)
+    assert plc["job_done"] == 1 and plc.joints() == pytest.approx(far)
+
+
+@pytest.mark.parametrize("urdf_job", ["gantry", "kuka"])
+def test_reduced_speed_keeps_the_tcp_under_250_mm_s(rig, urdf_job):
+    if urdf_job == "gantry":
+        plc = Plc(gantry(rig))
+        jobs = [1, 2]
+    else:
+        plc = Plc(rig(KUKA))
+        jobs = [1, 2, 3]
+    robot = plc.component
+    robot.reduced_speed("mode_selector", True)
+    plc.power_up()
+    assert plc["reduced"]
+    speeds = []
+    for pgno in jobs:
+        plc.start(pgno)
+        speeds += plc.rig.record(lambda: plc["tcp_speed"], lambda _: not plc["appl_run"], 20)
+    assert max(speeds) <= 250.0
+    assert max(speeds) > 200.0  # and it does move at about that speed
+
+
+def test_override_scales_the_speed(rig):
+    plc = Plc(gantry(rig))
+    plc.power_up()
+    full = plc.run_job(1)
+    plc.run_job(2)
+    plc.set("override", 25)
+    quarter = plc.run_job(1)
+    robot = plc.component
+    dq = robot.targets["far"].q
+    v = np.min(robot.vmax[dq > 0] / dq[dq > 0])
+    a = np.min(robot.amax[dq > 0] / dq[dq > 0])
+    assert full == pytest.approx(trapezoid_time(1.0, v, a), abs=2 * plc.rig.tick)
+    assert quarter == pytest.approx(trapezoid_time(1.0, v / 4, a), abs=2 * plc.rig.tick)
+
+
+def test_a_pallet_place_is_chosen_by_the_index_input(rig):
+    plc = Plc(gantry(rig))
+    robot = plc.component
+    plc.power_up()
+    plc.set("tray_place", 5)  # column 1, row 1: x + 0.1, y + 0.15
+    plc.run_job(5)
+    assert robot.tcp_pose()[:3, 3] == pytest.approx([0.3, -0.05, 0.8], abs=1e-6)
+    plc.set("tray_place", 7)  # 3 x 2 places
+    plc.start(5)
+    plc.tick()
+    assert plc["stopmess"] and plc["fault_code"] == 3 and not plc["appl_run"]
+
+
+def test_set_wait_and_wait_for_steps(rig):
+    plc = Plc(gantry(rig))
+    plc.power_up()
+    plc.start(4)
+    assert plc["clamp"]
+    plc.rig.sim.run_for(0.5)
+    assert plc["appl_run"] and plc["clamp"]  # waiting for part_ok
+    plc.set("part_ok", True)
+    plc.tick(2)
+    assert not plc["appl_run"] and not plc["clamp"] and plc["job_done"] == 4
+
+
+def test_a_wait_for_with_a_timeout_faults(rig):
+    plc = Plc(gantry(rig))
+    plc.power_up()
+    plc.start(7)
+    elapsed = plc.rig.time_until(lambda: plc["stopmess"], 2.0)
+    assert elapsed == pytest.approx(0.3, abs=2 * plc.rig.tick)
+    assert plc["fault_code"] == 5 and not plc["appl_run"] and not plc["rob_rdy"]
+
+
+def test_the_mount_is_the_flange_link_where_pybullet_has_it(rig):
+    plc = Plc(rig(KUKA))
+    robot = plc.component
+    plc.power_up()
+    plc.start(1)
+    plc.rig.sim.run_for(0.3)
+    body, link = robot.mount_frame()
+    position, orientation = robot.mount_pose()
+    expected_position, expected_orientation = plc.rig.world.link_pose(body, link)
+    assert position == pytest.approx(expected_position, abs=1e-6)
+    sign = 1.0 if np.dot(orientation, expected_orientation) >= 0 else -1.0
+    assert np.array(orientation) * sign == pytest.approx(expected_orientation, abs=1e-6)
+
+
+KUKA = """
+components:
+  arm:
+    kind: robot
+    urdf: kuka_iiwa/model.urdf
+    base: [0, 0, 0.5]
+    limits:
+      lbr_iiwa_joint_1: {velocity: 90, acceleration: 180}
+    points:
+      home: {joints: [0, 30, 0, -60, 0, 60, 0]}
+      pick: {xyz: [0.55, 0.2, 0.2]}
+      place: {xyz: [0.4, -0.35, 0.35]}
+    jobs:
+      1: {steps: [{ptp: pick}]}
+      2: {steps: [{lin: place}]}
+      3: {steps: [{ptp: home}]}
+"""

@@ -49,18 +49,22 @@ class ToolDriver:
     """Puts a tool's bodies on its mount before every physics substep.
 
     Sits in ``World.kinematic`` (the world only calls ``drive()`` on its entries), appended
-    in the tool's ``attach`` and so after the carrier's own driven bodies: the mount pose
-    it reads is this substep's. Each entry is ``[driven body, position in the mount frame,
-    orientation in it, velocity in it]``; a moving jaw's position advances by its velocity
+    in the tool's ``attach`` and so after the carrier's own driven bodies. It follows the
+    mount *link* (``Mount.mount_frame``) as pybullet has it at the start of each substep,
+    at the offset ``Mount.mount_pose`` had from it at attach: a pusher plate is re-posed just
+    before, a robot's links are where its joint motors took them in the previous substep
+    (and where the arm's own reset puts them again).
+
+    Each entry is ``[driven body, position in the mount frame, orientation in it, velocity
+    in it]``; a moving jaw's position advances by its velocity
     every substep, so it slides instead of jumping once a tick.
     """
 
-    __slots__ = ("_cid", "_frame", "_mount", "_mover", "_step_s", "bodies")
+    __slots__ = ("_cid", "_frame", "_mover", "_offset", "_step_s", "bodies")
 
     def __init__(self, world: World, mount: Mount) -> None:
         self._cid = world.cid
         self._step_s = world.config.step_s
-        self._mount = mount
         self._frame = mount.mount_frame()
         body, link = self._frame
         # A mount driven like a pusher plate: its commanded velocity is exact, while the one
@@ -68,6 +72,12 @@ class ToolDriver:
         self._mover = next(
             (k for k in world.kinematic if link < 0 and getattr(k, "body", None) == body), None
         )
+        # The mount point is fixed to the mount's link: keep where it sits on the link, and
+        # follow the link as pybullet has it every substep (a carrier's own idea of its pose
+        # may be updated once a tick only).
+        frame_pos, frame_orn = self._frame_state()[:2]
+        inv_p, inv_q = pybullet.invertTransform(frame_pos, frame_orn)
+        self._offset = pybullet.multiplyTransforms(inv_p, inv_q, *mount.mount_pose())
         self.bodies: list[list] = []
 
     def add(self, driven: KinematicBody, position: Vec3, orientation: Quat) -> list:
@@ -75,24 +85,30 @@ class ToolDriver:
         self.bodies.append(entry)
         return entry
 
-    def _frame_velocity(self) -> tuple[Sequence[float], Sequence[float], Sequence[float]]:
-        """Linear and angular velocity of the mount frame, and the point the first is of."""
-        mover = self._mover
-        if mover is not None:
-            return mover.velocity, mover.angular, mover.position
+    def _frame_state(self) -> tuple[Sequence[float], ...]:
+        """The mount link's state now: pose, linear and angular velocity, velocity point.
+
+        The linear velocity is that of the last item, the link's centre of mass.
+        """
         body, link = self._frame
         cid = self._cid
+        mover = self._mover
         if link < 0:
+            pos, orn = pybullet.getBasePositionAndOrientation(body, physicsClientId=cid)
+            if mover is not None:
+                return pos, orn, mover.velocity, mover.angular, pos
             lin, ang = pybullet.getBaseVelocity(body, physicsClientId=cid)
-            return lin, ang, pybullet.getBasePositionAndOrientation(body, physicsClientId=cid)[0]
-        state = pybullet.getLinkState(body, link, computeLinkVelocity=1, physicsClientId=cid)
-        return state[6], state[7], state[0]
+            return pos, orn, lin, ang, pos
+        state = pybullet.getLinkState(
+            body, link, computeLinkVelocity=1, computeForwardKinematics=1, physicsClientId=cid
+        )
+        return state[4], state[5], state[6], state[7], state[0]
 
     def place(self) -> None:
         """Set every body's commanded pose and velocity from the mount, without stepping."""
-        pos, orn = self._mount.mount_pose()
-        lin, ang, origin = self._frame_velocity()
+        frame_pos, frame_orn, lin, ang, origin = self._frame_state()
         multiply = pybullet.multiplyTransforms
+        pos, orn = multiply(frame_pos, frame_orn, *self._offset)
         for driven, local_pos, local_orn, local_vel in self.bodies:
             p, q = multiply(pos, orn, local_pos, local_orn)
             rx, ry, rz = p[0] - origin[0], p[1] - origin[1], p[2] - origin[2]

@@ -33,6 +33,11 @@ Faults are policies that wrap; no component's code knows about them. Each one at
     A static, axis-aligned box with its bottom face centred on ``position``: parts collide
     with it and queue behind it; light beams do not see the box itself (like the frame),
     only the parts it holds. Removed on clear.
+``part_dropped`` (component, or tag of a gripper's port)
+    The gripper loses its grip (a vacuum gripper's supply fails, a parallel gripper's air
+    pressure drops) through its :class:`~vcommission.plant.capabilities.GripLosable`
+    capability: the part it holds falls at its next update and it cannot grip again until
+    the fault clears (``for`` or ``clear``). It acts once a held part was dropped.
 ``lost_connection``
     The in-process PLC reads the inputs frozen as they were at the injection and its writes
     are dropped. On clear it reads live inputs again and resends all its current outputs.
@@ -64,14 +69,14 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from vcommission.adapters.inprocess import InProcessLink
 from vcommission.clock import s_to_ns
 from vcommission.errors import ConfigError, SignalError
-from vcommission.plant.capabilities import Slippable, Slowable
+from vcommission.plant.capabilities import GripLosable, PartHolder, Slippable, Slowable
 from vcommission.plant.component import Component, Port, PortKind, TickContext
 from vcommission.plant.physics import CollisionGroup
 from vcommission.scenario.registry import FAULTS, fault_type
@@ -226,10 +231,16 @@ def _value(spec: FaultSpec, tag: _Tag) -> Value:
         raise ConfigError(f"value: {exc}") from None
 
 
+@runtime_checkable
+class _DroppingTool(PartHolder, GripLosable, Protocol):
+    """A tool that holds parts and can lose its grip: what ``part_dropped`` acts on."""
+
+
 #: Fault kinds acting on whole components: (the capability they need, what it is in words).
 _CAPABLE: dict[FaultKind, tuple[type, str]] = {
     FaultKind.ACTUATOR_SLOW: (Slowable, "an actuator with stroke times (a cylinder)"),
     FaultKind.BELT_SLIP: (Slippable, "a belt_conveyor"),
+    FaultKind.PART_DROPPED: (_DroppingTool, "a gripper (a tool that holds parts)"),
 }
 
 
@@ -489,6 +500,50 @@ class _Slip(_Scaling):
             yield name, "update", update
 
 
+class _Dropped(_Wrapping):
+    """The tools lose their grip while injected; it acts once a held part was dropped.
+
+    Asked through the capability (``lose_grip``), never by class: any tool kind that holds
+    parts and can lose its grip takes part. The update wrapper only watches.
+    """
+
+    acts = "a held part was dropped"
+
+    def __init__(self, name: str, components: list[str]) -> None:
+        super().__init__(name)
+        self.components = components
+        self._tools: list[GripLosable] = []
+
+    def wrappers(self, run: FaultHost) -> Iterable[tuple[str, str, PhaseWrapper]]:
+        for name in self.components:
+            tool = run.plant.find(name, _DroppingTool)
+            assert tool is not None
+
+            def update(
+                original: Callable[[TickContext], None],
+                ctx: TickContext,
+                tool: _DroppingTool = tool,
+            ) -> None:
+                held = set(tool.held_parts())
+                original(ctx)
+                if held - set(tool.held_parts()):
+                    self._acted(_tick_end(ctx))
+
+            yield name, "update", update
+
+    def inject(self, run: FaultHost) -> None:
+        super().inject(run)
+        self._tools = [run.plant.find(name, _DroppingTool) for name in self.components]
+        for tool in self._tools:
+            tool.lose_grip(self.name, True)
+
+    def clear(self, run: FaultHost) -> None:
+        tools, self._tools = self._tools, []
+        for tool in tools:
+            tool.lose_grip(self.name, False)
+        super().clear(run)
+
+
 #: A part this close to a jam's obstacle (metres) touches it: the jam holds it.
 _JAM_CONTACT_M = 0.002
 
@@ -678,6 +733,11 @@ def _make_belt_slip(spec: FaultSpec, run: FaultHost) -> Fault:
     return _Slip(spec.name, _names(found), spec.factor)
 
 
+def _make_part_dropped(spec: FaultSpec, run: FaultHost) -> Fault:
+    found = _components(spec, run.plant.image.table, run.plant.components)
+    return _Dropped(spec.name, _names(found))
+
+
 def _make_jam(spec: FaultSpec, run: FaultHost) -> Fault:
     size = _jam_size(spec)
     assert spec.position is not None
@@ -801,6 +861,7 @@ for _kind, _needs, _validate, _make, _check in (
     (FaultKind.ACTUATOR_SLOW, ("factor",), _components, _make_actuator_slow, _tag_or_component),
     (FaultKind.BELT_SLIP, ("factor",), _components, _make_belt_slip, _tag_or_component),
     (FaultKind.JAM, ("position",), lambda spec, t, c: _jam_size(spec), _make_jam, None),
+    (FaultKind.PART_DROPPED, (), _components, _make_part_dropped, _tag_or_component),
     (FaultKind.LOST_CONNECTION, (), None, _make_lost_connection, None),
     (FaultKind.LATENCY, ("delay",), None, _make_latency, None),
 ):

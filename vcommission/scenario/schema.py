@@ -251,6 +251,8 @@ class FaultKind(str, Enum):
     BELT_SLIP = "belt_slip"
     #: An obstacle of ``size`` at ``position`` that holds parts (a jam).
     JAM = "jam"
+    #: A gripper loses its grip (vacuum or air lost): the held part falls.
+    PART_DROPPED = "part_dropped"
     #: The PLC's link is cut: it sees frozen inputs and its writes are lost.
     LOST_CONNECTION = "lost_connection"
     #: The PLC's writes reach the plant ``delay`` seconds late.

@@ -504,7 +504,7 @@ class Robot(Component):
         known = [*p.points, *p.pallets]
         for pgno, job in p.jobs.items():
             for k, step in enumerate(job.steps):
-                path = ("jobs", pgno, "steps", k)
+                path = ("jobs", str(pgno), "steps", k)
                 kind = step.kind
                 if kind in (StepKind.PTP, StepKind.LIN):
                     target = step.target
@@ -763,8 +763,8 @@ class Robot(Component):
             cap = segment.v * override / 100.0
             harder = None
             if self._reduced and segment.k_tcp > 0:
-                # 2 % under the limit: the TCP speed is sampled between path samples.
-                cap = min(cap, 0.98 * self.params.reduced_speed / segment.k_tcp)
+                # 4 % under the limit: the TCP path is only known at its samples.
+                cap = min(cap, 0.96 * self.params.reduced_speed / segment.k_tcp)
                 harder = follower.v / max(self.params.stop_time, dt)
             follower.advance(dt, cap if enable else 0.0, segment.a, over_cap_decel=harder)
         self.q = segment.q_at(follower.s)
@@ -788,7 +788,7 @@ class Robot(Component):
             return _Segment([list(q0), list(q1)], 1.0, 1.0, 0.0)
         v = float(np.min(self.vmax[moving] / dq[moving])) * speed / 100.0
         a = float(np.min(self.amax[moving] / dq[moving]))
-        probe = [q0 + (q1 - q0) * f for f in np.linspace(0.0, 1.0, 33)]
+        probe = [q0 + (q1 - q0) * f for f in np.linspace(0.0, 1.0, 65)]
         return _Segment([list(q0), list(q1)], v, a, self._k_tcp(probe))
 
     def _lin(self, target: _Target, speed: float) -> _Segment | FaultCode:
