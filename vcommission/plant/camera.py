@@ -72,24 +72,21 @@ class CameraParams:
         if not length > 1e-6:
             raise ConfigError(
                 f"target={list(self.target)} must differ from eye={list(self.eye)}",
-                path=("target",),
             )
         up_length = math.sqrt(sum(c * c for c in self.up))
         if not up_length > 0:
-            raise ConfigError(f"up={list(self.up)} must not be zero", path=("up",))
+            raise ConfigError(f"up={list(self.up)} must not be zero")
         cosine = sum(a * b for a, b in zip(sight, self.up, strict=True)) / (length * up_length)
         if abs(cosine) > 0.999:
             raise ConfigError(
                 f"up={list(self.up)} is along the line of sight from eye to target: "
                 "the picture would have no up",
-                path=("up",),
             )
         if not 1.0 <= self.fov <= 170.0:
-            raise ConfigError(f"fov={self.fov} must be 1..170 degrees", path=("fov",))
+            raise ConfigError(f"fov={self.fov} must be 1..170 degrees")
         if any(not _MIN_PX <= side <= _MAX_PX for side in self.size):
             raise ConfigError(
                 f"size={list(self.size)} must be {_MIN_PX}..{_MAX_PX} pixels per side",
-                path=("size",),
             )
 
 
