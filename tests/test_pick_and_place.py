@@ -39,8 +39,8 @@ REQUIREMENTS = load_requirements(SUITE / "requirements.yaml").ids
 RUNNER_KINDS = {"wait", "end", "plc"}
 GOOD = PROGRAM.name
 #: The scenario the wrong-order program is caught in, and the fixture it drives through.
-WRONG_ORDER = "r8_place_before_clear.st"
-NOMINAL = "r2_nominal_cycle.yaml"
+WRONG_ORDER = "pp8_place_before_clear.st"
+NOMINAL = "pp2_nominal_cycle.yaml"
 POST = "fixtures.camera_post"
 ROBOT_CHECK = "the robot links never touch the cell or a part"
 
@@ -61,48 +61,48 @@ class Bug:
 
 BUGS = [
     Bug(
-        "r2_override_50.st",
-        "R2",
+        "pp2_override_50.st",
+        "PP2",
         (NOMINAL,),
         "every part in the tray within 5 s of reaching the pick position",
         ("part_present",),
     ),
     Bug(
-        "r3_door_ignored.st",
-        "R3",
-        ("r3_door_opened_mid_move.yaml",),
+        "pp3_door_ignored.st",
+        "PP3",
+        ("pp3_door_opened_mid_move.yaml",),
         "the PLC drops motion enable and stops the belt within 100 ms of the door opening",
         ("door_closed", "rob_move_enable", "conveyor_run"),
     ),
     Bug(
-        "r4_curtain_keeps_belt.st",
-        "R4",
-        ("r4_light_curtain_broken.yaml",),
+        "pp4_curtain_keeps_belt.st",
+        "PP4",
+        ("pp4_light_curtain_broken.yaml",),
         "belt, infeed and motion enable off within 100 ms of the curtain breaking",
         ("curtain_clear", "conveyor_run", "infeed_enable", "rob_move_enable"),
     ),
     Bug(
-        "r5_no_drop_check.st",
-        "R5",
-        ("r5_vacuum_lost_mid_move.yaml",),
+        "pp5_no_drop_check.st",
+        "PP5",
+        ("pp5_vacuum_lost_mid_move.yaml",),
         "losing the part stops the robot and lights red within 100 ms",
         ("vacuum_ok", "light_red", "rob_move_enable"),
     ),
     Bug(
-        "r6_tray_overfill.st",
-        "R6",
-        ("r6_tray_full.yaml",),
+        "pp6_tray_overfill.st",
+        "PP6",
+        ("pp6_tray_full.yaml",),
         "the cell stops with amber within 3 s of the fourth part in the tray",
         ("tray.count", "conveyor_run", "light_green", "light_amber"),
     ),
     Bug(
-        "r7_estop_keeps_drives.st",
-        "R7",
-        ("r7_estop_mid_move.yaml",),
+        "pp7_estop_keeps_drives.st",
+        "PP7",
+        ("pp7_estop_mid_move.yaml",),
         "e-stop switches the drives off, stops belt and infeed and lights red within one scan",
         ("estop_ok", "rob_drives_on"),
     ),
-    Bug(WRONG_ORDER, "R8", (NOMINAL,), ROBOT_CHECK, ()),
+    Bug(WRONG_ORDER, "PP8", (NOMINAL,), ROBOT_CHECK, ()),
 ]
 
 
