@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from vcommission.errors import ConfigError
 from vcommission.plant.component import Component
@@ -73,6 +73,10 @@ class Fixture(Component):
 
     kind = "fixture"
     Params = FixtureParams
+    #: The smallest valid parameters, as YAML writes them (``vcommission kinds``).
+    example: ClassVar[dict] = {
+        "boxes": {"table": {"size": [0.6, 0.6, 0.4], "position": [0.0, 0.0, 0.2]}}
+    }
 
     def build(self, world: World) -> None:
         super().build(world)
