@@ -159,6 +159,23 @@ def test_lost_grip_drops_the_part_and_prevents_a_new_grip_until_restored(rig):
     assert cup.held_parts() == (part.body,)  # the part still lies under the cup
 
 
+def test_a_held_part_removed_from_the_world_is_let_go(rig):
+    # A scenario's remove step takes the part away while it is held: the cup must not
+    # drive the body id that is gone (pybullet reuses ids for the next body).
+    r, part = rig_with_part(rig, VACUUM)
+    cup = r.plant.component("cup")
+    r.sim.operate("cup.suction", True)
+    r.sim.run_for(0.1)
+    r.world.remove_body(part.body)
+    r.plant.parts.retire(part, r.sim.now_ns, "operator")
+    newcomer = r.place("box", (0.5, 0.5, 0.0))  # gets the old body id
+    assert newcomer.body == part.body
+    r.sim.step()
+    assert cup.held_parts() == () and r.plant.image["cup.vacuum_ok"] is False
+    r.sim.run_for(0.2)
+    assert r.pos(newcomer)[:2] == pytest.approx((0.5, 0.5), abs=0.01)
+
+
 def test_a_sink_counts_the_part_when_released_inside_not_while_carried_through(rig):
     # The bin's volume reaches up to 0.4 m: the carried part is inside it on the way.
     r, part = rig_with_part(
@@ -278,3 +295,116 @@ def test_a_bad_mount_is_a_located_error(model_file, mount, message):
 def test_bad_jaw_widths_are_refused(load):
     with pytest.raises(ConfigError, match=r"closed_width=0\.4 must be within 0\.\.open_width"):
         load(JAWS.replace("closed_width: 0.02", "closed_width: 0.4"))
+
+
+# ---- on a robot's flange ------------------------------------------------------------------------
+
+# The bundled gantry's flange points down; the cup (0.04 m) on it: TCP 0.04 m below the
+# flange. The box lies on a pedestal (top 0.45 m) under the pick point, the bin is elsewhere.
+GANTRY_CELL = """
+components:
+  arm:
+    kind: robot
+    urdf: gantry.urdf
+    tool: cup
+    tcp: [0, 0, 0.04]
+    points:
+      home: {joints: [0, 0, 0, 0]}
+      pick: {xyz: [0.3, 0.0, 0.552]}
+      place: {xyz: [-0.3, 0.2, 0.8]}
+    jobs:
+      1:
+        name: pick_and_place
+        steps:
+          - {ptp: pick, offset: [0, 0, 0.2]}
+          - {lin: pick}
+          - {grip: true}
+          - {wait_for: gripped, timeout: 1.0}
+          - {lin: pick, offset: [0, 0, 0.2]}
+          - {ptp: place}
+          - {grip: false}
+          - {wait_for: released}
+          - {ptp: home}
+  cup: {kind: vacuum_gripper, mount: arm}
+  bin:
+    kind: sink
+    position: [-0.3, 0.2, 0.0]
+    size: [0.4, 0.4, 0.3]
+    remove_after: null
+"""
+
+
+def test_a_vacuum_gripper_on_a_robot_flange_picks_carries_and_places(rig):
+    from tests.plant.robot_helpers import Plc
+
+    r = rig(GANTRY_CELL)
+    r.world.add_box((0.1, 0.1, 0.225), (0.3, 0.0, 0.225))
+    part = r.place("box", (0.3, 0.0, 0.45))
+    cup = r.plant.component("cup")
+    arm = r.plant.component("arm")
+    (cup_body,) = cup.bodies()["tool"].moving
+    assert arm.body in cup.holding_bodies()
+    plc = Plc(r)
+    plc.power_up()
+    plc.start(1)
+    # While carried, the part hangs under the cup: same x, y, 0.05 + 0.02 m below its centre.
+    carried = []
+
+    def sample() -> bool:
+        if cup.held_parts():
+            (cx, cy, cz), _ = r.world.pose(cup_body)
+            (px, py, pz) = r.pos(part)
+            carried.append((px - cx, py - cy, pz - cz))
+        return not plc["appl_run"]
+
+    r.run_until(sample, timeout_s=20.0)
+    assert plc["job_done"] == 1 and plc["fault_code"] == 0
+    assert len(carried) > 50
+    for offset in carried:
+        assert offset == pytest.approx((0.0, 0.0, -0.07), abs=0.002)
+    r.run_until(lambda: r.plant.image["bin.count"] == 1, timeout_s=2.0)
+    assert part.destination == "bin"
+    assert [e.event for e in part.journey] == ["spawned", "gripped", "released", "arrived"]
+
+
+def test_a_parallel_gripper_on_a_robot_flange_grips_across_the_part(rig):
+    from tests.plant.robot_helpers import Plc
+
+    # TCP at the finger tips (palm 0.04 + fingers 0.08 along the flange's z): 5 cm above
+    # the pedestal, so the jaws close across the box's upper half.
+    text = (
+        GANTRY_CELL.replace("tcp: [0, 0, 0.04]", "tcp: [0, 0, 0.12]")
+        .replace("tool: cup", "tool: jaws")
+        .replace("pick: {xyz: [0.3, 0.0, 0.552]}", "pick: {xyz: [0.3, 0.0, 0.5]}")
+        .replace(
+            "  cup: {kind: vacuum_gripper, mount: arm}",
+            "  jaws: {kind: parallel_gripper, mount: arm, palm: [0.06, 0.4, 0.04],"
+            " finger: [0.04, 0.02, 0.08], open_width: 0.3, stroke_time: 0.3}",
+        )
+    )
+    r = rig(text)
+    r.world.add_box((0.1, 0.1, 0.225), (0.3, 0.0, 0.225))
+    part = r.place("box", (0.3, 0.0, 0.45))
+    jaws = r.plant.component("jaws")
+    palm = jaws.bodies()["tool"].moving[0]
+    plc = Plc(r)
+    plc.power_up()
+    plc.start(1)
+    carried = []
+
+    def sample() -> bool:
+        if jaws.held_parts():
+            assert r.plant.image["jaws.part_gripped"] or not r.plant.image["jaws.closed"]
+            (cx, cy, cz), _ = r.world.pose(palm)
+            (px, py, pz) = r.pos(part)
+            carried.append((px - cx, py - cy, pz - cz))
+        return not plc["appl_run"]
+
+    r.run_until(sample, timeout_s=20.0)
+    assert plc["job_done"] == 1 and plc["fault_code"] == 0
+    assert len(carried) > 50
+    first = carried[0]
+    for offset in carried:  # held rigidly where it was gripped
+        assert offset == pytest.approx(first, abs=1e-3)
+    r.run_until(lambda: r.plant.image["bin.count"] == 1, timeout_s=2.0)
+    assert r.plant.image["jaws.open"]

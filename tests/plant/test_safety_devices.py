@@ -352,3 +352,80 @@ def test_bad_relay_references_are_located(model_file, entry, where, message):
     assert message in issue.message
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if entry in text)
     assert issue.line == line
+
+
+# ---- with the real robot -------------------------------------------------------------------------
+
+ROBOT_CELL = """
+  door: {kind: door_switch}
+  mode: {kind: mode_selector}
+  relay:
+    kind: safety_relay
+    robots: [arm]
+    doors: [door]
+    mode: mode
+"""
+
+
+def test_door_opened_in_auto_protective_stops_the_real_robot_within_its_stop_time(rig):
+    from tests.plant.robot_helpers import Plc, gantry
+
+    plc = Plc(gantry(rig, stop_time=0.2, extra=ROBOT_CELL))
+    plc.power_up()
+    plc.start(1)
+    plc.rig.sim.run_for(0.35)
+    assert plc["moving"] and plc["tcp_speed"] > 100
+    plc.rig.sim.operate("door.open", True)
+    # The door contact opens at the end of this tick, the relay asks in the next, and the
+    # arm is at rest within its stop time after that.
+    ticks = plc.rig.record(lambda: plc["moving"], lambda moving: not moving, 1.0)
+    assert (len(ticks) - 1) * plc.rig.tick <= 0.2 + 2 * plc.rig.tick
+    assert plc["safety_stop"] and not plc["rob_rdy"]
+    plc.rig.sim.operate("door.open", False)
+    plc.tick(20)
+    assert plc["safety_stop"]  # closed, but the relay waits for its reset
+    plc.rig.sim.operate("relay.reset", True)
+    plc.tick(3)
+    assert not plc["safety_stop"] and plc["rob_rdy"] and not plc["moving"]  # no restart
+    plc.pulse("ext_start")
+    plc.rig.run_until(lambda: not plc["appl_run"], 5.0)
+    assert plc["job_done"] == 1
+
+
+def test_manual_mode_limits_the_real_robot_to_reduced_speed(rig):
+    from tests.plant.robot_helpers import Plc, gantry
+
+    plc = Plc(gantry(rig, extra=ROBOT_CELL))
+    plc.rig.sim.operate("mode.select_manual", True)
+    plc.rig.sim.operate("door.open", True)  # manual: the door may be open
+    plc.power_up()
+    plc.tick(2)
+    assert plc["reduced"] and not plc["safety_stop"]
+    plc.start(1)
+    speeds = plc.rig.record(lambda: plc["tcp_speed"], lambda _: not plc["appl_run"], 20.0)
+    assert 100.0 < max(speeds) <= 250.0  # moving, at no more than the reduced 250 mm/s
+    assert plc["job_done"] == 1
+
+
+def test_the_arm_itself_breaks_a_curtain_across_its_path_and_is_stopped(rig):
+    from tests.plant.robot_helpers import Plc, gantry
+
+    curtain = """
+  curtain:
+    kind: light_curtain
+    start: [0.3, -0.7, 0.0]
+    end: [0.3, 0.7, 0.0]
+    beams: 5
+    low: 1.0
+    high: 1.4
+  relay: {kind: safety_relay, robots: [arm], curtains: [curtain]}
+"""
+    plc = Plc(gantry(rig, stop_time=0.2, extra=curtain))
+    robot = plc.component
+    plc.power_up()
+    plc.start(1)  # home (x = 0) to far (x = 0.6): the bridge and ram cross x = 0.3
+    plc.rig.run_until(lambda: not plc.rig.plant.image["curtain.ossd"], 5.0)
+    x_at_break = robot.joint_positions[0]
+    assert 0.2 < x_at_break < 0.4
+    plc.rig.run_until(lambda: plc["safety_stop"] and not plc["moving"], 1.0)
+    assert plc["appl_run"] and robot.joint_positions[0] < 0.6  # stopped short of far

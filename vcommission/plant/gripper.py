@@ -218,6 +218,11 @@ class _MountedTool(Component):
         part.held_by = None
         part.journey.append(PartEvent(ctx.now_ns + ctx.dt_ns, "released", self.name))
 
+    def _forget_removed(self, ctx: TickContext) -> None:
+        """Let go of a held part whose body left the world (a scenario removed it)."""
+        if self._grip is not None and not self._grip.part.alive:
+            self._release(ctx)
+
     def _candidates(self, ctx: TickContext, body: int, reach: float) -> list[Part]:
         """Free parts whose bounding boxes come within ``reach`` of ``body``'s."""
         (x0, y0, z0), (x1, y1, z1) = ctx.world.aabb(body)
@@ -326,6 +331,8 @@ class VacuumGripper(_MountedTool):
     def update(self, ctx: TickContext) -> None:
         if self._driver is None:
             return
+        # Before physics: the driver must not move a body that is gone (its id may be reused).
+        self._forget_removed(ctx)
         on = self._commanded(ctx, self.suction.index) and not self._lost
         if not on:
             if self._grip is not None:
@@ -350,7 +357,7 @@ class VacuumGripper(_MountedTool):
         if self._driver is None:
             return
         if self._grip is not None and not self._grip.part.alive:
-            self._release(ctx)  # removed from the world under the cup (a sink's cleanup)
+            self._release(ctx)  # removed from the world under the cup
             self._sealed_ns = None
         sealed = self._sealed_ns
         self._ok = (
@@ -494,6 +501,8 @@ class ParallelGripper(_MountedTool):
         if self._driver is None:
             return
         p = self.params
+        self._forget_removed(ctx)
+        self._touching = [t if t is None or t.alive else None for t in self._touching]
         closing = self._commanded(ctx, self.close.index)
         if self._lost and self._grip is not None:
             self._release(ctx)  # pressure lost: the jaws go slack, the part falls
@@ -537,8 +546,7 @@ class ParallelGripper(_MountedTool):
             entry = self._fingers[side][1]
             entry[1] = self._tool_pose(self._finger_centre(side, self._jaws[side]))
             entry[3] = (0.0, 0.0, 0.0)
-        if self._grip is not None and not self._grip.part.alive:
-            self._release(ctx)
+        self._forget_removed(ctx)
         closing = self._commanded(ctx, self.close.index)
         fully_closed = all(s <= p.closed_width / 2 + _JAW_TOLERANCE for s in self._jaws)
         stopped = all(

@@ -500,6 +500,21 @@ class World:
             x1, y1, z1 = max(x1, a1), max(y1, b1), max(z1, c1)
         return (x0, y0, z0), (x1, y1, z1)
 
+    def neighbours(self, body: int, distance: float, links: int | None = None) -> set[int]:
+        """Bodies that may be within ``distance`` of ``body`` (every link): a superset.
+
+        One broadphase query with the body's bounding box grown by ``distance``: what it
+        leaves out is farther than ``distance``, so a check asks the (costlier) exact
+        :meth:`nearest` only of these. Reflects the poses of the last physics step.
+        """
+        (x0, y0, z0), (x1, y1, z1) = self.extent(body, links)
+        found = pybullet.getOverlappingObjects(
+            (x0 - distance, y0 - distance, z0 - distance),
+            (x1 + distance, y1 + distance, z1 + distance),
+            physicsClientId=self.cid,
+        )
+        return {other for other, _link in found or ()} - {body}
+
     def link_positions(self, body: int, links: int | None = None) -> list[Vec3]:
         """World positions of the base and of every link frame of ``body``, base first."""
         cid = self.cid

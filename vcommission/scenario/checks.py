@@ -940,14 +940,6 @@ def _gap_words(distance: float) -> str:
     return f"interpenetrated by {-distance * 1000:.1f} mm"
 
 
-def _gap(low_a: Vec3, high_a: Vec3, low_b: Vec3, high_b: Vec3) -> float:
-    """Distance between two bounding boxes (0 when they overlap): a lower bound."""
-    dx = max(low_a[0] - high_b[0], low_b[0] - high_a[0], 0.0)
-    dy = max(low_a[1] - high_b[1], low_b[1] - high_a[1], 0.0)
-    dz = max(low_a[2] - high_b[2], low_b[2] - high_a[2], 0.0)
-    return math.sqrt(dx * dx + dy * dy + dz * dz)
-
-
 class NoCollisionCheck(_Check):
     """Bodies of ``between`` and ``and`` stay at least ``margin`` metres apart on every tick.
 
@@ -956,8 +948,9 @@ class NoCollisionCheck(_Check):
     ``parts`` (the workpieces alive at that tick), ``parts.free`` (those no
     :class:`~vcommission.plant.capabilities.PartHolder` holds) or ``parts.held``. Distances
     are the world's closest distances between surfaces (negative when bodies interpenetrate),
-    one query per pair of bodies a tick, skipped for two static bodies (they cannot have
-    moved closer) and for pairs whose bounding boxes are farther apart than the horizon.
+    one query per pair of bodies a tick, and only for pairs the broadphase finds within the
+    horizon around a moving body or part: two static bodies never come closer, and bodies
+    farther apart cost one bounding-box query per mover, not one per pair.
     ``closest_m`` is the smallest distance seen, measured up to 0.1 m beyond the margin
     (farther apart reads as that).
 
@@ -1073,21 +1066,12 @@ class NoCollisionCheck(_Check):
             sides.append(list(found.values()))
             self._part_sets.append([name for name in names if name in _PART_SETS])
         self._sides = sides
-        # Machine against machine: fixed pairs, once each; two static bodies never approach.
-        pairs: dict[tuple[int, int], tuple[_Body, _Body]] = {}
-        for a in sides[0]:
-            for b in sides[1]:
-                key = (a.body, b.body) if a.body < b.body else (b.body, a.body)
-                if a.body != b.body and (a.moving or b.moving) and key not in pairs:
-                    pairs[key] = (a, b)
-        self._pairs = list(pairs.values())
-        # A static body's box is the same all run: ask once.
-        self._static_boxes = {
-            body.body: world.extent(body.body, body.links)
-            for side in sides
-            for body in side
-            if not body.moving
-        }
+        #: Per side, its machine bodies by id: who is on the other side of a neighbour.
+        self._members = [{body.body: body for body in side} for side in sides]
+        #: Per side, its static bodies by id, and its moving ones (id, links, body): only
+        #: what moves looks for neighbours (two static bodies never come closer).
+        self._statics = [{b.body: b for b in side if not b.moving} for side in sides]
+        self._movers = [[(b.body, b.links, b) for b in side if b.moving] for side in sides]
         self._holders = run.plant.having(PartHolder)
         self._camera_source = self._camera(run)
         self._stem = run.evidence_stem
@@ -1140,64 +1124,78 @@ class NoCollisionCheck(_Check):
         parts = [self._parts(run, sets, held) for sets in self._part_sets]
         if self.moved_ns is None and (parts[0] or parts[1] or self._moved()):
             self.moved_ns = now
-        boxes = dict(self._static_boxes)
-        extent, aabb = world.extent, world.aabb
-
-        def box(body: int, links: int) -> tuple[Vec3, Vec3]:
-            found = boxes.get(body)
-            if found is None:
-                found = boxes[body] = extent(body, links) if links else aabb(body)
-            return found
-
-        candidates: list[tuple[int, int, Any, Any]] = [
-            (a.body, b.body, a, b) for a, b in self._pairs
-        ]
-        for mine, theirs in ((0, 1), (1, 0)):
-            for part in parts[mine]:
-                for other in self._sides[theirs]:
-                    pair = (part.body, other.body, part, other)
-                    candidates.append(pair if mine == 0 else (other.body, part.body, other, part))
-        for a_part in parts[0]:
-            for b_part in parts[1]:
-                if a_part.body != b_part.body:
-                    candidates.append((a_part.body, b_part.body, a_part, b_part))
-        margin, horizon = self.spec.margin, self._horizon
-        nearest = world.nearest
+        members = self._members
+        movers = self._movers
+        if parts[0] or parts[1]:
+            members = [dict(side) for side in members]
+            movers = [list(side) for side in movers]
+            for index, side_parts in enumerate(parts):
+                for part in side_parts:
+                    members[index][part.body] = part
+                    movers[index].append((part.body, 0, part))
+        # Each pair with a mover in it must be found by one broadphase query: the movers of
+        # the side with fewer of them look for anything of the other side near them, the
+        # other side's movers only for this side's static bodies (none: no query at all).
+        lead = 0 if len(movers[0]) <= len(movers[1]) else 1
+        statics = self._statics[lead]
+        searches = [(lead, what, members[1 - lead]) for what in movers[lead]]
+        if statics:
+            searches += [(1 - lead, what, statics) for what in movers[1 - lead]]
+        horizon = self._horizon
+        nearest, neighbours = world.nearest, world.neighbours
+        seen: set[tuple[int, int]] = set()
         touching: set[tuple[int, int]] = set()
-        for a, b, what_a, what_b in candidates:
-            key = (a, b) if a < b else (b, a)
-            if key in touching:
-                continue
-            if (a in held and b in held[a]) or (b in held and a in held[b]):
-                continue  # a held part against its holder: the grip, not a collision
-            low_a, high_a = box(a, getattr(what_a, "links", 0))
-            low_b, high_b = box(b, getattr(what_b, "links", 0))
-            if _gap(low_a, high_a, low_b, high_b) > horizon:
-                continue
-            point = nearest(a, b, horizon)
-            if point is None:
-                continue
-            distance = point.distance
-            self.closest = min(self.closest, distance)
-            if distance >= margin:
-                continue
-            touching.add(key)
-            if key == self._first_pair:
-                self.depth = max(self.depth, -distance)
-            if key in self._touching:
-                continue
-            self.contacts += 1
-            if self.first is None:
-                name_a = self._name(what_a, point.link_a)
-                name_b = self._name(what_b, point.link_b)
-                self.first = (now, name_a, name_b, distance)
-                self._first_pair = key
-                self.depth = max(0.0, -distance)
-                if self._stem is not None:
-                    self._picture(run, now, point, (what_a, name_a), (what_b, name_b))
+        for side, (body, links, what), other in searches:
+            for near in sorted(neighbours(body, horizon, links)):
+                partner = other.get(near)
+                if partner is None:
+                    continue
+                key = (body, near) if body < near else (near, body)
+                if key in seen:
+                    continue
+                seen.add(key)
+                if side == 0:
+                    a, b, what_a, what_b = body, near, what, partner
+                else:
+                    a, b, what_a, what_b = near, body, partner, what
+                if (a in held and b in held[a]) or (b in held and a in held[b]):
+                    continue  # a held part against its holder: the grip, not a collision
+                self._measure(run, now, nearest(a, b, horizon), key, what_a, what_b, touching)
         if self._first_pair is not None and self._first_pair not in touching:
             self._first_pair = None  # the first contact ended: its depth is final
         self._touching = touching
+
+    def _measure(
+        self,
+        run: RunContext,
+        now: int,
+        point: Any,
+        key: tuple[int, int],
+        what_a: Any,
+        what_b: Any,
+        touching: set[tuple[int, int]],
+    ) -> None:
+        """Count one pair's closest points of this tick (None: beyond the horizon)."""
+        if point is None:
+            return
+        distance = point.distance
+        self.closest = min(self.closest, distance)
+        if distance >= self.spec.margin:
+            return
+        touching.add(key)
+        if key == self._first_pair:
+            self.depth = max(self.depth, -distance)
+        if key in self._touching:
+            return
+        self.contacts += 1
+        if self.first is None:
+            name_a = self._name(what_a, point.link_a)
+            name_b = self._name(what_b, point.link_b)
+            self.first = (now, name_a, name_b, distance)
+            self._first_pair = key
+            self.depth = max(0.0, -distance)
+            if self._stem is not None:
+                self._picture(run, now, point, (what_a, name_a), (what_b, name_b))
 
     def _name(self, what: Any, link: int) -> str:
         if isinstance(what, _Body):
