@@ -159,7 +159,7 @@ class ArticulatedBody:
     link poses queried after a tick are current.
     """
 
-    __slots__ = ("_cid", "_step_s", "body", "force", "joints", "position", "velocity")
+    __slots__ = ("_cid", "_step_s", "body", "current", "force", "joints", "position", "velocity")
 
     def __init__(self, world: World, body: int, joints: Sequence[int]) -> None:
         self._cid = world.cid
@@ -171,12 +171,16 @@ class ArticulatedBody:
         self.position = [0.0] * len(self.joints)
         #: Commanded joint velocities during the next step.
         self.velocity = [0.0] * len(self.joints)
+        #: The joint positions the body was last put at: during a physics step, the
+        #: positions at its start (a tool riding on the flange follows these).
+        self.current = list(self.position)
         self.force = [1e9] * len(self.joints)
 
     def drive(self) -> None:
         """Apply the commanded joint state; called by :meth:`World.step` before each step."""
         cid = self._cid
         position, velocity = self.position, self.velocity
+        self.current = position
         pybullet.resetJointStatesMultiDof(
             self.body,
             self.joints,
@@ -197,6 +201,7 @@ class ArticulatedBody:
 
     def settle(self) -> None:
         """Put the joints on the commanded positions (end of tick), keeping the velocity."""
+        self.current = self.position
         pybullet.resetJointStatesMultiDof(
             self.body,
             self.joints,
@@ -576,10 +581,12 @@ class World:
         kinematic = self.kinematic
         articulated = self.articulated
         for _ in range(self.config.substeps):
-            for driven in kinematic:
-                driven.drive()
+            # Arms first: bodies riding on them (a gripper on a flange) are kinematic bodies
+            # that read the flange's pose and velocity of this step when they drive.
             for arm in articulated:
                 arm.drive()
+            for driven in kinematic:
+                driven.drive()
             step_simulation(physicsClientId=cid)
         for arm in articulated:
             arm.settle()

@@ -100,6 +100,7 @@ _LIN_STEP_M = 0.01  # LIN paths are solved by IK at most this far apart
 _LIN_STEP_RAD = math.radians(3.0)
 _LIN_MAX_SAMPLES = 200
 _STEPS_PER_TICK = 16  # instant steps (grip, set, satisfied waits) run within one tick
+_PTP_PROBES = 33  # TCP samples along a PTP path, for its reduced-speed limit
 
 
 class FaultCode(IntEnum):
@@ -166,7 +167,13 @@ class _Segment:
     #: Largest TCP travel per unit of s, metres (for the reduced speed limit).
     k_tcp: float
 
+    def __post_init__(self) -> None:
+        self._start = np.array(self.samples[0])
+        self._delta = np.array(self.samples[-1]) - self._start
+
     def q_at(self, s: float) -> np.ndarray:
+        if len(self.samples) == 2:  # PTP: a straight line in joint space
+            return self._start + s * self._delta
         return np.array(interpolate(self.samples, s))
 
 
@@ -211,6 +218,9 @@ class Robot(Component):
             raise ConfigError(f"URDF {p.urdf!r}: {exc}", path=where) from None
         self.urdf_path = path
         self._limits()
+        self._home_tolerance = np.where(
+            self.unit == 1.0, p.home_tolerance / 1000.0, math.radians(p.home_tolerance)
+        )
         self._declare_ports()
         self.tool: Any = None
         self.home_q: np.ndarray | None = None
@@ -219,6 +229,10 @@ class Robot(Component):
         self.pallet_targets: dict[str, list[_Target]] = {}
         #: (pgno, step index) -> target(s) of motion steps with an offset.
         self._offset_targets: dict[tuple[int, int], list[_Target]] = {}
+        self._fk_key = self._tcp_key = b""
+        self._fk = self._tcp_T = np.eye(4)
+        self._fk_cache: dict[bytes, np.ndarray] = {}
+        self._no_tip = not any(p.tcp)
         self.base_T = pose_matrix(np.array(p.base), rpy_matrix(0.0, 0.0, math.radians(p.yaw)))
         self.tip_T = pose_matrix(np.array(p.tcp))
         self.q = self._power_on_q()
@@ -328,6 +342,8 @@ class Robot(Component):
         self._speed_mm_s = 0.0
         self._moved = False
         self._tcp = self.tcp_pose(self.q)
+        self._home_q_seen: np.ndarray | None = None
+        self._home = False
 
     # -- connect: frames, teach points, jobs -----------------------------------------------
 
@@ -573,12 +589,28 @@ class Robot(Component):
     # -- kinematics helpers ------------------------------------------------------------------
 
     def flange_pose(self, q: np.ndarray | None = None) -> np.ndarray:
-        """World transform of the flange for joint values ``q`` (default: now)."""
-        return self.chain.fk(self.q if q is None else q, self.base_T)
+        """World transform of the flange for joint values ``q`` (default: now). Do not modify.
+
+        The last result is kept: between two updates every caller (the TCP speed, a
+        gripper's mount pose each substep while the arm stands) asks for the same joints.
+        """
+        q = self.q if q is None else q
+        key = q.tobytes()
+        found = self._fk_cache.get(key)
+        if found is None:
+            if len(self._fk_cache) >= 4:  # this tick's and the last tick's poses
+                self._fk_cache.clear()
+            found = self._fk_cache[key] = self.chain.fk(q, self.base_T)
+        self._fk_key, self._fk = key, found
+        return found
 
     def tcp_pose(self, q: np.ndarray | None = None) -> np.ndarray:
-        """World transform of the tool centre point for ``q`` (default: now)."""
-        return self.flange_pose(q) @ self.tip_T
+        """World transform of the tool centre point for ``q`` (default: now). Do not modify."""
+        flange = self.flange_pose(q)
+        if self._tcp_key != self._fk_key:
+            self._tcp_key = self._fk_key
+            self._tcp_T = flange if self._no_tip else flange @ self.tip_T
+        return self._tcp_T
 
     @property
     def joint_positions(self) -> np.ndarray:
@@ -591,7 +623,9 @@ class Robot(Component):
         return self.body, self.flange_link
 
     def mount_pose(self) -> tuple[tuple[float, float, float], tuple[float, float, float, float]]:
-        t = self.flange_pose()
+        # During a physics step: where the arm was put for this step (not the end of tick).
+        q = np.array(self.arm.current) if self.arm is not None else self.q
+        t = self.flange_pose(q)
         return (float(t[0, 3]), float(t[1, 3]), float(t[2, 3])), matrix_quaternion(t[:3, :3])
 
     def protective_stop(self, source: str, active: bool) -> None:
@@ -658,14 +692,17 @@ class Robot(Component):
         q1 = self.q
         arm = self.arm
         dt = ctx.dt
-        moved = bool(np.any(q1 != q0))
+        moved = q1 is not q0 and bool((q1 != q0).any())
+        if arm is not None and (moved or self._moved):
+            arm.position = q0.tolist()
+            arm.velocity = ((q1 - q0) / dt).tolist() if moved else [0.0] * len(q0)
         self._moved = moved
-        if arm is not None:
-            arm.position = [float(v) for v in q0]
-            arm.velocity = [float(v) for v in (q1 - q0) / dt] if moved else [0.0] * len(q0)
-        tcp = self.tcp_pose(q1) if moved else self._tcp
-        self._speed_mm_s = float(np.linalg.norm(tcp[:3, 3] - self._tcp[:3, 3])) / dt * 1000.0
-        self._tcp = tcp
+        if moved:
+            tcp = self.tcp_pose(q1)
+            self._speed_mm_s = float(np.linalg.norm(tcp[:3, 3] - self._tcp[:3, 3])) / dt * 1e3
+            self._tcp = tcp
+        else:
+            self._speed_mm_s = 0.0
 
     def _run(self, ctx: TickContext, job: _Job, values: list) -> None:
         enable = bool(values[self.move_enable.index])
@@ -788,7 +825,7 @@ class Robot(Component):
             return _Segment([list(q0), list(q1)], 1.0, 1.0, 0.0)
         v = float(np.min(self.vmax[moving] / dq[moving])) * speed / 100.0
         a = float(np.min(self.amax[moving] / dq[moving]))
-        probe = [q0 + (q1 - q0) * f for f in np.linspace(0.0, 1.0, 65)]
+        probe = [q0 + (q1 - q0) * f for f in np.linspace(0.0, 1.0, _PTP_PROBES)]
         return _Segment([list(q0), list(q1)], v, a, self._k_tcp(probe))
 
     def _lin(self, target: _Target, speed: float) -> _Segment | FaultCode:
@@ -868,12 +905,11 @@ class Robot(Component):
     def _at_home(self) -> bool:
         if self.home_q is None:
             return False
-        tolerance = np.where(
-            self.unit == 1.0,
-            self.params.home_tolerance / 1000.0,
-            math.radians(self.params.home_tolerance),
-        )
-        return bool(np.all(np.abs(self.q - self.home_q) <= tolerance))
+        q = self.q
+        if q is not self._home_q_seen:  # q is replaced when the arm moves, never modified
+            self._home_q_seen = q
+            self._home = bool((np.abs(q - self.home_q) <= self._home_tolerance).all())
+        return self._home
 
 
 def component_frame(component: Component) -> np.ndarray | None:

@@ -162,6 +162,24 @@ class Chain:
     def __post_init__(self) -> None:
         self._axes = np.array([j.axis for j in self.joints], dtype=float)
         self._prismatic = np.array([j.prismatic for j in self.joints], dtype=bool)
+        # Per axis, the joint's whole transform as A + sin(q) B + (1 - cos(q)) C (Rodrigues:
+        # R = I + sin K + (1 - cos) K^2, folded into the fixed transform A before it), or
+        # A + q B for a prismatic joint: three constant matrices, so FK costs one scalar
+        # blend and one product per joint instead of building rotations every call.
+        self._terms: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]] = []
+        for joint, fixed in zip(self.joints, self._fixed, strict=True):
+            x, y, z = joint.axis
+            if joint.prismatic:
+                e = np.zeros((4, 4))
+                e[:3, 3] = joint.axis
+                self._terms.append((fixed, fixed @ e, np.zeros((4, 4)), True))
+                continue
+            k = np.zeros((4, 4))
+            k[:3, :3] = [[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]]
+            self._terms.append((fixed, fixed @ k, fixed @ k @ k, False))
+        self._A = np.array([t[0] for t in self._terms])
+        self._B = np.array([t[1] for t in self._terms])
+        self._C = np.array([t[2] for t in self._terms])
 
     @property
     def dof(self) -> int:
@@ -175,27 +193,32 @@ class Chain:
     def upper(self) -> np.ndarray:
         return np.array([j.upper for j in self.joints])
 
-    def _joint_motion(self, i: int, value: float) -> np.ndarray:
-        joint = self.joints[i]
-        axis = np.array(joint.axis)
-        if joint.prismatic:
-            return pose_matrix(axis * value)
-        return pose_matrix(np.zeros(3), _axis_rotation(axis, value))
-
     def frames(self, q: np.ndarray, base: np.ndarray | None = None) -> list[np.ndarray]:
         """World transforms of every axis frame (before its motion), then of the flange."""
         t = np.eye(4) if base is None else base
         out = []
-        for i in range(self.dof):
-            t = t @ self._fixed[i]
-            out.append(t)
-            t = t @ self._joint_motion(i, float(q[i]))
+        sin, cos = math.sin, math.cos
+        for (a, b, c, prismatic), value in zip(self._terms, q.tolist(), strict=True):
+            out.append(t @ a)
+            t = t @ (a + value * b if prismatic else a + sin(value) * b + (1.0 - cos(value)) * c)
         out.append(t @ self._tail)
         return out
 
     def fk(self, q: np.ndarray, base: np.ndarray | None = None) -> np.ndarray:
-        """The flange's 4x4 transform for joint values ``q`` (relative to ``base``)."""
-        return self.frames(q, base)[-1]
+        """The flange's 4x4 transform for joint values ``q`` (relative to ``base``).
+
+        Every joint's transform is blended in three array operations for the whole chain,
+        then multiplied out: FK runs several times a tick, and for matrices this small the
+        number of numpy calls is the cost.
+        """
+        prismatic = self._prismatic
+        sin = np.where(prismatic, q, np.sin(q))
+        cos = np.where(prismatic, 0.0, 1.0 - np.cos(q))
+        blended = self._A + sin[:, None, None] * self._B + cos[:, None, None] * self._C
+        t = np.eye(4) if base is None else base
+        for m in blended:
+            t = t @ m
+        return t @ self._tail
 
     def jacobian(
         self, q: np.ndarray, tip: np.ndarray, base: np.ndarray | None = None

@@ -162,13 +162,16 @@ class StepSpec:
     speed: float = 100.0
     #: ``wait_for`` gives up after this many seconds with fault 5 (null: waits for ever).
     timeout: float | None = None
+    #: Which action the step has (derived; the sequencer asks every tick).
+    kind: StepKind = field(default=StepKind.WAIT, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        given = [kind.value for kind in StepKind if self.action(kind) is not None]
+        given = [kind for kind in StepKind if self.action(kind) is not None]
         if len(given) != 1:
             names = ", ".join(kind.value for kind in StepKind)
-            found = f" (found {', '.join(given)})" if given else ""
+            found = f" (found {', '.join(k.value for k in given)})" if given else ""
             raise ConfigError(f"a step needs exactly one of: {names}{found}")
+        object.__setattr__(self, "kind", given[0])
         if self.wait is not None and self.wait < 0:
             raise ConfigError(f"wait={self.wait} must be >= 0")
         if not 0 < self.speed <= 100:
@@ -180,10 +183,6 @@ class StepSpec:
 
     def action(self, kind: StepKind) -> object:
         return self.set_ if kind is StepKind.SET else getattr(self, kind.value)
-
-    @property
-    def kind(self) -> StepKind:
-        return next(kind for kind in StepKind if self.action(kind) is not None)
 
     @property
     def target(self) -> str | None:
