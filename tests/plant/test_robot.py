@@ -307,3 +307,22 @@ components:
       2: {steps: [{lin: place}]}
       3: {steps: [{ptp: home}]}
 """
+
+
+def _trajectory(plc: Plc) -> list:
+    plc.power_up()
+    trajectory = []
+    for pgno in (1, 2, 3):
+        plc.start(pgno)
+        trajectory += plc.rig.record(
+            lambda: (plc.joints().tobytes(), plc["tcp_speed"]),
+            lambda _: not plc["appl_run"],
+            20.0,
+        )
+    return trajectory
+
+
+def test_the_same_jobs_give_the_same_trajectory_every_run(rig):
+    first = _trajectory(Plc(rig(KUKA)))
+    assert first == _trajectory(Plc(rig(KUKA)))
+    assert len({q for q, _ in first}) > 100

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from tests.helpers import run_cli, write_model
+from tests.plant.robot_helpers import Plc
 from vcommission.config.model import load_model
 from vcommission.errors import ConfigError
 
@@ -130,3 +134,60 @@ def test_a_grip_step_needs_a_tool(tmp_path):
     _, where, message = _issue(path)
     assert where == "components.arm.jobs.1.steps[0].grip"
     assert "needs a 'tool'" in message
+
+
+def test_loading_a_robot_model_does_not_import_pybullet(tmp_path):
+    path = _model(tmp_path)
+    script = f"""
+import sys
+from vcommission.config.model import load_model
+model = load_model({str(path)!r})
+(_, arm) = model.instantiate()
+assert arm.targets["pick"].q.shape == (7,)
+print(",".join(m for m in ("pybullet", "pybullet_utils") if m in sys.modules) or "none")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "none"
+
+
+LINE = """\
+name: cell
+components:
+  arm:
+    kind: robot
+    urdf: kuka_iiwa/model.urdf
+    points:
+      home: {joints: [0, 30, 0, -60, 0, 60, 0]}
+      front: {xyz: [0.5, 0.0, 0.3]}
+      behind: {xyz: [-0.5, 0.0, 0.3]}
+    jobs:
+      1: {steps: [{ptp: front}, {lin: behind}]}
+"""
+
+
+def test_a_line_through_the_robot_base_is_refused_at_load_time(tmp_path):
+    path = write_model(tmp_path / "m", LINE)
+    line, where, message = _issue(path)
+    assert where == "components.arm.jobs.1.steps[1].lin"
+    assert line == _line_of(path, "lin: behind")
+    assert "the line to 'behind'" in message and "(world)" in message
+
+
+def test_a_line_from_where_the_last_job_left_the_arm_faults_at_run_time(rig):
+    # Job 2 starts wherever the arm is: its line can only be checked when it starts.
+    split = LINE.replace(
+        "1: {steps: [{ptp: front}, {lin: behind}]}",
+        "1: {steps: [{ptp: front}]}\n      2: {steps: [{lin: behind}]}",
+    )
+    plc = Plc(rig(split.removeprefix("name: cell\n")))
+    plc.power_up()
+    plc.run_job(1)
+    q = plc.joints()
+    plc.start(2)
+    assert plc["stopmess"] and plc["fault_code"] in (1, 2) and not plc["appl_run"]
+    assert plc.joints() == pytest.approx(q)  # it never moved
+    plc.pulse("conf_mess")
+    assert plc["rob_rdy"] and plc["pgno_req"] and plc["fault_code"] == 0

@@ -232,6 +232,7 @@ class Robot(Component):
         self._fk_key = self._tcp_key = b""
         self._fk = self._tcp_T = np.eye(4)
         self._fk_cache: dict[bytes, np.ndarray] = {}
+        self._lin_failed_at = np.zeros(3)
         self._no_tip = not any(p.tcp)
         self.base_T = pose_matrix(np.array(p.base), rpy_matrix(0.0, 0.0, math.radians(p.yaw)))
         self.tip_T = pose_matrix(np.array(p.tcp))
@@ -519,6 +520,9 @@ class Robot(Component):
         self._offset_targets = {}
         known = [*p.points, *p.pallets]
         for pgno, job in p.jobs.items():
+            # Where the arm is before each step, as far as the job itself says (one entry per
+            # pallet place); unknown at the start: wherever the previous job left it.
+            before: list[tuple[np.ndarray, np.ndarray]] | None = None
             for k, step in enumerate(job.steps):
                 path = ("jobs", str(pgno), "steps", k)
                 kind = step.kind
@@ -543,6 +547,15 @@ class Robot(Component):
                                 )
                             ]
                         )
+                    ends = self._offset_targets.get((pgno, k)) or (
+                        self.pallet_targets[target]
+                        if target in p.pallets
+                        else [self.targets[target]]
+                    )
+                    if kind is StepKind.PTP or before is None:
+                        before = [(t.q, t.pose) for t in ends]
+                    else:
+                        before = self._check_line(before, ends, (*path, "lin"), target)
                 elif kind is StepKind.GRIP and self.tool is None:
                     raise ConfigError("a grip step needs a 'tool'", path=(*path, "grip"))
                 elif kind is StepKind.WAIT_FOR:
@@ -564,6 +577,37 @@ class Robot(Component):
                         f"({', '.join(self.user_outputs) or 'none declared'})",
                         path=(*path, "set"),
                     )
+
+    def _check_line(
+        self,
+        starts: list[tuple[np.ndarray, np.ndarray]],
+        ends: list[_Target],
+        path: tuple,
+        target: str,
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Solve a job's LIN from each known start (pallet places pair up); where it ends."""
+        if len(starts) == len(ends):
+            pairs = list(zip(starts, ends, strict=True))
+        else:
+            pairs = [(a, b) for a in starts for b in ends][:64]
+        out = []
+        for n, ((q, pose), end) in enumerate(pairs, start=1):
+            samples = self._lin_samples(q, pose, end.pose)
+            if isinstance(samples, FaultCode):
+                x, y, z = (round(float(c), 4) for c in self._lin_failed_at)
+                place = f" (place {n})" if len(pairs) > 1 else ""
+                why = (
+                    "needs a joint beyond its limits"
+                    if samples is FaultCode.JOINT_LIMIT
+                    else "passes a pose the arm cannot reach"
+                )
+                raise ConfigError(
+                    f"the line to {target!r}{place} {why} at [{x}, {y}, {z}] (world); "
+                    "move there with ptp, or add a point on the way",
+                    path=path,
+                )
+            out.append((samples[-1], end.pose))
+        return out
 
     # -- build ----------------------------------------------------------------------------------
 
@@ -831,36 +875,12 @@ class Robot(Component):
     def _lin(self, target: _Target, speed: float) -> _Segment | FaultCode:
         p = self.params
         start, end = self._tcp, target.pose
+        samples = self._lin_samples(self.q, start, end)
+        if isinstance(samples, FaultCode):
+            return samples
+        n = len(samples) - 1
         distance = float(np.linalg.norm(end[:3, 3] - start[:3, 3]))
         angle = float(np.linalg.norm(rotation_error(end[:3, :3], start[:3, :3])))
-        n = max(
-            1,
-            math.ceil(distance / _LIN_STEP_M),
-            math.ceil(angle / _LIN_STEP_RAD),
-        )
-        n = min(n, _LIN_MAX_SAMPLES)
-        base_inv = np.linalg.inv(self.base_T)
-        samples = [self.q.copy()]
-        for k in range(1, n + 1):
-            f = k / n
-            pose = pose_matrix(
-                start[:3, 3] + (end[:3, 3] - start[:3, 3]) * f,
-                slerp_matrix(start[:3, :3], end[:3, :3], f),
-            )
-            local = base_inv @ pose
-            result = self.chain.ik(
-                local, [samples[-1]], tip=self.tip_T, lower=self.lower, upper=self.upper
-            )
-            if not result.ok or float(np.max(np.abs(result.q - samples[-1]))) > 0.5:
-                free = self.chain.ik(
-                    local,
-                    [samples[-1]],
-                    tip=self.tip_T,
-                    lower=self.lower - 10.0,
-                    upper=self.upper + 10.0,
-                )
-                return FaultCode.JOINT_LIMIT if free.ok else FaultCode.UNREACHABLE
-            samples.append(result.q)
         if distance < 1e-9 and angle < 1e-9:
             return _Segment([list(q) for q in samples], 1.0, 1.0, 0.0)
         scale = speed / 100.0
@@ -879,6 +899,43 @@ class Robot(Component):
             v_limits.append(float(np.min(self.vmax[steep] / slopes[steep])))
             a_limits.append(float(np.min(self.amax[steep] / slopes[steep])))
         return _Segment([list(q) for q in samples], min(v_limits), min(a_limits), distance)
+
+    def _lin_samples(
+        self, q: np.ndarray, start: np.ndarray, end: np.ndarray
+    ) -> list[np.ndarray] | FaultCode:
+        """Joint values along the TCP line from ``start`` to ``end``, solved from ``q`` on.
+
+        Returns the fault when a pose on the line is out of reach, needs a joint beyond its
+        limits, or only a jump of the configuration (a flip through a singularity) reaches it.
+        """
+        distance = float(np.linalg.norm(end[:3, 3] - start[:3, 3]))
+        angle = float(np.linalg.norm(rotation_error(end[:3, :3], start[:3, :3])))
+        n = max(1, math.ceil(distance / _LIN_STEP_M), math.ceil(angle / _LIN_STEP_RAD))
+        n = min(n, _LIN_MAX_SAMPLES)
+        base_inv = np.linalg.inv(self.base_T)
+        samples = [q.copy()]
+        for k in range(1, n + 1):
+            f = k / n
+            pose = pose_matrix(
+                start[:3, 3] + (end[:3, 3] - start[:3, 3]) * f,
+                slerp_matrix(start[:3, :3], end[:3, :3], f),
+            )
+            local = base_inv @ pose
+            result = self.chain.ik(
+                local, [samples[-1]], tip=self.tip_T, lower=self.lower, upper=self.upper
+            )
+            if not result.ok or float(np.max(np.abs(result.q - samples[-1]))) > 0.5:
+                free = self.chain.ik(
+                    local,
+                    [samples[-1]],
+                    tip=self.tip_T,
+                    lower=self.lower - 10.0,
+                    upper=self.upper + 10.0,
+                )
+                self._lin_failed_at = pose[:3, 3]
+                return FaultCode.JOINT_LIMIT if free.ok else FaultCode.UNREACHABLE
+            samples.append(result.q)
+        return samples
 
     def sense(self, ctx: TickContext) -> None:
         values = ctx.values
