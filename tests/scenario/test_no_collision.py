@@ -255,6 +255,18 @@ def test_the_first_contact_is_pictured_from_the_camera_with_both_bodies_highligh
     assert _looks(run)[: len(looks)] == looks, "the world's colours are restored"
 
 
+def test_what_stands_in_front_of_the_contact_is_left_out_of_the_picture(cell, tmp_path):
+    pytest.importorskip("matplotlib")
+    # A screen across the whole view between the camera (x = 2.5) and the arm (x < 1).
+    screen = "screen: {kind: test_fixture, position: [1.6, -1.5, 1.25], size: [0.05, 3.0, 2.5]}\n"
+    run = cell(extra=CAMERA + screen)
+    run.evidence_stem = str(tmp_path / "crash")
+    (hit,) = checked(run, 1.0, spec(["arm"], ["post"], camera="cam"))
+    (image,) = hit.evidence.images
+    assert image["caption"].endswith("; not drawn, in front of them: screen")
+    assert magenta(_png(image["path"])).sum() > 300  # the contact is in sight
+
+
 def test_snapshots_change_no_physics_and_give_the_same_bytes_twice(cell, tmp_path):
     def crash(stem: str | None) -> tuple[bytes | None, list[tuple]]:
         run = cell(extra=CAMERA)

@@ -273,6 +273,8 @@ def write_png(rendering: Rendering, path: str | Path) -> None:
 HIGHLIGHT = (1.0, 0.0, 1.0)
 #: How far a snapshot fades the other bodies towards white, so the highlight stands out.
 _FADE = 0.55
+#: Most bodies in front of each other a snapshot looks through (hit depth of its rays).
+_MAX_OCCLUDERS = 8
 #: An automatic view keeps this much of the scene around the bodies it frames, metres.
 _MIN_FRAME_RADIUS_M = 0.5
 
@@ -300,6 +302,8 @@ class Snapshot:
     marks: list[tuple[float, float]] = field(default_factory=list)
     #: Where it was taken from: the camera's name, or ``"auto"``.
     camera: str = "auto"
+    #: What was left out of the view because it stood in front of the bodies.
+    hidden: list[str] = field(default_factory=list)
 
 
 def _links(world: World, body: int) -> list[int]:
@@ -383,6 +387,19 @@ def snapshot(
         links = _links(world, mark.body) if mark.link is None else [mark.link]
         for link in links:
             shades[(mark.body, link)] = [*HIGHLIGHT, 1.0]
+    boxes = [_box_of(world, mark.body, mark.link) for mark in highlights]
+    if viewpoint is None:
+        viewpoint = _auto_viewpoint(boxes, point)
+        camera = "auto"
+    # What stands between the camera and the bodies (a fence panel) is left out of the view.
+    targets = [((low + high) / 2).tolist() for low, high in boxes]
+    if point is not None:
+        targets.append([float(c) for c in point])
+    keep = {mark.body for mark in highlights} | {world.ground}
+    hidden = _occluders(cid, viewpoint.eye, targets, keep)
+    for body in hidden:
+        for link in _links(world, body):
+            shades[(body, link)] = [1.0, 1.0, 1.0, 0.0]  # alpha 0: TinyRenderer skips it
     bodies = sorted({body for body, _ in shades} | {world.ground})
     saved = {body: _looks_now(cid, body) for body in bodies}
     try:
@@ -393,10 +410,6 @@ def snapshot(
             world.ground, -1, rgbaColor=[0.93, 0.93, 0.93, 1], textureUniqueId=-1,
             physicsClientId=cid,
         )  # fmt: skip
-        boxes = [_box_of(world, mark.body, mark.link) for mark in highlights]
-        if viewpoint is None:
-            viewpoint = _auto_viewpoint(boxes, point)
-            camera = "auto"
         rgb, matrix = _shoot(cid, viewpoint)
     finally:
         for body, shapes in saved.items():
@@ -406,7 +419,7 @@ def snapshot(
                     physicsClientId=cid,
                 )  # fmt: skip
     width, height = viewpoint.width, viewpoint.height
-    result = Snapshot(rgb, title, camera=camera)
+    result = Snapshot(rgb, title, camera=camera, hidden=_names(plant, hidden))
     for mark, (low, high) in zip(highlights, boxes, strict=True):
         x, y = _project(matrix, (low + high) / 2, width, height)
         result.labels.append((mark.label, x, y))
@@ -415,6 +428,41 @@ def snapshot(
         if 0 <= x <= width and 0 <= y <= height:
             result.marks.append((x, y))
     return result
+
+
+def _occluders(
+    cid: int, eye: Sequence[float], targets: list[list[float]], keep: set[int]
+) -> list[int]:
+    """Bodies a ray from ``eye`` to a target passes through first (not those in ``keep``)."""
+    found: set[int] = set()
+    if not targets:
+        return []
+    for hit in range(_MAX_OCCLUDERS):
+        results = pybullet.rayTestBatch(
+            [list(eye)] * len(targets), targets, reportHitNumber=hit, physicsClientId=cid
+        )
+        hits = [body for body, _link, fraction, *_ in results if body >= 0 and fraction < 0.999]
+        if not hits:
+            break
+        found.update(body for body in hits if body not in keep)
+    return sorted(found)
+
+
+def _names(plant: Plant, bodies: Sequence[int]) -> list[str]:
+    """What ``bodies`` are, by owner: ``component[.group]``, ``part 3``."""
+    wanted = set(bodies)
+    names: list[str] = []
+    for component in plant.components:
+        groups = component.bodies()
+        for group_name, group in groups.items():
+            if wanted & set(group.all):
+                # As no_collision names them: the group only when there are several.
+                many = len(groups) > 1
+                names.append(f"{component.name}.{group_name}" if many else component.name)
+    for part in plant.parts.alive:
+        if part.body in wanted:
+            names.append(f"part {part.id}")
+    return names
 
 
 def _shoot(cid: int, viewpoint: Viewpoint) -> tuple[np.ndarray, np.ndarray]:
@@ -484,6 +532,9 @@ def write_snapshot_png(shot: Snapshot, path: str | Path) -> None:
         )  # fmt: skip
     axes.text(width - 8, height - 8, f"camera: {shot.camera}", fontsize=7, ha="right",
               va="bottom", color="#333333")  # fmt: skip
+    if shot.hidden:
+        axes.text(8, height - 8, "not drawn (in front): " + ", ".join(shot.hidden), fontsize=7,
+                  va="bottom", color="#333333")  # fmt: skip
     axes.set_xlim(0, width)
     axes.set_ylim(height, 0)
     figure.savefig(path, dpi=dpi, metadata={"Software": None})

@@ -1268,6 +1268,8 @@ class NoCollisionCheck(_Check):
         camera = self._snapshot.camera
         seen = f"camera {camera}" if camera != "auto" else "a view framing them"
         caption = f"{a} and {b} at {_at(t)}, highlighted; seen from {seen}"
+        if self._snapshot.hidden:
+            caption += f"; not drawn, in front of them: {', '.join(self._snapshot.hidden)}"
         return [{"path": path, "caption": caption}]
 
 
