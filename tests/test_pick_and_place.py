@@ -14,6 +14,7 @@ two workers, shared by the module.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -26,7 +27,9 @@ from vcommission.scenario.collect import collect
 from vcommission.scenario.loader import Scenario, load_scenarios
 from vcommission.scenario.requirements import load_requirements
 from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
+from vcommission.scenario.runner import run_scenario
 from vcommission.scenario.suite import run_suite
+from vcommission.scenario.trace import Trace, first_divergence
 
 pytestmark = pytest.mark.xdist_group("pick_and_place_suite")
 
@@ -212,6 +215,19 @@ def test_the_wrong_job_order_is_caught_on_no_collision_naming_link_fixture_and_t
     # With the reference program the same scenario passes the same check.
     (good,) = runs[(GOOD, NOMINAL)]
     assert [c.verdict for c in good.checks if c.name == ROBOT_CHECK] == [Verdict.PASSED]
+
+
+def test_the_cell_runs_identically_twice_in_one_process_and_in_a_worker(tmp_path) -> None:
+    """Same model, scenario, seed and program: the same trace (the robot's IK caches too)."""
+    (scenario,) = load_scenarios(SUITE / "pp7_estop_mid_move.yaml")
+    here = [run_scenario(scenario, trace_dir=tmp_path / f"here{i}") for i in range(2)]
+    twin = dataclasses.replace(scenario, params={"copy": 1})
+    (there,) = run_suite([twin], jobs=2, trace_dir=tmp_path / "worker")
+    traces = [Trace.load(r.trace_file) for r in [*here, there]]
+    assert len(traces[0].changes) > 100 and traces[0].parts, "too little happened to compare"
+    for other in traces[1:]:
+        assert first_divergence(traces[0], other) is None
+        assert other.changes == traces[0].changes and other.parts == traces[0].parts
 
 
 # ---- the command line ---------------------------------------------------------------------------
