@@ -326,3 +326,20 @@ def test_the_same_jobs_give_the_same_trajectory_every_run(rig):
     first = _trajectory(Plc(rig(KUKA)))
     assert first == _trajectory(Plc(rig(KUKA)))
     assert len({q for q, _ in first}) > 100
+
+
+def test_a_six_axis_lin_keeps_the_tcp_on_its_line(rig):
+    plc = Plc(rig(KUKA))
+    robot = plc.component
+    plc.power_up()
+    plc.run_job(1)
+    start = robot.tcp_pose()[:3, 3].copy()
+    end = robot.targets["place"].pose[:3, 3]
+    plc.start(2)
+    tcp = plc.rig.record(lambda: robot.tcp_pose()[:3, 3].copy(), lambda _: not plc["appl_run"], 10)
+    direction = (end - start) / np.linalg.norm(end - start)
+    worst = max(
+        float(np.linalg.norm((p - start) - np.dot(p - start, direction) * direction)) for p in tcp
+    )
+    assert worst < 0.5e-3  # joint-space interpolation between IK samples 20 mm apart
+    assert tcp[-1] == pytest.approx(end, abs=1e-4)

@@ -28,6 +28,7 @@ pushed and collision checks see the links where the controller puts them.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import math
 import os
 from collections.abc import Mapping
@@ -96,8 +97,8 @@ STANDARD_OUTPUTS = (
 )
 
 _DOWN = (180.0, 0.0, 0.0)  # default rpy: the tool pointing straight down
-_LIN_STEP_M = 0.01  # LIN paths are solved by IK at most this far apart
-_LIN_STEP_RAD = math.radians(3.0)
+_LIN_STEP_M = 0.02  # LIN paths are solved by IK at most this far apart
+_LIN_STEP_RAD = math.radians(5.0)
 _LIN_MAX_SAMPLES = 200
 _STEPS_PER_TICK = 16  # instant steps (grip, set, satisfied waits) run within one tick
 _PTP_PROBES = 33  # TCP samples along a PTP path, for its reduced-speed limit
@@ -898,7 +899,13 @@ class Robot(Component):
         if steep.any():
             v_limits.append(float(np.min(self.vmax[steep] / slopes[steep])))
             a_limits.append(float(np.min(self.amax[steep] / slopes[steep])))
-        return _Segment([list(q) for q in samples], min(v_limits), min(a_limits), distance)
+        # The TCP's speed between samples is not uniform (joints move linearly between
+        # them): measure it on half-spacing chords for the reduced-speed limit.
+        halves = [samples[0]]
+        for a, b in itertools.pairwise(samples):
+            halves += [(a + b) / 2, b]
+        k_tcp = max(distance, self._k_tcp(halves))
+        return _Segment([list(q) for q in samples], min(v_limits), min(a_limits), k_tcp)
 
     def _lin_samples(
         self, q: np.ndarray, start: np.ndarray, end: np.ndarray

@@ -305,10 +305,13 @@ class Chain:
         error_norm = math.inf
         e_p = e_r = np.zeros(3)
         stalled = 0
+        current = False  # e_p and e_r belong to q (no step taken since they were computed)
+        eye6 = np.eye(6)
         for _ in range(iterations):
             jac, end = self.jacobian(q, tip)
             e_p = target[:3, 3] - end[:3, 3]
             e_r = rotation_error(target[:3, :3], end[:3, :3])
+            current = True
             error = np.concatenate([e_p, e_r])
             norm = float(np.linalg.norm(error))
             # Ten times inside the tolerance is done; so is an error that stopped falling
@@ -321,26 +324,28 @@ class Chain:
             stalled = stalled + 1 if norm > 0.995 * error_norm else 0
             if stalled >= 8:
                 break
+            current = False
             # Adapt the damping (Levenberg-Marquardt): bolder while the error falls, more
             # careful when it grows (near singularities and limits).
             damping = max(1e-5, damping * 0.5) if norm < error_norm else min(1.0, damping * 4)
             error_norm = norm
-            jjt = jac @ jac.T + (damping**2) * np.eye(6)
+            jjt = jac @ jac.T + (damping**2) * eye6
             step = jac.T @ np.linalg.solve(jjt, error)
             # A joint on its limit that the step pushes further cannot help: solve again
             # without it, so the others take over (clamping alone converges very slowly).
             blocked = ((q <= lower) & (step < 0)) | ((q >= upper) & (step > 0))
             if blocked.any():
                 jac[:, blocked] = 0.0
-                jjt = jac @ jac.T + (damping**2) * np.eye(6)
+                jjt = jac @ jac.T + (damping**2) * eye6
                 step = jac.T @ np.linalg.solve(jjt, error)
             largest = float(np.max(np.abs(step))) if step.size else 0.0
             if largest > 0.5:  # at most ~30 degrees (or 0.5 m) per iteration
                 step *= 0.5 / largest
             q = np.clip(q + step, lower, upper)
-        _, end = self.jacobian(q, tip)
-        e_p = target[:3, 3] - end[:3, 3]
-        e_r = rotation_error(target[:3, :3], end[:3, :3])
+        if not current:
+            end = self.fk(q) @ tip
+            e_p = target[:3, 3] - end[:3, 3]
+            e_r = rotation_error(target[:3, :3], end[:3, :3])
         return IkResult(q, float(np.linalg.norm(e_p)), float(np.linalg.norm(e_r)), False)
 
 
