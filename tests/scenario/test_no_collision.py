@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from tests.scenario.collision_kinds import register_kinds, write_cell
+from vcommission.clock import ClockMode
 from vcommission.config.model import load_model
 from vcommission.errors import ConfigError
 from vcommission.plant.plant import Plant
@@ -39,12 +40,12 @@ def cell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[.
     register_kinds(monkeypatch)
     plants: list[Plant] = []
 
-    def make(**options: object) -> RunContext:
+    def make(mode: ClockMode = ClockMode.FAST, speed: float = 1.0, **options: object) -> RunContext:
         folder = tmp_path / f"cell{len(plants)}"
         model = load_model(write_cell(folder, **options))  # type: ignore[arg-type]
         plant = Plant(model)
         plants.append(plant)
-        return RunContext.start(None, model, plant, None)
+        return RunContext.start(None, model, plant, None, mode, speed)
 
     yield make
     for plant in plants:
@@ -291,13 +292,29 @@ def test_snapshots_change_no_physics_and_give_the_same_bytes_twice(cell, tmp_pat
     assert state == again == without  # bit for bit: rendering left the physics alone
 
 
+def test_on_the_wall_clock_the_contact_is_pictured_after_the_run_as_it_was(cell, tmp_path):
+    # A render would stall a plant a PLC is talking to: in real time the poses are kept at
+    # the contact, and the bodies put back there for the picture after the run.
+    pictures = []
+    for mode, speed in ((ClockMode.FAST, 1.0), (ClockMode.REALTIME, 10.0)):
+        run = cell(mode, speed, extra=CAMERA)
+        run.evidence_stem = str(tmp_path / mode.value / "crash")
+        (hit,) = checked(run, 1.0, spec(["arm"], ["post"]))
+        assert hit.figures["first_s"] == pytest.approx(ARM_HITS_POST_S)
+        pictures.append(Path(hit.evidence.images[0]["path"]).read_bytes())
+        # The arm was put back where the run left it (turned on past the post).
+        arm = run.plant.component("arm")
+        assert run.plant.world.client.getJointState(arm.body, 0)[0] == pytest.approx(1.0)
+    assert pictures[0] == pictures[1]
+
+
 def test_without_a_camera_the_view_frames_the_two_bodies(cell, tmp_path):
     pytest.importorskip("matplotlib")
     run = cell()
     run.evidence_stem = str(tmp_path / "crash")
     (hit,) = checked(run, 2.5, spec(["parts.held"], ["fixture"]))
     (image,) = hit.evidence.images
-    assert image["caption"].endswith("seen from a view framing them")
+    assert "seen from a view framing them" in image["caption"]
     rgb = _png(image["path"])
     assert rgb.shape == (480, 640, 3)
     # Framed: the two bodies fill a good part of the picture.

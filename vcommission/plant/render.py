@@ -23,7 +23,9 @@ the ``plot`` extra.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -43,15 +45,20 @@ if TYPE_CHECKING:
 __all__ = [
     "HIGHLIGHT",
     "Highlight",
+    "Poses",
     "Rendering",
     "Snapshot",
     "View",
+    "capture",
     "encode_png",
+    "posed",
     "render",
     "snapshot",
     "write_png",
     "write_snapshot_png",
 ]
+
+Vec3 = tuple[float, float, float]
 
 #: Component colours, in component order (matplotlib's tab10, as RGB 0..1).
 _PALETTE = [
@@ -353,6 +360,60 @@ def _looks_now(cid: int, body: int) -> list[tuple[int, int, list[float], int]]:
     return found
 
 
+@dataclass(frozen=True)
+class Poses:
+    """Where every body of a world was at one moment: to picture that moment later."""
+
+    #: body -> (base position, base orientation, [(joint position, joint velocity), ...]).
+    bodies: dict[int, tuple[Vec3, tuple[float, ...], list[tuple[float, float]]]]
+
+
+def capture(plant: Plant) -> Poses:
+    """The pose of every body now (bases and joints): cheap, unlike a render."""
+    world = plant.world
+    assert world is not None
+    cid = world.cid
+    found = {}
+    for index in range(pybullet.getNumBodies(physicsClientId=cid)):
+        body = pybullet.getBodyUniqueId(index, physicsClientId=cid)
+        if body == world.ground:
+            continue
+        position, orientation = pybullet.getBasePositionAndOrientation(body, physicsClientId=cid)
+        joints = world.link_count(body)
+        states = (
+            pybullet.getJointStates(body, list(range(joints)), physicsClientId=cid)
+            if joints
+            else []
+        )
+        found[body] = (position, orientation, [(state[0], state[1]) for state in states])
+    return Poses(found)
+
+
+def _place(cid: int, poses: Poses) -> None:
+    for body, (position, orientation, joints) in poses.bodies.items():
+        pybullet.resetBasePositionAndOrientation(body, position, orientation, physicsClientId=cid)
+        for joint, (angle, speed) in enumerate(joints):
+            pybullet.resetJointState(body, joint, angle, targetVelocity=speed, physicsClientId=cid)
+
+
+@contextlib.contextmanager
+def posed(plant: Plant, poses: Poses) -> Iterator[list[int]]:
+    """Every body still there put back where ``poses`` had it, meanwhile; then returned.
+
+    Yields the bodies made since (not in ``poses``), for :func:`snapshot` to leave out.
+    Velocities are untouched, so the world steps on as if nothing happened.
+    """
+    world = plant.world
+    assert world is not None
+    now = capture(plant)
+    then = Poses({b: pose for b, pose in poses.bodies.items() if b in now.bodies})
+    try:
+        _place(world.cid, then)
+        yield sorted(set(now.bodies) - set(poses.bodies))
+    finally:
+        _place(world.cid, now)
+
+
 def snapshot(
     plant: Plant,
     highlights: Sequence[Highlight],
@@ -361,11 +422,13 @@ def snapshot(
     camera: str = "auto",
     point: Sequence[float] | None = None,
     title: str = "",
+    hide: Sequence[int] = (),
 ) -> Snapshot:
     """Render the scene as it stands now, ``highlights`` in :data:`HIGHLIGHT`.
 
     Without a ``viewpoint`` (a model's camera), an iso view frames the highlighted bodies,
-    centred on ``point`` (the contact) when given. Every body's colours are restored
+    centred on ``point`` (the contact) when given. ``hide`` leaves bodies out (those made
+    after the moment a :func:`posed` scene shows). Every body's colours are restored
     afterwards. Deterministic: the same scene gives the same pixels.
     """
     world = plant.world
@@ -397,7 +460,7 @@ def snapshot(
         targets.append([float(c) for c in point])
     keep = {mark.body for mark in highlights} | {world.ground}
     hidden = _occluders(cid, viewpoint.eye, targets, keep)
-    for body in hidden:
+    for body in (*hidden, *hide):
         for link in _links(world, body):
             shades[(body, link)] = [1.0, 1.0, 1.0, 0.0]  # alpha 0: TinyRenderer skips it
     bodies = sorted({body for body, _ in shades} | {world.ground})

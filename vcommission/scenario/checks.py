@@ -1075,6 +1075,10 @@ class NoCollisionCheck(_Check):
         self._holders = run.plant.having(PartHolder)
         self._camera_source = self._camera(run)
         self._stem = run.evidence_stem
+        # On the wall clock a render (a few hundred ms) would stall the plant a PLC is
+        # talking to: there the poses are kept at the contact and pictured after the run.
+        self._deferred = run.sim.pacer is not None
+        self._pending: tuple[Any, ...] | None = None
         self.closest = self._horizon
         self.contacts = 0
         #: Pairs closer than the margin at the last tick: a new one is a new contact.
@@ -1205,7 +1209,33 @@ class NoCollisionCheck(_Check):
         return f"part {what.id} ({what.variant})"
 
     def _picture(self, run: RunContext, now: int, point: Any, *named: tuple[Any, str]) -> None:
-        """Render the scene now, while the world exists; written at :meth:`finish`."""
+        """Render the scene now, while the world exists; written at :meth:`finish`.
+
+        In real time only the poses are kept now (:func:`~vcommission.plant.render.capture`)
+        and the scene is rendered at :meth:`finish`, the bodies put back where they were.
+        """
+        from vcommission.plant.render import capture, posed
+
+        if self._deferred and self._pending is None:
+            self._pending = (now, point, named, capture(run.plant))
+            return
+        if self._pending is not None:
+            _, _, _, poses = self._pending
+            if not all(what.body in poses.bodies for what, _ in named):
+                return  # a body of the contact is gone (a part removed): nothing to show
+            with posed(run.plant, poses) as made_since:
+                self._render(run, now, point, named, made_since)
+            return
+        self._render(run, now, point, named, ())
+
+    def _render(
+        self,
+        run: RunContext,
+        now: int,
+        point: Any,
+        named: tuple[tuple[Any, str], ...],
+        hide: Sequence[int],
+    ) -> None:
         from vcommission.plant.render import Highlight, snapshot
 
         links = (point.link_a, point.link_b)
@@ -1222,6 +1252,7 @@ class NoCollisionCheck(_Check):
             camera=camera.name if camera is not None else "auto",
             point=middle,
             title=f"{_at(now)}: {named[0][1]} and {named[1][1]} {_gap_words(point.distance)}",
+            hide=hide,
         )
 
     def finish(self, run: RunContext) -> CheckResult:
@@ -1249,7 +1280,7 @@ class NoCollisionCheck(_Check):
             message += f", {self.depth * 1000:.1f} mm deep at most"
         if self.contacts > 1:
             message += f"; {self.contacts} contacts in all, closest {self.closest * 1000:.1f} mm"
-        images = self._write_picture(a, b, t)
+        images = self._write_picture(run, a, b, t)
 
         def evidence() -> Evidence:
             found = run.evidence(t, tags)
@@ -1258,7 +1289,10 @@ class NoCollisionCheck(_Check):
 
         return self._result(False, message, figures, evidence, **extra)
 
-    def _write_picture(self, a: str, b: str, t: int) -> list[dict[str, str]]:
+    def _write_picture(self, run: RunContext, a: str, b: str, t: int) -> list[dict[str, str]]:
+        if self._pending is not None and self._snapshot is None and run.plant.world is not None:
+            now, point, named, _ = self._pending
+            self._picture(run, now, point, *named)
         if self._snapshot is None or self._stem is None:
             return []
         from vcommission.plant.render import write_snapshot_png
