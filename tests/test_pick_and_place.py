@@ -64,6 +64,13 @@ class Bug:
 
 BUGS = [
     Bug(
+        "pp1_start_in_manual.st",
+        "PP1",
+        ("pp1_start_refused.yaml",),
+        "no start with the key at MANUAL, the door open, the curtain broken or stop held",
+        ("mode_auto", "light_green"),
+    ),
+    Bug(
         "pp2_override_50.st",
         "PP2",
         (NOMINAL,),
