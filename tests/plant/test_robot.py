@@ -343,3 +343,42 @@ def test_a_six_axis_lin_keeps_the_tcp_on_its_line(rig):
     )
     assert worst < 0.5e-3  # joint-space interpolation between IK samples 20 mm apart
     assert tcp[-1] == pytest.approx(end, abs=1e-4)
+
+
+def test_the_robot_keeps_the_component_rules_while_it_moves():
+    from vcommission.plant.checker import check_component
+    from vcommission.plant.robot.params import JobSpec, PointSpec, RobotParams, StepSpec
+
+    params = RobotParams(
+        urdf="gantry.urdf",
+        points={"home": PointSpec(joints=[0, 0, 0, 0]), "far": PointSpec(xyz=(0.3, 0.2, 0.8))},
+        jobs={1: JobSpec([StepSpec(ptp="far"), StepSpec(lin="home")])},
+    )
+
+    def plc(tick: int) -> dict:
+        return {
+            "drives_on": True,
+            "move_enable": True,
+            "pgno": 1,
+            "pgno_valid": tick >= 3,
+            "ext_start": tick >= 6,
+        }
+
+    seen = check_component("robot", params, inputs=plc, ticks=300)
+    assert True in seen.outputs["moving"] and seen.outputs["job_done"][-1] == 1
+
+
+def test_an_interruption_does_not_count_towards_a_wait_for_timeout(rig):
+    plc = Plc(gantry(rig))
+    robot = plc.component
+    plc.power_up()
+    plc.start(7)  # wait_for part_ok, timeout 0.3 s
+    plc.rig.sim.run_for(0.1)
+    robot.protective_stop("door", True)
+    plc.rig.sim.run_for(1.0)
+    robot.protective_stop("door", False)
+    plc.pulse("ext_start")
+    plc.rig.sim.run_for(0.1)
+    assert plc["appl_run"] and not plc["stopmess"]  # 0.1 + 0.1 s of waiting so far
+    plc.rig.sim.run_for(0.2)
+    assert plc["stopmess"] and plc["fault_code"] == 5

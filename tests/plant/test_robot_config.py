@@ -100,6 +100,11 @@ def test_an_unknown_frame(tmp_path):
         (None, "not found"),
         ("<robot name='x'><link name='a'/>", "not valid XML"),
         ("<robot name='x'><link name='a'/></robot>", "no movable joint"),
+        (
+            "<robot name='x'><link name='a'><collision><geometry><mesh filename='arm.stl'/>"
+            "</geometry></collision></link></robot>",
+            "link 'a': mesh 'arm.stl' not found",
+        ),
     ],
 )
 def test_a_urdf_that_does_not_load(tmp_path, content, expected):

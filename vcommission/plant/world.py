@@ -159,7 +159,17 @@ class ArticulatedBody:
     link poses queried after a tick are current.
     """
 
-    __slots__ = ("_cid", "_step_s", "body", "current", "force", "joints", "position", "velocity")
+    __slots__ = (
+        "_cid",
+        "_held",
+        "_step_s",
+        "body",
+        "current",
+        "force",
+        "joints",
+        "position",
+        "velocity",
+    )
 
     def __init__(self, world: World, body: int, joints: Sequence[int]) -> None:
         self._cid = world.cid
@@ -175,26 +185,38 @@ class ArticulatedBody:
         #: positions at its start (a tool riding on the flange follows these).
         self.current = list(self.position)
         self.force = [1e9] * len(self.joints)
+        # Positions the body was put at with zero velocity: the motors hold it there, so a
+        # standing arm needs no calls at all (None: not known to be standing).
+        self._held: list[float] | None = None
 
-    def drive(self) -> None:
-        """Apply the commanded joint state; called by :meth:`World.step` before each step."""
-        cid = self._cid
-        position, velocity = self.position, self.velocity
-        self.current = position
+    def _put(self, position: list[float], velocity: list[float]) -> bool:
+        """Reset the joints unless they already stand there; True if it did."""
+        still = not any(velocity)
+        if still and position == self._held:
+            return False
         pybullet.resetJointStatesMultiDof(
             self.body,
             self.joints,
             [[q] for q in position],
             [[v] for v in velocity],
-            physicsClientId=cid,
+            physicsClientId=self._cid,
         )
+        self._held = list(position) if still else None
+        return True
+
+    def drive(self) -> None:
+        """Apply the commanded joint state; called by :meth:`World.step` before each step."""
+        position, velocity = self.position, self.velocity
+        self.current = position
+        if not self._put(position, velocity):
+            return
         pybullet.setJointMotorControlArray(
             self.body,
             self.joints,
             pybullet.VELOCITY_CONTROL,
             targetVelocities=velocity,
             forces=self.force,
-            physicsClientId=cid,
+            physicsClientId=self._cid,
         )
         step = self._step_s
         self.position = [q + v * step for q, v in zip(position, velocity, strict=True)]
@@ -202,13 +224,7 @@ class ArticulatedBody:
     def settle(self) -> None:
         """Put the joints on the commanded positions (end of tick), keeping the velocity."""
         self.current = self.position
-        pybullet.resetJointStatesMultiDof(
-            self.body,
-            self.joints,
-            [[q] for q in self.position],
-            [[v] for v in self.velocity],
-            physicsClientId=self._cid,
-        )
+        self._put(self.position, self.velocity)
 
 
 class World:

@@ -241,6 +241,7 @@ class Robot(Component):
         self._protective: set[str] = set()
         self._reduced: set[str] = set()
         self.arm: ArticulatedBody | None = None
+        self._connected = False
         self._reset_state()
 
     # -- set-up -------------------------------------------------------------------------------
@@ -339,6 +340,7 @@ class Robot(Component):
         self.done_pgno = 0
         self.follower = PathFollower()
         self._stop_decel: float | None = None
+        self._interrupted_ns = 0
         self._prev = {"ext_start": False, "pgno_valid": False, "conf_mess": False}
         self._user_values = {name: False for name in self.user_outputs}
         self._speed_mm_s = 0.0
@@ -350,6 +352,7 @@ class Robot(Component):
     # -- connect: frames, teach points, jobs -----------------------------------------------
 
     def connect(self, peers: Mapping[str, Component]) -> None:
+        self._connected = True
         p = self.params
         if p.tool is not None:
             tool = peers.get(p.tool)
@@ -614,6 +617,10 @@ class Robot(Component):
 
     def build(self, world: World) -> None:
         super().build(world)
+        if not self._connected:
+            # Built without a model (a unit test, the component checker): teach points in the
+            # base or world frame still resolve; one naming a component raises here.
+            self.connect({self.name: self})
         p = self.params
         orientation = yaw_quaternion(math.radians(p.yaw))
         body = world.add_urdf(self.urdf_path, tuple(p.base), orientation)
@@ -711,6 +718,7 @@ class Robot(Component):
         if job is not None and not self.interrupted and (not drives or self._protective):
             self.interrupted = True
             self._stop_decel = None
+            self._interrupted_ns = ctx.now_ns
         if not drives:
             self.follower.v = 0.0  # drives off: the brakes hold the arm where it is
         ready = drives and not self.fault and not self._protective
@@ -726,6 +734,8 @@ class Robot(Component):
         if ext_edge and ready:
             if job is not None and self.interrupted:
                 self.interrupted = False
+                # A wait or a timeout does not count the time the job stood interrupted.
+                job.started_ns += ctx.now_ns - self._interrupted_ns
             elif job is None and self.latched is not None:
                 self.job = job = _Job(
                     self.latched, list(self.params.jobs[self.latched].steps), 0, ctx.now_ns

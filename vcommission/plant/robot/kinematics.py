@@ -388,6 +388,7 @@ def _load_chain_cached(path: str, flange: str | None, mtime_ns: int) -> Chain:
     links = tuple(link.get("name", "") for link in robot.findall("link"))
     if not links:
         raise UrdfError(f"{os.path.basename(path)} declares no links")
+    _check_meshes(robot, os.path.dirname(path))
     children: dict[str, list[ElementTree.Element]] = {name: [] for name in links}
     child_links = set()
     all_joints = {}
@@ -483,6 +484,19 @@ def _load_chain_cached(path: str, flange: str | None, mtime_ns: int) -> Chain:
         raise UrdfError(f"no movable joint between the root {root!r} and the flange {flange!r}")
     flange_joint = by_child[flange].get("name") if flange != root else None
     return Chain(path, root, flange, tuple(specs), links, all_joints, flange_joint, fixed, pending)
+
+
+def _check_meshes(robot: ElementTree.Element, folder: str) -> None:
+    """Every mesh file a link names exists (pybullet would refuse the whole file at build)."""
+    for link in robot.findall("link"):
+        for mesh in link.iter("mesh"):
+            filename = mesh.get("filename", "")
+            if not filename or "://" in filename:  # package:// URIs resolve elsewhere
+                continue
+            if not os.path.isfile(os.path.join(folder, filename)):
+                raise UrdfError(
+                    f"link {link.get('name')!r}: mesh {filename!r} not found (relative to {folder})"
+                )
 
 
 def load_chain(path: str, flange: str | None = None) -> Chain:
