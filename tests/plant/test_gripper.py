@@ -172,6 +172,7 @@ def test_a_held_part_removed_from_the_world_is_let_go(rig):
     assert newcomer.body == part.body
     r.sim.step()
     assert cup.held_parts() == () and r.plant.image["cup.vacuum_ok"] is False
+    assert [e.event for e in part.journey] == ["spawned", "gripped", "removed"]
     r.sim.run_for(0.2)
     assert r.pos(newcomer)[:2] == pytest.approx((0.5, 0.5), abs=0.01)
 

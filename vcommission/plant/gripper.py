@@ -216,7 +216,8 @@ class _MountedTool(Component):
         part = grip.part
         release(ctx.world, self._driver, grip.entry, part.alive)
         part.held_by = None
-        part.journey.append(PartEvent(ctx.now_ns + ctx.dt_ns, "released", self.name))
+        if part.alive:  # a removed part's journey ended with its removal
+            part.journey.append(PartEvent(ctx.now_ns + ctx.dt_ns, "released", self.name))
 
     def _forget_removed(self, ctx: TickContext) -> None:
         """Let go of a held part whose body left the world (a scenario removed it)."""
