@@ -382,3 +382,23 @@ def test_an_interruption_does_not_count_towards_a_wait_for_timeout(rig):
     assert plc["appl_run"] and not plc["stopmess"]  # 0.1 + 0.1 s of waiting so far
     plc.rig.sim.run_for(0.2)
     assert plc["stopmess"] and plc["fault_code"] == 5
+
+
+def test_the_tcp_speed_is_measured_where_the_tool_centre_point_is(rig):
+    plc = Plc(
+        rig(
+            KUKA.replace(
+                "    base: [0, 0, 0.5]\n", "    base: [0, 0, 0.5]\n    tcp: [0.02, -0.03, 0.1]\n"
+            )
+        )
+    )
+    robot = plc.component
+    plc.power_up()
+    plc.start(1)
+    for _ in range(20):
+        before = robot.tcp_pose()[:3, 3].copy()
+        plc.tick()
+        after = robot.tcp_pose()[:3, 3]
+        assert robot._tcp_in_world() == pytest.approx(after.tolist(), abs=1e-6)
+        speed = np.linalg.norm(after - before) / plc.rig.tick * 1000
+        assert plc["tcp_speed"] == pytest.approx(speed, abs=0.05)  # their FK vs ours: < 1e-7 m

@@ -22,7 +22,10 @@ until ``conf_mess``.
 
 Motion runs in virtual time (:mod:`vcommission.plant.robot.trajectory`); the arm is driven
 kinematically (:class:`~vcommission.plant.world.ArticulatedBody`), so parts it meets are
-pushed and collision checks see the links where the controller puts them.
+pushed and collision checks see the links where the controller puts them. The numpy
+kinematics plan (load-time checks, LIN samples, PTP speed probes); once the arm is built, the
+flange pose it offers as a :class:`~vcommission.plant.capabilities.Mount` and the TCP speed
+it reports come from pybullet's own forward kinematics of the links.
 """
 
 from __future__ import annotations
@@ -234,6 +237,7 @@ class Robot(Component):
         self._fk = self._tcp_T = np.eye(4)
         self._fk_cache: dict[bytes, np.ndarray] = {}
         self._lin_failed_at = np.zeros(3)
+        self._lin_cache: dict[bytes, tuple[list[np.ndarray] | FaultCode, np.ndarray]] = {}
         self._no_tip = not any(p.tcp)
         self.base_T = pose_matrix(np.array(p.base), rpy_matrix(0.0, 0.0, math.radians(p.yaw)))
         self.tip_T = pose_matrix(np.array(p.tcp))
@@ -241,6 +245,9 @@ class Robot(Component):
         self._protective: set[str] = set()
         self._reduced: set[str] = set()
         self.arm: ArticulatedBody | None = None
+        self._world: World | None = None
+        self.body = -1
+        self.flange_link = -1
         self._connected = False
         self._reset_state()
 
@@ -345,7 +352,7 @@ class Robot(Component):
         self._user_values = {name: False for name in self.user_outputs}
         self._speed_mm_s = 0.0
         self._moved = False
-        self._tcp = self.tcp_pose(self.q)
+        self._tcp_position = self._tcp_fk()
         self._home_q_seen: np.ndarray | None = None
         self._home = False
 
@@ -381,7 +388,7 @@ class Robot(Component):
         }
         self._check_jobs(peers)
         self.q = self._power_on_q()
-        self._tcp = self.tcp_pose(self.q)
+        self._tcp_position = self._tcp_fk()
 
     def _frame(self, frame: str, peers: Mapping[str, Component], path: tuple) -> np.ndarray:
         if frame == "base":
@@ -636,6 +643,8 @@ class Robot(Component):
         self._reset_state()
         self.arm.position = [float(v) for v in self.q]
         self.arm.settle()
+        self._world = world
+        self._tcp_position = self._tcp_in_world()
         self.own("links", moving=[body])
 
     # -- kinematics helpers ------------------------------------------------------------------
@@ -664,6 +673,10 @@ class Robot(Component):
             self._tcp_T = flange if self._no_tip else flange @ self.tip_T
         return self._tcp_T
 
+    def _tcp_fk(self) -> tuple[float, float, float]:
+        x, y, z = self.tcp_pose(self.q)[:3, 3].tolist()
+        return (x, y, z)
+
     @property
     def joint_positions(self) -> np.ndarray:
         """Joint values now (rad / m), axis order."""
@@ -675,10 +688,25 @@ class Robot(Component):
         return self.body, self.flange_link
 
     def mount_pose(self) -> tuple[tuple[float, float, float], tuple[float, float, float, float]]:
-        # During a physics step: where the arm was put for this step (not the end of tick).
-        q = np.array(self.arm.current) if self.arm is not None else self.q
-        t = self.flange_pose(q)
+        # Built: pybullet's own FK of the arm as it stands in the world (during a physics
+        # step, where it was put for that step), in C++ and exactly where the links are.
+        if self._world is not None and self.flange_link >= 0:
+            position, orientation = self._world.link_pose(self.body, self.flange_link)
+            return tuple(position), tuple(orientation)  # type: ignore[return-value]
+        t = self.flange_pose(self.q)
         return (float(t[0, 3]), float(t[1, 3]), float(t[2, 3])), matrix_quaternion(t[:3, :3])
+
+    def _tcp_in_world(self) -> tuple[float, float, float]:
+        """The TCP's position as the arm stands in the world now (after a tick)."""
+        (px, py, pz), (x, y, z, w) = self.mount_pose()
+        vx, vy, vz = self.params.tcp
+        # Rotate the TCP offset by the flange quaternion: v + 2w (u x v) + 2 u x (u x v).
+        tx, ty, tz = 2 * (y * vz - z * vy), 2 * (z * vx - x * vz), 2 * (x * vy - y * vx)
+        return (
+            px + vx + w * tx + (y * tz - z * ty),
+            py + vy + w * ty + (z * tx - x * tz),
+            pz + vz + w * tz + (x * ty - y * tx),
+        )
 
     def protective_stop(self, source: str, active: bool) -> None:
         if active:
@@ -752,12 +780,6 @@ class Robot(Component):
             arm.position = q0.tolist()
             arm.velocity = ((q1 - q0) / dt).tolist() if moved else [0.0] * len(q0)
         self._moved = moved
-        if moved:
-            tcp = self.tcp_pose(q1)
-            self._speed_mm_s = float(np.linalg.norm(tcp[:3, 3] - self._tcp[:3, 3])) / dt * 1e3
-            self._tcp = tcp
-        else:
-            self._speed_mm_s = 0.0
 
     def _run(self, ctx: TickContext, job: _Job, values: list) -> None:
         enable = bool(values[self.move_enable.index])
@@ -885,7 +907,7 @@ class Robot(Component):
 
     def _lin(self, target: _Target, speed: float) -> _Segment | FaultCode:
         p = self.params
-        start, end = self._tcp, target.pose
+        start, end = self.tcp_pose(self.q), target.pose
         samples = self._lin_samples(self.q, start, end)
         if isinstance(samples, FaultCode):
             return samples
@@ -925,6 +947,19 @@ class Robot(Component):
         Returns the fault when a pose on the line is out of reach, needs a joint beyond its
         limits, or only a jump of the configuration (a flip through a singularity) reaches it.
         """
+        # A cell repeats the same lines every cycle: solve each (start, end) once.
+        key = q.tobytes() + start.tobytes() + end.tobytes()
+        found = self._lin_cache.get(key)
+        if found is None:
+            if len(self._lin_cache) >= 256:
+                self._lin_cache.clear()
+            found = self._lin_cache[key] = (self._solve_line(q, start, end), self._lin_failed_at)
+        self._lin_failed_at = found[1]
+        return found[0]
+
+    def _solve_line(
+        self, q: np.ndarray, start: np.ndarray, end: np.ndarray
+    ) -> list[np.ndarray] | FaultCode:
         distance = float(np.linalg.norm(end[:3, 3] - start[:3, 3]))
         angle = float(np.linalg.norm(rotation_error(end[:3, :3], start[:3, :3])))
         n = max(1, math.ceil(distance / _LIN_STEP_M), math.ceil(angle / _LIN_STEP_RAD))
@@ -956,6 +991,13 @@ class Robot(Component):
 
     def sense(self, ctx: TickContext) -> None:
         values = ctx.values
+        if self._moved:
+            # Measured where the arm now is (pybullet's FK after the physics steps).
+            tcp = self._tcp_in_world() if self._world is not None else self._tcp_fk()
+            self._speed_mm_s = math.dist(tcp, self._tcp_position) / ctx.dt * 1e3
+            self._tcp_position = tcp
+        else:
+            self._speed_mm_s = 0.0
         drives = bool(values[self.drives_on.index])
         job = self.job
         ready = (
