@@ -85,6 +85,22 @@ def test_the_snapshot_is_beside_the_trace_and_named_in_the_json_results(crashed:
     assert holder["verdict"] == "passed" and holder["evidence"] is None
 
 
+def test_the_junit_report_attaches_the_snapshot(crashed: Path, tmp_path: Path):
+    import xml.etree.ElementTree as ET
+
+    junit = tmp_path / "junit.xml"
+    code = main(
+        ["run", str(crashed.parent / "cell" / "crash.yaml"), "-j", "1", "--junit", str(junit),
+         "--trace-dir", str(tmp_path / "traces")]
+    )  # fmt: skip
+    assert code == 1
+    cases = ET.parse(junit).iter("testcase")
+    (case,) = [c for c in cases if c.get("name") == "arm clear of the post"]
+    assert case.find("failure") is not None
+    png = tmp_path / "traces" / "arm_crash.arm_clear_of_the_post.png"
+    assert case.find("system-out").text == f"[[ATTACHMENT|{png}]]"
+
+
 def test_the_fat_report_embeds_the_snapshot_in_the_deviation(crashed: Path):
     html = (crashed / "fat.html").read_text()
     png = (crashed / "traces" / "arm_crash.arm_clear_of_the_post.png").read_bytes()

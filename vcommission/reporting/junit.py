@@ -119,6 +119,11 @@ def _check_case(classname: str, check: CheckResult) -> ET.Element:
         ET.SubElement(
             case, tag, message=_text(_first_line(check.message)), type=_text(check.kind)
         ).text = _text("\n".join(body))
+        if check.evidence is not None and check.evidence.images:
+            # The attachment convention GitLab and Jenkins show beside the failure.
+            ET.SubElement(case, "system-out").text = _text(
+                "\n".join(f"[[ATTACHMENT|{image['path']}]]" for image in check.evidence.images)
+            )
     return case
 
 

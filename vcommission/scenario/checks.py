@@ -907,7 +907,7 @@ class ThroughputCheck(_PartsIntoSinks):
 
 #: ``no_collision`` names for the workpieces: every live part, those no holder holds, those
 #: a holder (a gripper) holds now.
-_PART_SETS = {PARTS: "parts", PARTS_FREE: "parts not held", PARTS_HELD: "held parts"}
+_PART_SETS = (PARTS, PARTS_FREE, PARTS_HELD)
 
 
 @dataclass(frozen=True)
