@@ -65,7 +65,7 @@ def test_check_bad_model_lists_every_problem_with_location(tmp_path):
     assert any(
         e.startswith(f"{model}:{overlap}: signals.pe_exit.modbus: DI 6 overlaps") for e in errors
     )
-    assert "1 of 2 model(s) invalid" in result.stderr
+    assert "1 of 3 model(s) invalid" in result.stderr  # the broken one and the two bundled
     assert "ok plant_models/sorting_line/model.yaml" in result.stdout
 
 

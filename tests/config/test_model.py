@@ -191,4 +191,7 @@ def test_find_models(tmp_path):
     (tmp_path / "b" / "c" / "model.yaml").write_text(BASE)
     assert len(find_models(tmp_path)) == 2
     assert find_models(tmp_path / "a") == [tmp_path / "a" / "model.yaml"]
-    assert find_models(ROOT / "plant_models") == [SORTING_LINE / "model.yaml"]
+    assert find_models(ROOT / "plant_models") == [
+        ROOT / "plant_models" / "pick_and_place" / "model.yaml",
+        SORTING_LINE / "model.yaml",
+    ]

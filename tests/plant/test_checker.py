@@ -10,6 +10,7 @@ from vcommission.plant import registry
 from vcommission.plant.capabilities import BodyGroup, PartSink, PartSource, Slippable, Slowable
 from vcommission.plant.checker import DEFAULT_VARIANTS, ComponentCheckError, check_component
 from vcommission.plant.component import Component, TickContext
+from vcommission.plant.fixture import FixtureBox
 from vcommission.plant.physics import CollisionGroup
 from vcommission.signals import SignalType
 
@@ -19,6 +20,7 @@ BUILTIN = {
         {"start": (0.0, 0.0, 0.5), "length": 2.0, "width": 0.5},
         [("box", (0.3, 0.0, 0.5))],
     ),
+    "fixture": ({"boxes": {"table": FixtureBox((0.6, 0.6, 0.4), (0.0, 0.0, 0.2))}}, []),
     "photo_eye": (
         {"emitter": (0.0, -0.5, 0.05), "receiver": (0.0, 0.5, 0.05)},
         [("box", (0, 0, 0))],

@@ -20,6 +20,7 @@ ENTRY_POINT_GROUP = "vcommission.components"
 
 _BUILTIN = {
     "belt_conveyor": "vcommission.plant.conveyor:BeltConveyor",
+    "fixture": "vcommission.plant.fixture:Fixture",
     "photo_eye": "vcommission.plant.sensors:PhotoEye",
     "presence_sensor": "vcommission.plant.sensors:PresenceSensor",
     "cylinder": "vcommission.plant.cylinder:Cylinder",

@@ -1,0 +1,281 @@
+"""The robot cell ``plant_models/pick_and_place``: its suite passes, and catches each bug.
+
+The reference suite ``scenarios/pick_and_place/`` must pass with ``plc/pick_and_place.st``.
+Every program in ``plc/faulty/`` is a copy of it with one deliberate bug; each is run against
+the scenarios of the requirement it breaks, and the suite must fail it on a check of that
+requirement (and only that requirement), with evidence naming the tags and the time. The
+wrong-order program (the place job started before the clear job) must fail on
+``no_collision``, naming the robot link, the fixture it drove through and the time, with a
+snapshot PNG beside the trace.
+
+All runs (the good suite and every faulty case) go through one :func:`run_suite` call with
+two workers, shared by the module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import PLANT_MODELS, ROOT, run_cli
+from vcommission.scenario.collect import collect
+from vcommission.scenario.loader import Scenario, load_scenarios
+from vcommission.scenario.requirements import load_requirements
+from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
+from vcommission.scenario.runner import run_scenario
+from vcommission.scenario.suite import run_suite
+from vcommission.scenario.trace import Trace, first_divergence
+
+pytestmark = pytest.mark.xdist_group("pick_and_place_suite")
+
+CELL = PLANT_MODELS / "pick_and_place"
+PROGRAM = CELL / "plc" / "pick_and_place.st"
+FAULTY = CELL / "plc" / "faulty"
+SUITE = ROOT / "scenarios" / "pick_and_place"
+REQUIREMENTS = load_requirements(SUITE / "requirements.yaml").ids
+#: Checks the runner adds itself (a wait that timed out, ...): they carry no requirement.
+RUNNER_KINDS = {"wait", "end", "plc"}
+GOOD = PROGRAM.name
+#: The scenario the wrong-order program is caught in, and the fixture it drives through.
+WRONG_ORDER = "pp8_place_before_clear.st"
+NOMINAL = "pp2_nominal_cycle.yaml"
+POST = "fixtures.camera_post"
+ROBOT_CHECK = "the robot links never touch the cell or a part"
+
+
+@dataclass(frozen=True)
+class Bug:
+    """A faulty program and how the suite must catch it."""
+
+    program: str
+    #: The requirement it breaks: every failed check must carry this id.
+    requirement: str
+    #: Scenario files run against it; at least one must fail.
+    scenarios: tuple[str, ...]
+    #: Name of the check that must fail, and tags its evidence must name.
+    check: str
+    tags: tuple[str, ...]
+
+
+BUGS = [
+    Bug(
+        "pp1_start_in_manual.st",
+        "PP1",
+        ("pp1_start_refused.yaml",),
+        "no start with the key at MANUAL, the door open, the curtain broken or stop held",
+        ("mode_auto", "light_green"),
+    ),
+    Bug(
+        "pp2_override_50.st",
+        "PP2",
+        (NOMINAL,),
+        "every part in the tray within 5 s of reaching the pick position",
+        ("part_present",),
+    ),
+    Bug(
+        "pp3_door_ignored.st",
+        "PP3",
+        ("pp3_door_opened_mid_move.yaml",),
+        "the PLC drops motion enable and stops the belt within 100 ms of the door opening",
+        ("door_closed", "rob_move_enable", "conveyor_run"),
+    ),
+    Bug(
+        "pp4_curtain_keeps_belt.st",
+        "PP4",
+        ("pp4_light_curtain_broken.yaml",),
+        "belt, infeed and motion enable off within 100 ms of the curtain breaking",
+        ("curtain_clear", "conveyor_run", "infeed_enable", "rob_move_enable"),
+    ),
+    Bug(
+        "pp5_no_drop_check.st",
+        "PP5",
+        ("pp5_vacuum_lost_mid_move.yaml",),
+        "losing the part stops the robot and lights red within 100 ms",
+        ("vacuum_ok", "light_red", "rob_move_enable"),
+    ),
+    Bug(
+        "pp6_tray_overfill.st",
+        "PP6",
+        ("pp6_tray_full.yaml",),
+        "the cell stops with amber within 3 s of the fourth part in the tray",
+        ("tray.count", "conveyor_run", "light_green", "light_amber"),
+    ),
+    Bug(
+        "pp7_estop_keeps_drives.st",
+        "PP7",
+        ("pp7_estop_mid_move.yaml",),
+        "e-stop switches the drives off, stops belt and infeed and lights red within one scan",
+        ("estop_ok", "rob_drives_on"),
+    ),
+    Bug(WRONG_ORDER, "PP8", (NOMINAL,), ROBOT_CHECK, ()),
+]
+
+
+def _good_scenarios() -> list[Scenario]:
+    found = collect([SUITE])  # with their ids checked against the suite's requirements.yaml
+    assert not found.broken, found.broken
+    return found.scenarios
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[tuple[str, str], list[ScenarioResult]]:
+    """(program, scenario file name) -> its results, all in one suite run."""
+    keys: list[tuple[str, str]] = []
+    scenarios: list[Scenario] = []
+    for scenario in _good_scenarios():
+        keys.append((GOOD, Path(scenario.file).name))
+        scenarios.append(scenario)
+    for bug in BUGS:
+        for name in bug.scenarios:
+            for scenario in load_scenarios(SUITE / name, plc=FAULTY / bug.program):
+                keys.append((bug.program, name))
+                scenarios.append(scenario)
+    grouped: dict[tuple[str, str], list[ScenarioResult]] = {}
+    for key, result in zip(keys, run_suite(scenarios, jobs=2), strict=True):
+        grouped.setdefault(key, []).append(result)
+    return grouped
+
+
+def _report(results: list[ScenarioResult]) -> str:
+    lines = []
+    for result in results:
+        lines.append(f"{result.verdict.value}: {result.name} {result.error or ''}")
+        lines += [
+            f"  {c.verdict.value} [{c.requirement}] {c.name}: {c.message}" for c in result.checks
+        ]
+    return "\n".join(lines)
+
+
+def _failed(results: list[ScenarioResult]) -> list[CheckResult]:
+    return [c for r in results for c in r.checks if c.verdict is not Verdict.PASSED]
+
+
+# ---- the suite as written ---------------------------------------------------------------------
+
+
+def test_every_requirement_is_checked_and_every_scenario_checks_collisions() -> None:
+    scenarios = _good_scenarios()
+    assert len({s.file for s in scenarios}) >= 6
+    covered = set()
+    for scenario in scenarios:
+        spec = scenario.spec
+        assert spec.description.strip(), f"{scenario.file}: no description"
+        for check in spec.checks:
+            assert check.requirement in spec.requirements, (scenario.file, check.name)
+            covered.add(check.requirement)
+        kinds = {check.kind for check in spec.checks}
+        assert "no_collision" in kinds, f"{scenario.file}: no collision check of the arm"
+    assert covered == set(REQUIREMENTS)
+
+
+def test_the_suite_passes_with_the_reference_program(runs: dict) -> None:
+    results = [r for (program, _), rs in runs.items() if program == GOOD for r in rs]
+    failed = [r for r in results if r.verdict is not Verdict.PASSED]
+    assert not failed, _report(failed)
+    assert all(r.virtual_s > 0 and r.checks for r in results)
+
+
+def test_every_faulty_program_is_registered_and_documents_what_it_breaks() -> None:
+    programs = sorted(p.name for p in FAULTY.glob("*.st"))
+    assert programs == sorted(bug.program for bug in BUGS)
+    for bug in BUGS:
+        header = (FAULTY / bug.program).read_text().split("*)", 1)[0]
+        assert re.search(rf"BREAKS\s+{bug.requirement}\b", header), bug.program
+        assert "BUG" in header and "CAUGHT" in header, bug.program
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=[bug.program for bug in BUGS])
+def test_the_suite_catches_the_bug_on_its_requirements_check(runs: dict, bug: Bug) -> None:
+    results = [r for name in bug.scenarios for r in runs[(bug.program, name)]]
+    report = _report(results)
+    assert all(r.verdict is not Verdict.ERROR for r in results), report
+    assert any(r.verdict is Verdict.FAILED for r in results), report
+    failed = _failed(results)
+    assert {c.requirement for c in failed if c.kind not in RUNNER_KINDS} == {bug.requirement}, (
+        report
+    )
+    caught = [c for c in failed if c.name == bug.check]
+    assert caught, f"{bug.check!r} did not fail:\n{report}"
+    for check in caught:
+        evidence = check.evidence
+        assert evidence is not None, report
+        assert set(bug.tags) <= set(evidence.tags), (evidence.tags, report)
+        assert evidence.time_s > 0
+        assert "t=" in check.message, "the message says when"
+
+
+def test_the_wrong_job_order_is_caught_on_no_collision_naming_link_fixture_and_time(
+    runs: dict,
+) -> None:
+    (result,) = runs[(WRONG_ORDER, NOMINAL)]
+    (check,) = [c for c in result.checks if c.name == ROBOT_CHECK]
+    assert check.verdict is Verdict.FAILED, _report([result])
+    # "robot:link6 and fixtures.camera_post interpenetrated by 0.1 mm at t=7.630 s ..."
+    assert re.search(r"robot(\.links)?:link\d", check.message), check.message
+    assert POST in check.message, check.message
+    assert re.search(r"t=\d+\.\d+ s", check.message), check.message
+    # With the reference program the same scenario passes the same check.
+    (good,) = runs[(GOOD, NOMINAL)]
+    assert [c.verdict for c in good.checks if c.name == ROBOT_CHECK] == [Verdict.PASSED]
+
+
+def test_the_cell_runs_identically_twice_in_one_process_and_in_a_worker(tmp_path) -> None:
+    """Same model, scenario, seed and program: the same trace (the robot's IK caches too)."""
+    (scenario,) = load_scenarios(SUITE / "pp7_estop_mid_move.yaml")
+    here = [run_scenario(scenario, trace_dir=tmp_path / f"here{i}") for i in range(2)]
+    twin = dataclasses.replace(scenario, params={"copy": 1})
+    (there,) = run_suite([twin], jobs=2, trace_dir=tmp_path / "worker")
+    traces = [Trace.load(r.trace_file) for r in [*here, there]]
+    assert len(traces[0].changes) > 100 and traces[0].parts, "too little happened to compare"
+    for other in traces[1:]:
+        assert first_divergence(traces[0], other) is None
+        assert other.changes == traces[0].changes and other.parts == traces[0].parts
+
+
+# ---- the command line ---------------------------------------------------------------------------
+
+
+def test_the_wrong_order_run_writes_a_snapshot_of_the_contact_beside_the_trace(tmp_path) -> None:
+    traces = tmp_path / "traces"
+    out = tmp_path / "results.json"
+    result = run_cli(
+        "run",
+        str(SUITE / NOMINAL),
+        "--plc",
+        str(FAULTY / WRONG_ORDER),
+        "--trace-dir",
+        str(traces),
+        "--json",
+        str(out),
+        "-j",
+        "1",
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    (scenario,) = json.loads(out.read_text())["scenarios"]
+    (check,) = [c for c in scenario["checks"] if c["name"] == ROBOT_CHECK]
+    assert check["verdict"] == "failed"
+    pngs = sorted(traces.rglob("*.png"))
+    assert pngs, sorted(str(p) for p in traces.rglob("*"))
+    assert any(str(png.name) in json.dumps(check) for png in pngs), check
+    assert all(png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for png in pngs)
+
+
+def test_io_list_prints_the_cells_contract() -> None:
+    result = run_cli("io-list", str(CELL))
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    for tag in ("rob_ext_start", "rob_pgno", "rob_rdy", "door_lock", "curtain_clear", "vacuum_ok"):
+        assert tag in text, tag
+    assert "%QX1.0" in text and "%QW0" in text  # rob_ext_start, rob_pgno
+
+
+def test_demo_runs_the_cell_with_its_program() -> None:
+    result = run_cli("demo", "--model", str(CELL), "--duration", "20")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK:" in result.stdout, result.stdout
+    assert re.search(r"tray: [1-9]\d* part", result.stdout), result.stdout
