@@ -149,3 +149,24 @@ def test_run_with_an_unreachable_scheduler_is_an_error_before_any_report(tmp_pat
     assert done.returncode == 2
     assert "cannot reach the Dask scheduler" in done.stderr
     assert not report.exists()  # no empty report that could read as a pass
+
+
+def test_a_collision_snapshot_made_on_a_worker_is_written_here(cluster, tmp_path):
+    """The wrong-order cell program drives the arm through the camera post: the PNG of the
+    first contact is made on the worker and must arrive beside the trace here."""
+    cell = ROOT / "scenarios" / "pick_and_place" / "pp2_nominal_cycle.yaml"
+    faulty = ROOT / "plant_models" / "pick_and_place" / "plc" / "faulty"
+    (scenario,) = collect([cell], plc=faulty / "pp8_place_before_clear.st").scenarios
+    with DaskExecutor(cluster) as executor:
+        (result,) = run_suite([scenario], 1, tmp_path, strict=True, executor=executor)
+    assert result.verdict is Verdict.FAILED
+    images = [
+        image
+        for check in result.checks
+        if check.kind == "no_collision" and check.evidence is not None
+        for image in check.evidence.images
+    ]
+    assert images, [c.message for c in result.checks]
+    for image in images:
+        path = Path(image["path"])
+        assert path.parent == tmp_path and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
