@@ -163,7 +163,7 @@ def _summary(report: MutationReport, program: Path, out: Console) -> None:
             flag = "  [possibly equivalent]" if result.possibly_equivalent else ""
             write(f"  {program.name}:{site.line}  {site.operator}: {site.original} -> "
                   f"{site.mutated}{flag}")  # fmt: skip
-            write(f"      executed by: {', '.join(result.executed_by)}")
+            write(f"      executed by: {_scenarios(result.executed_by, len(report.scenarios))}")
     counts = report.counts()
     generated = sum(counts.values())
     write(
@@ -184,3 +184,12 @@ def _summary(report: MutationReport, program: Path, out: Console) -> None:
         write(f"per requirement (killed by its scenarios / covered by them): {per_requirement}")
     score = report.score
     write(f"mutation score: {'n/a' if score is None else f'{score:.1f}%'} in {report.wall_s:.1f} s")
+
+
+def _scenarios(names: list[str], total: int) -> str:
+    """The scenarios that ran a line, readable when they are many (``--json`` has them all)."""
+    if len(names) == total and total > 3:
+        return f"all {total} scenarios"
+    if len(names) > 3:
+        return f"{', '.join(names[:3])} and {len(names) - 3} more"
+    return ", ".join(names)
