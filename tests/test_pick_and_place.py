@@ -279,3 +279,67 @@ def test_demo_runs_the_cell_with_its_program() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK:" in result.stdout, result.stdout
     assert re.search(r"tray: [1-9]\d* part", result.stdout), result.stdout
+
+
+@pytest.mark.realtime
+@pytest.mark.wire
+@pytest.mark.parametrize("link", ["modbus", "opcua"])
+def test_the_cell_places_a_part_over_the_wire(tmp_path, link):
+    """`serve` + `vcommission plc` as separate processes: the soft PLC drives the arm through
+    the handshake and the vacuum gripper picks and places a part, over Modbus TCP or OPC UA.
+    The operator script presses start once the PLC is up and waits for the tray to count one."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.helpers import ROOT, free_port
+
+    script = tmp_path / "operate.yaml"
+    script.write_text(
+        "steps:\n"
+        "  - wait: {until: {tag: light_amber}, timeout: 30}\n"  # the PLC is up: stopped, ready
+        "  - hold: 0.5\n"
+        "  - pulse: {tag: start_pb.pressed, for: 0.3}\n"
+        "  - wait: {until: {tag: tray.count, ge: 1}, timeout: 40}\n"
+    )
+    port = free_port()
+    where = {"modbus": ("--modbus", f"127.0.0.1:{port}", "--opcua", "off"),
+             "opcua": ("--opcua", f"127.0.0.1:{port}", "--modbus", "off")}[link]  # fmt: skip
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "vcommission", "serve", "plant_models/pick_and_place", *where,
+         "--duration", "90", "--operator-script", str(script)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    plc = None
+    try:
+        first = serve.stdout.readline()
+        assert "listening" in first, first + serve.stderr.read()
+        target = (
+            ["--modbus", f"127.0.0.1:{port}"]
+            if link == "modbus"
+            else ["--opcua", first.split()[-1]]
+        )
+        plc = subprocess.Popen(
+            [sys.executable, "-m", "vcommission", "plc",
+             "plant_models/pick_and_place/plc/pick_and_place.st", *target,
+             "--model", "plant_models/pick_and_place", "--duration", "85"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        lines = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = serve.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "operator script done" in line or "operator script stopped" in line:
+                break
+    finally:
+        if plc is not None:
+            plc.kill()
+            plc.wait()
+        serve.send_signal(signal.SIGTERM)
+        serve.communicate(timeout=20)
+    text = "".join(lines)
+    assert "operator script done" in text, text
