@@ -12,6 +12,7 @@ import contextlib
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,3 +105,17 @@ def serving(*args: str, **popen: Any) -> Iterator[subprocess.Popen[str]]:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def operator_script_output(process: subprocess.Popen[str], seconds: float) -> str:
+    """What ``serve --operator-script`` printed until its script ended (or ``seconds``)."""
+    lines = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()  # type: ignore[union-attr]
+        if not line:
+            break
+        lines.append(line)
+        if "operator script done" in line or "operator script stopped" in line:
+            break
+    return "".join(lines)

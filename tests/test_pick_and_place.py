@@ -291,9 +291,8 @@ def test_the_cell_places_a_part_over_the_wire(tmp_path, link):
     import signal
     import subprocess
     import sys
-    import time
 
-    from tests.helpers import ROOT, free_port
+    from tests.helpers import ROOT, free_port, operator_script_output
 
     script = tmp_path / "operate.yaml"
     script.write_text(
@@ -326,20 +325,11 @@ def test_the_cell_places_a_part_over_the_wire(tmp_path, link):
              "--model", "plant_models/pick_and_place", "--duration", "85"],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        lines = []
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            line = serve.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "operator script done" in line or "operator script stopped" in line:
-                break
+        text = operator_script_output(serve, 90)
     finally:
         if plc is not None:
             plc.kill()
             plc.wait()
         serve.send_signal(signal.SIGTERM)
         serve.communicate(timeout=20)
-    text = "".join(lines)
     assert "operator script done" in text, text

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.helpers import NODE_DIR, ROOT, free_port, run_cli, serving
+from tests.helpers import NODE_DIR, ROOT, free_port, operator_script_output, run_cli, serving
 from tests.peers import require_tool
 from vcommission.serve import parse_endpoint
 
@@ -322,21 +322,12 @@ def test_an_operator_script_presses_start_for_the_plc_connected_over_modbus(tmp_
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            lines = []
-            deadline = time.monotonic() + 45
-            while time.monotonic() < deadline:
-                line = process.stdout.readline()
-                if not line:
-                    break
-                lines.append(line)
-                if "operator script done" in line or "operator script stopped" in line:
-                    break
+            text = operator_script_output(process, 45)
         finally:
             plc.kill()
             plc.wait()
             process.send_signal(signal.SIGTERM)
             process.communicate(timeout=10)
-    text = "".join(lines)
     assert "operator script 4/6" in text and "pulse start_pb.pressed for 0.3 s" in text
     assert "operator script done" in text, text
 
