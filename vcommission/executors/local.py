@@ -161,7 +161,8 @@ class LocalExecutor:
             if worker.index is not None:
                 finish(Outcome(worker.index, status, error=error,
                                wall_s=time.monotonic() - worker.started))  # fmt: skip
-            assign(spawn())
+            if not exhausted:  # a fresh worker only while units may still come
+                assign(spawn())
 
         try:
             for _ in range(self.jobs):
