@@ -17,16 +17,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
+from tests.faulty_suites import (
+    RUNNER_KINDS,
+    Bug,
+    describe_results,
+    failed_checks,
+    good_scenarios,
+    suite_runs,
+)
 from tests.helpers import PLANT_MODELS, ROOT, run_cli
-from vcommission.scenario.collect import collect
-from vcommission.scenario.loader import Scenario, load_scenarios
+from vcommission.scenario.loader import load_scenarios
 from vcommission.scenario.requirements import load_requirements
-from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
+from vcommission.scenario.results import ScenarioResult, Verdict
 from vcommission.scenario.runner import run_scenario
 from vcommission.scenario.suite import run_suite
 from vcommission.scenario.trace import Trace, first_divergence
@@ -38,28 +43,12 @@ PROGRAM = CELL / "plc" / "pick_and_place.st"
 FAULTY = CELL / "plc" / "faulty"
 SUITE = ROOT / "scenarios" / "pick_and_place"
 REQUIREMENTS = load_requirements(SUITE / "requirements.yaml").ids
-#: Checks the runner adds itself (a wait that timed out, ...): they carry no requirement.
-RUNNER_KINDS = {"wait", "end", "plc"}
 GOOD = PROGRAM.name
 #: The scenario the wrong-order program is caught in, and the fixture it drives through.
 WRONG_ORDER = "pp8_place_before_clear.st"
 NOMINAL = "pp2_nominal_cycle.yaml"
 POST = "fixtures.camera_post"
 ROBOT_CHECK = "the robot links never touch the cell or a part"
-
-
-@dataclass(frozen=True)
-class Bug:
-    """A faulty program and how the suite must catch it."""
-
-    program: str
-    #: The requirement it breaks: every failed check must carry this id.
-    requirement: str
-    #: Scenario files run against it; at least one must fail.
-    scenarios: tuple[str, ...]
-    #: Name of the check that must fail, and tags its evidence must name.
-    check: str
-    tags: tuple[str, ...]
 
 
 BUGS = [
@@ -116,50 +105,17 @@ BUGS = [
 ]
 
 
-def _good_scenarios() -> list[Scenario]:
-    found = collect([SUITE])  # with their ids checked against the suite's requirements.yaml
-    assert not found.broken, found.broken
-    return found.scenarios
-
-
 @pytest.fixture(scope="module")
 def runs() -> dict[tuple[str, str], list[ScenarioResult]]:
     """(program, scenario file name) -> its results, all in one suite run."""
-    keys: list[tuple[str, str]] = []
-    scenarios: list[Scenario] = []
-    for scenario in _good_scenarios():
-        keys.append((GOOD, Path(scenario.file).name))
-        scenarios.append(scenario)
-    for bug in BUGS:
-        for name in bug.scenarios:
-            for scenario in load_scenarios(SUITE / name, plc=FAULTY / bug.program):
-                keys.append((bug.program, name))
-                scenarios.append(scenario)
-    grouped: dict[tuple[str, str], list[ScenarioResult]] = {}
-    for key, result in zip(keys, run_suite(scenarios, jobs=2), strict=True):
-        grouped.setdefault(key, []).append(result)
-    return grouped
-
-
-def _report(results: list[ScenarioResult]) -> str:
-    lines = []
-    for result in results:
-        lines.append(f"{result.verdict.value}: {result.name} {result.error or ''}")
-        lines += [
-            f"  {c.verdict.value} [{c.requirement}] {c.name}: {c.message}" for c in result.checks
-        ]
-    return "\n".join(lines)
-
-
-def _failed(results: list[ScenarioResult]) -> list[CheckResult]:
-    return [c for r in results for c in r.checks if c.verdict is not Verdict.PASSED]
+    return suite_runs(SUITE, FAULTY, GOOD, BUGS)
 
 
 # ---- the suite as written ---------------------------------------------------------------------
 
 
 def test_every_requirement_is_checked_and_every_scenario_checks_collisions() -> None:
-    scenarios = _good_scenarios()
+    scenarios = good_scenarios(SUITE)
     assert len({s.file for s in scenarios}) >= 6
     covered = set()
     for scenario in scenarios:
@@ -176,7 +132,7 @@ def test_every_requirement_is_checked_and_every_scenario_checks_collisions() -> 
 def test_the_suite_passes_with_the_reference_program(runs: dict) -> None:
     results = [r for (program, _), rs in runs.items() if program == GOOD for r in rs]
     failed = [r for r in results if r.verdict is not Verdict.PASSED]
-    assert not failed, _report(failed)
+    assert not failed, describe_results(failed)
     assert all(r.virtual_s > 0 and r.checks for r in results)
 
 
@@ -192,10 +148,10 @@ def test_every_faulty_program_is_registered_and_documents_what_it_breaks() -> No
 @pytest.mark.parametrize("bug", BUGS, ids=[bug.program for bug in BUGS])
 def test_the_suite_catches_the_bug_on_its_requirements_check(runs: dict, bug: Bug) -> None:
     results = [r for name in bug.scenarios for r in runs[(bug.program, name)]]
-    report = _report(results)
+    report = describe_results(results)
     assert all(r.verdict is not Verdict.ERROR for r in results), report
     assert any(r.verdict is Verdict.FAILED for r in results), report
-    failed = _failed(results)
+    failed = failed_checks(results)
     assert {c.requirement for c in failed if c.kind not in RUNNER_KINDS} == {bug.requirement}, (
         report
     )
@@ -214,7 +170,7 @@ def test_the_wrong_job_order_is_caught_on_no_collision_naming_link_fixture_and_t
 ) -> None:
     (result,) = runs[(WRONG_ORDER, NOMINAL)]
     (check,) = [c for c in result.checks if c.name == ROBOT_CHECK]
-    assert check.verdict is Verdict.FAILED, _report([result])
+    assert check.verdict is Verdict.FAILED, describe_results([result])
     # "robot:link6 and fixtures.camera_post interpenetrated by 0.1 mm at t=7.630 s ..."
     assert re.search(r"robot(\.links)?:link\d", check.message), check.message
     assert POST in check.message, check.message

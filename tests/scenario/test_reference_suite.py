@@ -12,18 +12,21 @@ with two workers, shared by the module: worker start-up is paid once.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
+from tests.faulty_suites import (
+    RUNNER_KINDS,
+    Bug,
+    describe_results,
+    failed_checks,
+    good_scenarios,
+    suite_runs,
+)
 from tests.helpers import SORTING_LINE
 from tests.helpers import SORTING_SUITE as SUITE
-from vcommission.scenario.collect import collect
-from vcommission.scenario.loader import Scenario, load_scenarios
 from vcommission.scenario.requirements import load_requirements
-from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict
-from vcommission.scenario.suite import run_suite
+from vcommission.scenario.results import ScenarioResult, Verdict
 
 # One xdist worker runs the whole module: the `runs` fixture (every scenario with every
 # program, about half a minute) then runs once, not once per worker.
@@ -32,26 +35,8 @@ pytestmark = pytest.mark.xdist_group("reference_suite")
 FAULTY = SORTING_LINE / "plc" / "faulty"
 #: The suite's requirements (R1-R9 of the specification, R10 and R11 written down for the FAT).
 REQUIREMENTS = load_requirements(SUITE / "requirements.yaml").ids
-#: Checks the runner adds itself (a wait that timed out, ...): they carry no requirement.
-RUNNER_KINDS = {"wait", "end", "plc"}
 #: Key of the good program's runs in the shared results.
 GOOD = "sorting.st"
-
-
-@dataclass(frozen=True)
-class Bug:
-    """A faulty program and how the suite must catch it."""
-
-    program: str
-    #: The requirement it breaks: every failed check must carry this id.
-    requirement: str
-    #: Scenario files run against it; at least one must fail.
-    scenarios: tuple[str, ...]
-    #: Name of the check that must fail, and tags its evidence must name.
-    check: str
-    tags: tuple[str, ...]
-    #: Scenario files among ``scenarios`` that must still pass completely.
-    passing: tuple[str, ...] = ()
 
 
 BUGS = [
@@ -115,46 +100,17 @@ BUGS = [
 ]
 
 
-def _good_scenarios() -> list[Scenario]:
-    found = collect([SUITE])  # with their ids checked against the suite's requirements.yaml
-    assert not found.broken, found.broken
-    return found.scenarios
-
-
 @pytest.fixture(scope="module")
 def runs() -> dict[tuple[str, str], list[ScenarioResult]]:
-    """(program, scenario file name) -> its results (one per matrix case), all in one suite."""
-    keys: list[tuple[str, str]] = []
-    scenarios: list[Scenario] = []
-    for scenario in _good_scenarios():
-        keys.append((GOOD, Path(scenario.file).name))
-        scenarios.append(scenario)
-    for bug in BUGS:
-        for name in bug.scenarios:
-            for scenario in load_scenarios(SUITE / name, plc=FAULTY / bug.program):
-                keys.append((bug.program, name))
-                scenarios.append(scenario)
-    grouped: dict[tuple[str, str], list[ScenarioResult]] = {}
-    for key, result in zip(keys, run_suite(scenarios, jobs=2), strict=True):
-        grouped.setdefault(key, []).append(result)
-    return grouped
-
-
-def _report(results: list[ScenarioResult]) -> str:
-    lines = []
-    for result in results:
-        lines.append(f"{result.verdict.value}: {result.name} {result.error or ''}")
-        lines += [
-            f"  {c.verdict.value} [{c.requirement}] {c.name}: {c.message}" for c in result.checks
-        ]
-    return "\n".join(lines)
+    """(program, scenario file name) -> its results, all in one suite run."""
+    return suite_runs(SUITE, FAULTY, GOOD, BUGS)
 
 
 # ---- the suite as written ---------------------------------------------------------------------
 
 
 def test_every_requirement_has_a_scenario_and_checks_are_labelled_consistently() -> None:
-    scenarios = _good_scenarios()
+    scenarios = good_scenarios(SUITE)
     assert len({s.file for s in scenarios}) >= 9
     covered = set()
     for scenario in scenarios:
@@ -175,7 +131,7 @@ def test_every_requirement_has_a_scenario_and_checks_are_labelled_consistently()
 def test_the_suite_passes_with_sorting_st(runs: dict) -> None:
     results = [r for (program, _), rs in runs.items() if program == GOOD for r in rs]
     failed = [r for r in results if r.verdict is not Verdict.PASSED]
-    assert not failed, _report(failed)
+    assert not failed, describe_results(failed)
     assert all(r.virtual_s > 0 and r.checks for r in results)
 
 
@@ -192,20 +148,16 @@ def test_every_faulty_program_is_registered_and_documents_what_it_breaks() -> No
         assert "BUG" in header and "CAUGHT" in header, bug.program
 
 
-def _failed(results: list[ScenarioResult]) -> list[CheckResult]:
-    return [c for r in results for c in r.checks if c.verdict is not Verdict.PASSED]
-
-
 @pytest.mark.parametrize("bug", BUGS, ids=[bug.program for bug in BUGS])
 def test_the_suite_catches_the_bug_on_the_right_check(runs: dict, bug: Bug) -> None:
     results = [r for name in bug.scenarios for r in runs[(bug.program, name)]]
-    report = _report(results)
+    report = describe_results(results)
     assert all(r.verdict is not Verdict.ERROR for r in results), report
     assert any(r.verdict is Verdict.FAILED for r in results), report
 
     # Only checks of the broken requirement fail (a runner wait may time out with them);
     # the other requirements' checks in these scenarios still pass.
-    failed = _failed(results)
+    failed = failed_checks(results)
     assert {c.requirement for c in failed if c.kind not in RUNNER_KINDS} == {bug.requirement}, (
         report
     )

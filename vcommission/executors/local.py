@@ -20,13 +20,16 @@ import importlib
 import multiprocessing
 import os
 import queue
+import shutil
 import signal
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-__all__ = ["LocalExecutor", "Outcome", "Unit"]
+__all__ = ["LocalExecutor", "Outcome", "ScratchFolder", "Unit"]
 
 #: Seconds between the parent's checks of its workers (alive, within budget).
 _POLL_S = 0.1
@@ -55,6 +58,16 @@ class Outcome:
     #: What went wrong, for every status but ``done``.
     error: str = ""
     wall_s: float = 0.0
+
+
+class ScratchFolder:
+    """A worker's scratch folder for its units, removed when the worker closes its state."""
+
+    def __init__(self, prefix: str) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix=prefix))
+
+    def close(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
 def _call(function: str, payload: Any, state: dict[str, Any]) -> Any:

@@ -9,11 +9,10 @@ result by result, as :func:`~vcommission.scenario.suite.run_suite` does with its
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from vcommission.executors.local import Outcome, Unit
+from vcommission.executors.local import Outcome, ScratchFolder, Unit
 from vcommission.executors.portable import pack, unpack
 from vcommission.fileio import write_atomic
 from vcommission.scenario.results import ScenarioResult, Verdict
@@ -28,7 +27,7 @@ def run_case(payload: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
 
     if "cache" not in state:
         state["cache"] = WorkerCache()
-        state["folder"] = _Scratch()
+        state["folder"] = ScratchFolder("vcommission-cases-")
     folder: Path = state["folder"].path
     scenario = unpack(payload["packed"], folder / "units")
     traces = folder / "traces" if payload["trace"] else None
@@ -56,18 +55,6 @@ def _images(result: ScenarioResult) -> list[dict[str, str]]:
         for image in check.evidence.images
         if image.get("path")
     ]
-
-
-class _Scratch:
-    """A worker's scratch folder, removed when the worker closes its state."""
-
-    def __init__(self) -> None:
-        self.path = Path(tempfile.mkdtemp(prefix="vcommission-cases-"))
-
-    def close(self) -> None:
-        import shutil
-
-        shutil.rmtree(self.path, ignore_errors=True)
 
 
 def run_cases(

@@ -27,8 +27,7 @@ import dataclasses
 import hashlib
 import os
 import re
-import shutil
-import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from vcommission.errors import PlcCompileError, VcommissionError
-from vcommission.executors.local import LocalExecutor, Outcome, Unit
+from vcommission.executors.local import LocalExecutor, Outcome, ScratchFolder, Unit
 from vcommission.mutation.operators import Site, make_mutant, sites
 from vcommission.scenario.results import Verdict
 from vcommission.scenario.schema import Scenario
@@ -156,7 +155,7 @@ def run_program(payload: dict[str, Any], state: dict[str, Any]) -> dict[str, Any
     cache = state.get("cache")
     if cache is None:
         cache = state["cache"] = WorkerCache()
-        state["folder"] = _Folder(tempfile.mkdtemp(prefix="vcommission-mutants-"))
+        state["folder"] = ScratchFolder("vcommission-mutants-")
     folder: Path = state["folder"].path
     program = folder / payload["name"]
     program.write_text(payload["source"], encoding="utf-8")
@@ -204,16 +203,6 @@ def _natural(text: str) -> list[object]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
-class _Folder:
-    """A worker's scratch folder, removed when the worker closes its state."""
-
-    def __init__(self, path: str) -> None:
-        self.path = Path(path)
-
-    def close(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
-
-
 def _digest(path: str | None) -> str | None:
     """SHA-256 of what a trace recorded, leaving out its ``meta``.
 
@@ -257,8 +246,6 @@ def mutate(
     Raises:
         VcommissionError: the suite does not pass the original program, or it is empty.
     """
-    import time
-
     started = time.perf_counter()
     program = Path(program)
     source = program.read_text(encoding="utf-8")

@@ -168,19 +168,7 @@ def render(plant: Plant, view: View = View.ISO, width: int = 1280, height: int =
     projection = pybullet.computeProjectionMatrixFOV(
         _FIELD_OF_VIEW_DEG, width / height, distance / 100, distance * 4, physicsClientId=cid
     )
-    _, _, pixels, _, _ = pybullet.getCameraImage(
-        width,
-        height,
-        view_matrix,
-        projection,
-        renderer=pybullet.ER_TINY_RENDERER,
-        lightDirection=[0.4, -0.6, 1.0],
-        shadow=0,
-        physicsClientId=cid,
-    )
-    rgb = np.reshape(np.asarray(pixels, dtype=np.uint8), (height, width, 4))[:, :, :3].copy()
-    # pybullet's matrices are column-major.
-    matrix = np.array(projection).reshape(4, 4).T @ np.array(view_matrix).reshape(4, 4).T
+    rgb, matrix = _pixels(cid, width, height, view_matrix, projection)
     rendering = Rendering(plant.model.name, View(view), rgb)
     rays = world.rays()
     for component in plant.components:
@@ -539,19 +527,7 @@ def _shoot(cid: int, viewpoint: Viewpoint) -> tuple[np.ndarray, np.ndarray]:
         viewpoint.fov, width / height, max(distance / 100, 0.01), distance * 4 + 5,
         physicsClientId=cid,
     )  # fmt: skip
-    _, _, pixels, _, _ = pybullet.getCameraImage(
-        width,
-        height,
-        view_matrix,
-        projection,
-        renderer=pybullet.ER_TINY_RENDERER,
-        lightDirection=[0.4, -0.6, 1.0],
-        shadow=0,
-        physicsClientId=cid,
-    )
-    rgb = np.reshape(np.asarray(pixels, dtype=np.uint8), (height, width, 4))[:, :, :3].copy()
-    matrix = np.array(projection).reshape(4, 4).T @ np.array(view_matrix).reshape(4, 4).T
-    return rgb, matrix
+    return _pixels(cid, width, height, view_matrix, projection)
 
 
 def write_snapshot_png(shot: Snapshot, path: str | Path) -> None:
@@ -625,3 +601,23 @@ def encode_png(rgb: np.ndarray) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows.tobytes(), 9))
         + chunk(b"IEND", b"")
     )
+
+
+def _pixels(
+    cid: int, width: int, height: int, view_matrix: Sequence[float], projection: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """One TinyRenderer frame as RGB pixels, and the matrix from world to clip coordinates."""
+    _, _, pixels, _, _ = pybullet.getCameraImage(
+        width,
+        height,
+        view_matrix,
+        projection,
+        renderer=pybullet.ER_TINY_RENDERER,
+        lightDirection=[0.4, -0.6, 1.0],
+        shadow=0,
+        physicsClientId=cid,
+    )
+    rgb = np.reshape(np.asarray(pixels, dtype=np.uint8), (height, width, 4))[:, :, :3].copy()
+    # pybullet's matrices are column-major.
+    matrix = np.array(projection).reshape(4, 4).T @ np.array(view_matrix).reshape(4, 4).T
+    return rgb, matrix
