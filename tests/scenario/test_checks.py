@@ -428,3 +428,9 @@ def test_a_reaction_that_never_came_says_never(run):
     result = check.finish(run)
     assert result.verdict is Verdict.FAILED
     assert "(it never did: still not by the end at t=1.700 s)" in result.message
+
+
+def test_no_part_lost_on_an_idle_line_proves_nothing(run):
+    (idle,) = checked(run, 1, CheckSpec(final_state=FinalStateSpec(max_lost=0)))
+    assert idle.verdict is Verdict.VACUOUS
+    assert idle.vacuity.startswith("no part was spawned")

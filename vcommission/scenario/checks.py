@@ -1447,14 +1447,20 @@ class FinalStateCheck(_Check):
                 self._undo()  # one change is enough: stop watching
                 return
 
+    def _states_parts(self) -> bool:
+        """Whether the check says something about parts (bins, in flight, lost)."""
+        s = self.spec
+        return bool(s.bins) or s.max_in_flight is not None or s.max_lost is not None
+
     def _vacuity(self, run: RunContext) -> str | None:
         s = self.spec
         reasons = []
-        if not (s.tags or s.bins or s.max_in_flight is not None):
+        about_parts = self._states_parts()
+        if not (s.tags or about_parts):
             return "it states nothing to hold at the end"
         if s.tags and self.changed is None:
             reasons.append(f"none of {', '.join(s.tags)} ever changed")
-        if (s.bins or s.max_in_flight is not None) and not run.plant.parts.parts:
+        if about_parts and not run.plant.parts.parts:
             reasons.append("no part was spawned")
         if not reasons:
             return None
@@ -1500,8 +1506,9 @@ class FinalStateCheck(_Check):
         if wrong:
             end = run.now_ns
             message = f"at the end ({_at(end)}): " + "; ".join(wrong)
-            about_parts = bool(s.bins) or s.max_in_flight is not None or s.max_lost is not None
-            evidence = _about_parts(run, tags) if about_parts else (lambda: run.evidence(end, tags))
+            evidence = (
+                _about_parts(run, tags) if self._states_parts() else lambda: run.evidence(end, tags)
+            )
             return self._result(False, message, figures, evidence, **extra)
         return self._result(True, f"as expected at {_at(run.now_ns)}", figures, **extra)
 
