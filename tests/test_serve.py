@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -96,6 +97,10 @@ def test_serve_drives_the_sorting_line_from_mbpoll_and_stops_on_sigterm():
         second = process.stdout.readline()
         assert second.startswith("opcua listening on opc.tcp://127.0.0.1:"), second
         endpoint = second.split(" on ", 1)[1].strip()
+        # The OPC UA server runs in a process of its own (so its subscribers cannot make
+        # ticks late), a child of serve's.
+        children = _children(process.pid)
+        assert len(children) == 1, children
         # A person presses start through OPC UA's Operator folder; the PLC sees it on DI 0.
         assert asyncio.run(_opcua_press(endpoint, "start_pb.pressed", True)) == 400
         assert _mbpoll(port, "-t", "1", "-r", "0", "-c", "1", "127.0.0.1") == [1]
@@ -113,6 +118,19 @@ def test_serve_drives_the_sorting_line_from_mbpoll_and_stops_on_sigterm():
         out, err = process.communicate(timeout=10)
         assert process.returncode == 0, err
         assert "stopped at t=" in out
+        assert not Path(f"/proc/{children[0]}").exists() or _zombie(children[0])
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux /proc)."""
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
 
 
 @pytest.mark.wire

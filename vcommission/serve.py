@@ -79,6 +79,9 @@ class ServeOptions:
     limits: ServerLimits = field(default_factory=ServerLimits)
     #: OPC UA endpoints, certificate and users (``OpcUaSecurity``); None: no security.
     opcua_security: OpcUaSecurity | None = None
+    #: Run the OPC UA server in a child process (``OpcUaProcessServer``): its clients'
+    #: notifications are then built beside the tick rather than in between ticks.
+    opcua_process: bool = True
     #: Timed operator actions to play from the start (``--operator-script``), or None.
     operator_script: Path | None = None
 
@@ -234,7 +237,10 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
         )
     if options.opcua is not None:
         host, port = options.opcua
-        opcua_options: dict[str, object] = {"limits": options.limits}
+        opcua_options: dict[str, object] = {
+            "limits": options.limits,
+            "process": options.opcua_process,
+        }
         if options.opcua_security is not None:
             opcua_options["security"] = options.opcua_security
         builder.serve(ServerProtocol.OPCUA, host, port, **opcua_options)

@@ -58,12 +58,16 @@ def _modbus_server(model: Model, image: ProcessImage, host: str, port: int, **op
     return ModbusServer(model, image, host, port, **options)
 
 
-def _opcua_server(model: Model, image: ProcessImage, host: str, port: int, **options: Any):
-    from vcommission.adapters.opcua import OpcUaServer
+def _opcua_server(
+    model: Model, image: ProcessImage, host: str, port: int, process: bool = False, **options: Any
+):
+    """The OPC UA server; ``process=True`` runs it in a child process (see its module)."""
+    from vcommission.adapters.opcua import OpcUaProcessServer, OpcUaServer
 
     # A served plant runs on the wall clock, so the server keeps its own clock running.
     options.setdefault("realtime", True)
-    return OpcUaServer(model, image, host, port, **options)
+    factory = OpcUaProcessServer if process else OpcUaServer
+    return factory(model, image, host, port, **options)
 
 
 #: Protocol -> ``factory(model, image, host, port, **options) -> PlantServer``.

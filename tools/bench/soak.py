@@ -15,7 +15,7 @@ ratio), Modbus requests and errors, OPC UA notifications, and the load average (
 machines are shared: a loaded one makes every tick later).
 
 Usage: ``python3 tools/bench/soak.py [--minutes 60] [--baseline 30] [--masters 4]
-[--subscribers 1] [--sample 10]``.
+[--subscribers 1] [--items N] [--sample 10] [--opcua-in-process]``.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ async def _soak(args: argparse.Namespace) -> int:
         .plc(program)
         .recorder(None)
         .serve(ServerProtocol.MODBUS, "127.0.0.1", 0)
-        .serve(ServerProtocol.OPCUA, "127.0.0.1", 0)
+        .serve(ServerProtocol.OPCUA, "127.0.0.1", 0, process=not args.opcua_in_process)
     )
     with builder.build() as session:
         session.plant.bound_history(SERVED_HISTORY)
@@ -173,6 +173,8 @@ async def _soak(args: argparse.Namespace) -> int:
     print()
     print(f"minutes under load         {args.minutes:g} ({args.masters} masters at 10 ms, "
           f"{args.subscribers} OPC UA subscriber(s) of every variable)")  # fmt: skip
+    where = "the serving process" if args.opcua_in_process else "a process of its own"
+    print(f"OPC UA server              in {where}")
     print(f"RSS first / last sample    {samples[0][1]:.1f} / {samples[-1][1]:.1f} MB")
     print(f"RSS slope after 5 min      {'n/a' if slope is None else f'{slope:.3f} MB/min'}")
     print(f"Modbus requests / errors   {stats['requests']} / {stats['errors']}")
@@ -204,6 +206,11 @@ def main(argv: list[str] | None = None) -> int:
         help="monitored items per subscriber (0: every variable once)",
     )
     parser.add_argument("--sample", type=float, default=10.0, help="s between samples")
+    parser.add_argument(
+        "--opcua-in-process",
+        action="store_true",
+        help="the OPC UA server in the serving process (default: its own, as serve runs it)",
+    )
     parser.add_argument("--clients", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)

@@ -42,6 +42,12 @@ def register(commands: Subparsers) -> None:
         help="OPC UA endpoint (default 127.0.0.1:4840; port 0 picks a free one; 'off')",
     )
     serve.add_argument(
+        "--opcua-in-process",
+        action="store_true",
+        help="run the OPC UA server in the serving process (default: a process of its own, "
+        "so many subscribers cannot make the plant's ticks late)",
+    )
+    serve.add_argument(
         "--modbus-client",
         type=endpoint(502),
         default=None,
@@ -153,6 +159,7 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
         client_map=args.client_map,
         limits=ServerLimits(args.max_connections, args.idle_timeout, args.keepalive),
         opcua_security=security,
+        opcua_process=not args.opcua_in_process,
         operator_script=args.operator_script,
     )
     asyncio.run(serve(args.model, options, out))

@@ -4,7 +4,9 @@ Layers, one module each: :mod:`~vcommission.adapters.opcua.security` (endpoints,
 users, who may write), :mod:`~vcommission.adapters.opcua.cache` (the standard address space
 cache), :mod:`~vcommission.adapters.opcua.address_space` (the model's folders and variables),
 :mod:`~vcommission.adapters.opcua.server` (:class:`OpcUaServer`: staged writes, published
-commits) and :mod:`~vcommission.adapters.opcua.plc_io` (the soft PLC as a client). Every use
+commits), :mod:`~vcommission.adapters.opcua.process` (:class:`OpcUaProcessServer`: the same
+server in a child process, which ``serve`` uses so subscribers cannot delay the tick) and
+:mod:`~vcommission.adapters.opcua.plc_io` (the soft PLC as a client). Every use
 of asyncua's internals is in :mod:`~vcommission.adapters.opcua._asyncua_internals`, which lists
 them, checks at import that they exist (:class:`AsyncuaInternalsError` otherwise) and has a
 contract test of its own.
@@ -47,6 +49,7 @@ from __future__ import annotations
 from vcommission.adapters.opcua._asyncua_internals import AsyncuaInternalsError
 from vcommission.adapters.opcua.cache import address_space_cache_dir, prepare_address_space_cache
 from vcommission.adapters.opcua.plc_io import OpcUaPlcIo
+from vcommission.adapters.opcua.process import OpcUaProcessServer
 from vcommission.adapters.opcua.security import (
     OpcUaSecurity,
     SecurityPolicy,
@@ -58,6 +61,7 @@ from vcommission.adapters.opcua.server import OpcUaServer
 __all__ = [
     "AsyncuaInternalsError",
     "OpcUaPlcIo",
+    "OpcUaProcessServer",
     "OpcUaSecurity",
     "OpcUaServer",
     "SecurityPolicy",
