@@ -2,13 +2,14 @@
 
 :func:`describe` walks the world as the physics engine has it and says what to draw: every
 body of every component (belt surfaces, guide rails, bins, fixtures, fence panels, curtain
-posts, pusher plates, stoppers, gripper bodies) as boxes in its owner's colour, every part
-in its variant's colour (``parts:`` in the model), every robot as the visual shapes of its
-URDF links (meshes named by URL, served from the ``meshes`` table, or primitives), and every
-light beam from emitter to receiver. The result is plain JSON (z up, metres, quaternions
-``x, y, z, w``), the same for the same plant state: bodies sorted by id, meshes numbered in
-the order they are met (bodies by id, a URDF's shapes in its order); a mesh URL ends in
-the file's format (``/mesh/0.stl``), which tells the browser which loader to use.
+posts, pusher plates, stoppers, gripper bodies) as boxes in its owner's colour (fence panels
+see-through), every part in its variant's colour (``parts:`` in the model), every robot as
+the visual shapes of its URDF links (meshes named by URL, served from the ``meshes`` table,
+or primitives), and every light beam from emitter to receiver. The result is plain JSON (z
+up, metres, quaternions ``x, y, z, w``), the same for the same plant state: bodies sorted by
+id, meshes numbered in the order they are met (bodies by id, a URDF's shapes in its order);
+a mesh URL ends in the file's format (``/mesh/0.stl``), which tells the browser which loader
+to use.
 
 :class:`PoseStream` follows the live world: each :meth:`PoseStream.frame` returns what
 changed since the previous call (moved bodies, robot links, parts added and removed, beams
@@ -56,6 +57,9 @@ _PALETTE = [
 ]  # fmt: skip
 #: Moving bodies are drawn darker than their owner's static ones, as in ``render``.
 _MOVING_SHADE = 0.7
+#: Kinds drawn see-through (alpha), so that what they enclose stays in view: a fence's
+#: panels are mesh, the cell behind them is what a trainee watches.
+_TRANSLUCENT = {"safety_fence": 0.3}
 #: Bodies no component owns and that are no part (none in the bundled models).
 _UNOWNED = (0.6, 0.6, 0.6)
 _IDENTITY = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
@@ -109,12 +113,14 @@ def _owners(plant: Plant) -> dict[int, _Owner]:
     found: dict[int, _Owner] = {}
     for index, component in enumerate(plant.components):
         base = _PALETTE[index % len(_PALETTE)]
+        alpha = _TRANSLUCENT.get(component.kind, 1.0)
         for group_name, group in sorted(component.bodies().items()):
+            light = _rgba(base, alpha)
             for body in group.static:
-                found.setdefault(body, _Owner(component.name, group_name, "static", _rgba(base)))
-            dark = [v * _MOVING_SHADE for v in base]
+                found.setdefault(body, _Owner(component.name, group_name, "static", light))
+            dark = _rgba([v * _MOVING_SHADE for v in base], alpha)
             for body in group.moving:
-                found.setdefault(body, _Owner(component.name, group_name, "moving", _rgba(dark)))
+                found.setdefault(body, _Owner(component.name, group_name, "moving", dark))
     variants = getattr(plant.model, "variants", {}) or {}
     for part in plant.parts.alive:
         found[part.body] = _part_owner(part.variant, variants)
