@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -179,3 +180,75 @@ def test_robot_cell_has_its_arm_and_gripper():
         assert message["links"][str(robot["id"])] != robot["links"]
         gripper = next(b["id"] for b in scene["bodies"] if b["component"] == "gripper")
         assert str(gripper) in message["bodies"]
+
+
+URDF = """<robot name="probe">
+ <link name="base">
+  <inertial><origin xyz="0.5 0 0"/><mass value="0"/>
+   <inertia ixx="1" ixy="0" ixz="0" iyy="1" iyz="0" izz="1"/></inertial>
+  <visual><origin xyz="0 0 0.2"/><geometry><box size="0.1 0.1 0.1"/></geometry></visual>
+  <collision><origin xyz="0 0 0.2"/><geometry><box size="0.1 0.1 0.1"/></geometry></collision>
+  <visual><origin xyz="0.3 0.1 0.05"/><geometry><mesh filename="{dae}"/></geometry></visual>
+ </link>
+ <joint name="j" type="revolute"><parent link="base"/><child link="arm"/>
+  <origin xyz="0 1 0" rpy="0 0 0.7"/><axis xyz="0 0 1"/>
+  <limit lower="-3" upper="3" effort="1" velocity="1"/></joint>
+ <link name="arm">
+  <inertial><origin xyz="0 0 0.7"/><mass value="1"/>
+   <inertia ixx="1" ixy="0" ixz="0" iyy="1" iyz="0" izz="1"/></inertial>
+  <visual><origin xyz="0.3 0 0" rpy="0 1.5708 0"/>
+   <geometry><cylinder radius="0.05" length="0.4"/></geometry></visual>
+  <collision><origin xyz="0.3 0 0" rpy="0 1.5708 0"/>
+   <geometry><cylinder radius="0.05" length="0.4"/></geometry></collision>
+ </link>
+</robot>
+"""
+
+
+def _transform(pose, point):
+    import pybullet
+
+    return pybullet.multiplyTransforms(pose[:3], pose[3:], point, (0, 0, 0, 1))[0]
+
+
+def test_urdf_shapes_sit_where_pybullet_has_them(tmp_path):
+    """Offsets are relative to URDF link frames (the base's too, not its centre of mass)."""
+    import types
+
+    import pybullet
+    import pybullet_data
+
+    from vcommission.plant.parts import PartTracker
+    from vcommission.plant.world import World
+
+    dae = next(Path(pybullet_data.getDataPath()).rglob("*.dae"))
+    urdf = tmp_path / "probe.urdf"
+    urdf.write_text(URDF.format(dae=dae))
+    with World() as world:
+        body = world.add_urdf(str(urdf), (1.0, 2.0, 0.5))
+        pybullet.resetJointState(body, 0, 0.9, physicsClientId=world.cid)
+        plant = types.SimpleNamespace(
+            world=world,
+            components=[],
+            parts=PartTracker(),
+            model=types.SimpleNamespace(name="probe", variants={}),
+        )
+        (robot,) = describe(plant)["bodies"]
+        assert robot["kind"] == "robot"
+        assert robot["pose"][:3] == [1.0, 2.0, 0.5]  # the URDF base frame, not the inertial
+        box, fallback, cylinder = robot["shapes"]
+        assert (box["type"], box["link"]) == ("box", -1)
+        assert (cylinder["type"], cylinder["link"], cylinder["size"]) == (
+            "cylinder",
+            0,
+            [0.05, 0.4],
+        )
+        for shape, link in ((box, -1), (fallback, -1), (cylinder, 0)):
+            frame = robot["pose"] if link < 0 else robot["links"][link]
+            centre = _transform(frame, shape["offset"][:3])
+            low, high = pybullet.getAABB(body, link, physicsClientId=world.cid)
+            want = [(a + b) / 2 for a, b in zip(low, high, strict=True)]
+            assert centre == pytest.approx(want, abs=2e-4)
+        # A COLLADA mesh three.js is not given: the link's bounding box instead, no mesh URL.
+        assert fallback["type"] == "box" and "mesh" not in fallback
+        assert describe(plant)["meshes"] == {}

@@ -171,6 +171,7 @@ class _Describer:
 
     def urdf_body(self, body: int, owner: _Owner, robot: _Robot) -> dict[str, Any]:
         cid = self.world.cid
+        base, links = _robot_poses(self.world, body, robot)
         shapes = []
         for data in pybullet.getVisualShapeData(body, physicsClientId=cid):
             link, geometry, dims, filename = data[1], data[2], data[3], data[4]
@@ -184,7 +185,7 @@ class _Describer:
                     shape = {"type": "mesh", "size": [round(float(s), 5) for s in dims[:3]]}
                     shape["mesh"] = self.mesh_url(path)
                 else:
-                    shape, offset = self._link_box(body, link)
+                    shape, offset = self._link_box(body, link, base if link < 0 else links[link])
             elif kind == "box":
                 shape = {"type": "box", "size": [round(float(s), 5) for s in dims[:3]]}
             elif kind in ("cylinder", "capsule"):
@@ -195,7 +196,6 @@ class _Describer:
                 continue
             shape.update(link=int(link), offset=offset, rgba=rgba)
             shapes.append(shape)
-        base, links = _robot_poses(self.world, body, robot)
         return {
             "id": body,
             "component": owner.component,
@@ -207,18 +207,15 @@ class _Describer:
             "links": [list(p) for p in links],
         }
 
-    def _link_box(self, body: int, link: int) -> tuple[dict[str, Any], list[float]]:
-        """A link's bounding box now, in the link's frame (approximate unless axis-aligned)."""
-        cid = self.world.cid
-        low, high = pybullet.getAABB(body, link, physicsClientId=cid)
+    def _link_box(self, body: int, link: int, frame: Pose) -> tuple[dict[str, Any], list[float]]:
+        """A link's bounding box now, relative to the link's URDF ``frame`` (world pose).
+
+        The box is the link's collision bounds, axis-aligned in the world at this moment: an
+        approximation, for a visual three.js cannot load.
+        """
+        low, high = pybullet.getAABB(body, link, physicsClientId=self.world.cid)
         centre = [(a + b) / 2 for a, b in zip(low, high, strict=True)]
-        if link < 0:
-            frame = pybullet.getBasePositionAndOrientation(body, physicsClientId=cid)
-        else:
-            state = pybullet.getLinkState(body, link, computeForwardKinematics=True,
-                                          physicsClientId=cid)  # fmt: skip
-            frame = (state[4], state[5])
-        inv_position, inv_orientation = pybullet.invertTransform(*frame)
+        inv_position, inv_orientation = pybullet.invertTransform(frame[:3], frame[3:])
         local, _ = pybullet.multiplyTransforms(
             inv_position, inv_orientation, centre, (0.0, 0.0, 0.0, 1.0)
         )
