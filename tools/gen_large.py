@@ -20,6 +20,7 @@ Usage::
 
     python3 tools/gen_large.py sorting_line 10 OUT_DIR [--layout lanes|row] [--pitch 2.0]
     python3 tools/gen_large.py pick_and_place 3 OUT_DIR
+    python3 tools/gen_large.py sorting_line 10 OUT_DIR --interval 1.0 --keep-parts
 
 writes ``OUT_DIR/model.yaml`` and ``OUT_DIR/plc/<program>.st``; check them with
 ``vcommission check OUT_DIR`` and ``vcommission check --model OUT_DIR OUT_DIR/plc/*.st``.
@@ -118,11 +119,18 @@ def _blocks(signals: dict[str, Any]) -> dict[str, int]:
 
 
 def generate_model(
-    base: str, stations: int, layout: str = "lanes", pitch: float | None = None
+    base: str,
+    stations: int,
+    layout: str = "lanes",
+    pitch: float | None = None,
+    interval: float | None = None,
+    keep_parts: bool = False,
 ) -> tuple[dict[str, Any], dict[str, dict[tuple[str, int], tuple[str, int]]]]:
     """The model dict for ``stations`` copies of ``base``, and per station its address map.
 
     The map sends each bundled (table, address) to the station's (table, address).
+    ``interval`` overrides every spawner's; ``keep_parts`` makes every sink keep its parts'
+    bodies (``remove_after: null``), so a benchmark can fill the world.
     """
     source = yaml.safe_load((MODELS / base / "model.yaml").read_text())
     step = STATIONS[base][layout] if pitch is None else pitch
@@ -134,7 +142,12 @@ def generate_model(
         prefix = station_name(k)
         offset = (0.0, k * step, 0.0) if layout == "lanes" else (k * step, 0.0, 0.0)
         for name, spec in source["components"].items():
-            components[f"{prefix}_{name}"] = _copy_component(spec, prefix, offset)
+            copy = _copy_component(spec, prefix, offset)
+            if interval is not None and spec["kind"] == "spawner":
+                copy["interval"] = interval
+            if keep_parts and spec["kind"] == "sink":
+                copy["remove_after"] = None
+            components[f"{prefix}_{name}"] = copy
         moved: dict[tuple[str, int], tuple[str, int]] = {}
         for name, spec in source["signals"].items():
             copy = dict(spec)
@@ -287,7 +300,13 @@ def generate_program(
 
 
 def generate(
-    base: str, stations: int, out: Path, layout: str = "lanes", pitch: float | None = None
+    base: str,
+    stations: int,
+    out: Path,
+    layout: str = "lanes",
+    pitch: float | None = None,
+    interval: float | None = None,
+    keep_parts: bool = False,
 ) -> Generated:
     """Write ``out/model.yaml`` and ``out/plc/<program>`` for ``stations`` copies of ``base``."""
     if base not in STATIONS:
@@ -296,7 +315,7 @@ def generate(
         raise SystemExit(f"stations={stations} must be >= 1")
     if layout not in ("lanes", "row"):
         raise SystemExit(f"layout={layout!r} must be 'lanes' or 'row'")
-    model, moves = generate_model(base, stations, layout, pitch)
+    model, moves = generate_model(base, stations, layout, pitch, interval, keep_parts)
     tick_ms = round(float(model["physics"]["tick"]) * 1000)
     program = generate_program(base, moves, f"T#{tick_ms}ms")
     out.mkdir(parents=True, exist_ok=True)
@@ -316,8 +335,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--layout", choices=("lanes", "row"), default="lanes")
     parser.add_argument("--pitch", type=float, default=None, help="metres between stations")
+    parser.add_argument("--interval", type=float, default=None, help="spawner interval, s")
+    parser.add_argument(
+        "--keep-parts", action="store_true", help="bins keep their parts' bodies (benchmarks)"
+    )
     args = parser.parse_args(argv)
-    made = generate(args.model, args.stations, args.out, args.layout, args.pitch)
+    made = generate(
+        args.model,
+        args.stations,
+        args.out,
+        args.layout,
+        args.pitch,
+        args.interval,
+        args.keep_parts,
+    )
     print(f"wrote {made.model} and {made.program} ({made.stations} stations)")
     return 0
 
