@@ -197,38 +197,6 @@ def _bare_us(world: World, ticks: int) -> float:
     return (_cpu() - started) / ticks * 1e6
 
 
-def _sensing_cuts(plant: Any, rounds: int = 200) -> dict[str, float]:
-    """CPU us of this tree's beam and bin sensing against the full cast and queries it replaced.
-
-    On the plant's current state, interleaved: the full ``rayTestBatch`` of every beam plus
-    one broadphase query per sink (what each tick did before), against
-    :meth:`World.cast_rays` (bounds pass, near beams cast, regions marked) plus the sinks'
-    queries that still run (only where a part's bounds touch the volume).
-    """
-    from vcommission.plant.bullet import pybullet
-    from vcommission.plant.physics import RAY_MASK
-    from vcommission.plant.sink import Sink
-
-    world = plant.world
-    sinks = [c for c in plant.components if isinstance(c, Sink)]
-    old = new = 0.0
-    for _ in range(rounds):
-        started = _cpu()
-        pybullet.rayTestBatch(
-            world._ray_from, world._ray_to, collisionFilterMask=RAY_MASK, physicsClientId=world.cid
-        )
-        for sink in sinks:
-            world.overlapping(sink.low, sink.high)
-        old += _cpu() - started
-        started = _cpu()
-        world.cast_rays()
-        for sink in sinks:
-            if world.region_occupied[sink.region]:
-                world.overlapping(sink.low, sink.high)
-        new += _cpu() - started
-    return {"sensing before": old / rounds * 1e6, "sensing now": new / rounds * 1e6}
-
-
 def profile(stations: int, seconds: float, warmup: float, folder: Path) -> dict[str, Any]:
     path = scenario_for(stations, folder, seconds, keep=False)
     (scenario,) = load_scenarios(path)
@@ -255,7 +223,6 @@ def profile(stations: int, seconds: float, warmup: float, folder: Path) -> dict[
         restore()
     plant = next(iter(cache.plants.values()))
     parts = len(plant.parts.alive)
-    cuts = _sensing_cuts(plant)
     bare = _bare_us(plant.world, 300)
     cache.close()
     ticks = _TIMES.pop("ticks", 0) or 1
@@ -276,7 +243,6 @@ def profile(stations: int, seconds: float, warmup: float, folder: Path) -> dict[
         "phases": per_tick,
         "bare_us": bare,
         "parts": parts,
-        **cuts,
     }
 
 
@@ -307,8 +273,6 @@ def main(argv: list[str] | None = None) -> int:
         ("total (plain run)", "plain_us"),
         ("bare physics", "bare_us"),
         ("parts in the world", "parts"),
-        ("beams+bins before", "sensing before"),
-        ("beams+bins now", "sensing now"),
     ):
         print(f"{label:24}" + "".join(f"{r[field]:>10.1f}" for r in runs))
     print(f"{'verdict':24}" + "".join(f"{r['plain_verdict']:>10}" for r in runs))

@@ -115,14 +115,6 @@ class PresenceSensor(Component):
         self.low = (c[0] - s[0] / 2, c[1] - s[1] / 2, c[2] - s[2] / 2)
         self.high = (c[0] + s[0] / 2, c[1] + s[1] / 2, c[2] + s[2] / 2)
 
-    def build(self, world: World) -> None:
-        super().build(world)
-        #: Whether a part may be in the volume this tick (see World.cast_rays).
-        self.region = world.add_region(self.low, self.high)
-
     def sense(self, ctx: TickContext) -> None:
-        world = ctx.world
-        # Confirmed by the exact query only when some part's bounding box is near.
-        ctx.values[self.detected.index] = world.region_occupied[self.region] and bool(
-            world.overlapping(self.low, self.high, ctx.parts.is_part)
-        )
+        is_part = ctx.parts.is_part
+        ctx.values[self.detected.index] = bool(ctx.world.overlapping(self.low, self.high, is_part))

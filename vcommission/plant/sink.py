@@ -95,8 +95,6 @@ class Sink(Component):
                 world.add_box((sx / 2, w / 2, sz / 2), (x, y + sign * (sy / 2 + w / 2), z + sz / 2))
             )
         self.own("bin", static=walls)
-        #: Whether a part may be in the arrival volume this tick (see World.cast_rays).
-        self.region = world.add_region(self.low, self.high)
         self.arrivals: list[Arrival] | deque[Arrival] = (
             [] if self.arrivals_limit is None else deque(maxlen=self.arrivals_limit)
         )
@@ -117,13 +115,7 @@ class Sink(Component):
         parts = ctx.parts
         now = ctx.now_ns + ctx.dt_ns
         arrived_before = self.arrived
-        # No part's bounding box near the volume: the broadphase query would find nothing.
-        found = (
-            ctx.world.overlapping(self.low, self.high, self._uncounted(parts))
-            if ctx.world.region_occupied[self.region]
-            else ()
-        )
-        for body in found:
+        for body in ctx.world.overlapping(self.low, self.high, self._uncounted(parts)):
             part = parts.by_body(body)
             part.destination = self.name
             part.journey.append(PartEvent(now, "arrived", self.name))

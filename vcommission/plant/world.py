@@ -24,14 +24,6 @@ Engineering choices that buy speed without losing the physics (see tools/bench/p
   settled (a pile in a bin), so only what moves costs solver time.
 * **Batched sensing.** Every photo-eye beam of the plant is cast in one ``rayTestBatch`` a
   tick, and region sensors use broadphase AABB queries.
-* **One bounds pass a tick.** A beam can only be blocked by a part or a machine body, and
-  only by one whose bounding box touches the beam's; a bin or presence volume can only hold
-  a part whose bounding box overlaps it. :meth:`World.cast_rays` reads the bounding boxes of
-  those bodies once (one ``getAABB`` each), casts only the beams something is near (the
-  others are clear, exactly as a cast would say) and marks which registered regions a part
-  overlaps, so sinks and presence sensors skip their broadphase query when nothing is there.
-  Results are those of casting and querying everything: the prefilter only leaves out what
-  could not have been hit or found.
 
 The world also answers the geometric questions checks ask (:meth:`World.closest_distance`,
 :meth:`World.nearest` with the links of a multi-link body and their names,
@@ -45,8 +37,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
-
-import numpy as np
 
 from vcommission.errors import PlantError
 from vcommission.plant.bullet import new_client, pybullet
@@ -64,38 +54,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-#: Margin around a beam's bounding box within which a body is a candidate to block it, metres.
-_RAY_PAD = 0.005
-#: Box pairs above which the overlap test runs in numpy rather than in a Python loop.
-_NUMPY_PAIRS = 256
-
-
-def _touching(queries: list[tuple[float, ...]], boxes: list[tuple[float, ...]]) -> list[bool]:
-    """For each query box (min xyz, max xyz): whether any of ``boxes`` overlaps it.
-
-    Closed intervals, as :meth:`World.overlapping` confirms them (touching faces count).
-    """
-    if not boxes:
-        return [False] * len(queries)
-    if len(queries) * len(boxes) <= _NUMPY_PAIRS:
-        return [
-            any(
-                b[0] <= q[3]
-                and b[3] >= q[0]
-                and b[1] <= q[4]
-                and b[4] >= q[1]
-                and b[2] <= q[5]
-                and b[5] >= q[2]
-                for b in boxes
-            )
-            for q in queries
-        ]
-    q = np.asarray(queries)[:, None, :]
-    b = np.asarray(boxes)[None, :, :]
-    overlap = (b[..., :3] <= q[..., 3:]).all(axis=2) & (b[..., 3:] >= q[..., :3]).all(axis=2)
-    return overlap.any(axis=1).tolist()
-
 
 Vec3 = tuple[float, float, float]
 _IDENTITY = (0.0, 0.0, 0.0, 1.0)
@@ -287,14 +245,6 @@ class World:
         self._ray_to: list[Vec3] = []
         #: Body hit by each registered ray at the last :meth:`cast_rays` (-1: beam clear).
         self.ray_hits: list[int] = []
-        #: Each ray's bounding box (min x, y, z, max x, y, z), padded: what may block it.
-        self._ray_boxes: list[tuple[float, ...]] = []
-        #: Bodies a ray can hit (its groups in RAY_MASK): body id -> (is a URDF, is a part).
-        self._ray_bodies: dict[int, tuple[bool, bool]] = {}
-        #: Registered volumes (see :meth:`add_region`) and, after each :meth:`cast_rays`,
-        #: whether a PART-group body's bounding box overlaps each.
-        self._regions: list[tuple[float, ...]] = []
-        self.region_occupied: list[bool] = []
         self._configure()
 
     def _configure(self) -> None:
@@ -351,8 +301,6 @@ class World:
             c.changeDynamics(body, -1, lateralFriction=friction)
         self._set_group(body, group)
         self.boxes[body] = (tuple(half_extents), mass)
-        if group & RAY_MASK:
-            self._ray_bodies[body] = (False, bool(group & CollisionGroup.PART))
         return body
 
     def add_part(self, variant: PartVariant, bottom: Vec3) -> int:
@@ -427,8 +375,6 @@ class World:
         for link in range(-1, c.getNumJoints(body)):
             c.setCollisionFilterGroupMask(body, link, int(group), mask)
         self.urdfs[body] = path
-        if group & RAY_MASK:
-            self._ray_bodies[body] = (True, bool(group & CollisionGroup.PART))
         return body
 
     def joint_indices(self, body: int) -> dict[str, int]:
@@ -460,7 +406,6 @@ class World:
         self.client.removeBody(body)
         self.boxes.pop(body, None)
         self.urdfs.pop(body, None)
-        self._ray_bodies.pop(body, None)
         self.articulated = [a for a in self.articulated if a.body != body]
 
     def pose(self, body: int) -> tuple[Vec3, Vec3]:
@@ -629,67 +574,19 @@ class World:
         self._ray_from.append(tuple(start))
         self._ray_to.append(tuple(end))
         self.ray_hits.append(-1)
-        pad = _RAY_PAD
-        self._ray_boxes.append(
-            (
-                *(min(a, b) - pad for a, b in zip(start, end, strict=True)),
-                *(max(a, b) + pad for a, b in zip(start, end, strict=True)),
-            )
-        )
         return len(self._ray_from) - 1
 
-    def add_region(self, low: Vec3, high: Vec3) -> int:
-        """Register a volume whose occupancy :meth:`cast_rays` marks each tick.
-
-        :attr:`region_occupied` at the returned index says whether any part-group body's
-        bounding box overlaps it: a superset of the parts :meth:`overlapping` confirms, so
-        False means none is there.
-        """
-        self._regions.append((*low, *high))
-        self.region_occupied.append(True)
-        return len(self._regions) - 1
-
-    def _bounds(self) -> tuple[list[tuple[float, ...]], list[bool]]:
-        """Bounding boxes of every body a ray can hit, and which of them are parts."""
-        cid = self.cid
-        get_aabb = pybullet.getAABB
-        boxes: list[tuple[float, ...]] = []
-        parts: list[bool] = []
-        for body, (urdf, part) in self._ray_bodies.items():
-            if urdf:
-                low, high = self.extent(body)
-            else:
-                low, high = get_aabb(body, physicsClientId=cid)
-            boxes.append((*low, *high))
-            parts.append(part)
-        return boxes, parts
-
     def cast_rays(self) -> None:
-        """Cast every registered beam something may block in one batch; mark the regions.
-
-        A beam whose padded bounding box touches no part's or machine body's is clear
-        without a cast (nothing it could hit is near it); the others are cast together.
-        """
-        if not self._ray_from and not self._regions:
+        """Cast every registered beam in one batch."""
+        if not self._ray_from:
             return
-        boxes, parts = self._bounds()
-        candidates = _touching(self._ray_boxes, boxes) if self._ray_from else []
-        hits = [-1] * len(self._ray_from)
-        cast = [i for i, near in enumerate(candidates) if near]
-        if cast:
-            ray_from, ray_to = self._ray_from, self._ray_to
-            results = pybullet.rayTestBatch(
-                [ray_from[i] for i in cast],
-                [ray_to[i] for i in cast],
-                collisionFilterMask=RAY_MASK,
-                physicsClientId=self.cid,
-            )
-            for i, hit in zip(cast, results, strict=True):
-                hits[i] = hit[0]
-        self.ray_hits = hits
-        if self._regions:
-            part_boxes = [box for box, part in zip(boxes, parts, strict=True) if part]
-            self.region_occupied = _touching(self._regions, part_boxes)
+        results = pybullet.rayTestBatch(
+            self._ray_from,
+            self._ray_to,
+            collisionFilterMask=RAY_MASK,
+            physicsClientId=self.cid,
+        )
+        self.ray_hits = [hit[0] for hit in results]
 
     # -- stepping -----------------------------------------------------------------------
 
