@@ -8,8 +8,15 @@ two workers, so worker start-up is paid once per test module.
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import json
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from vcommission.scenario.collect import collect
 from vcommission.scenario.loader import Scenario, load_scenarios
@@ -57,7 +64,11 @@ def suite_runs(
                 keys.append((bug.program, name))
                 scenarios.append(scenario)
     grouped: dict[tuple[str, str], list[ScenarioResult]] = {}
-    for key, result in zip(keys, run_suite(scenarios, jobs=2), strict=True):
+    # Traces kept for the session: the digest test compares them with the stored digests.
+    traces = tempfile.mkdtemp(prefix="vcommission-suite-traces-")
+    atexit.register(shutil.rmtree, traces, True)
+    results = run_suite(scenarios, jobs=2, trace_dir=traces)
+    for key, result in zip(keys, results, strict=True):
         grouped.setdefault(key, []).append(result)
     return grouped
 
@@ -75,3 +86,37 @@ def describe_results(results: list[ScenarioResult]) -> str:
 
 def failed_checks(results: list[ScenarioResult]) -> list[CheckResult]:
     return [c for r in results for c in r.checks if c.verdict is not Verdict.PASSED]
+
+
+#: Trace digests of both bundled suites (good and faulty programs) as computed on the tree before
+#: the per-tick optimisations: the traces must stay bit-identical.
+DIGESTS = Path(__file__).with_name("trace_digests.json")
+
+
+def trace_digest(path: str) -> str:
+    """SHA-256 of what a trace recorded, leaving out its ``meta`` (it names temporary files)."""
+    digest = hashlib.sha256()
+    with np.load(path, allow_pickle=False) as trace:
+        for key in sorted(trace.files):
+            array = trace[key]
+            if key == "header":
+                header = json.loads(str(array))
+                header.pop("meta", None)
+                digest.update(json.dumps(header, sort_keys=True).encode())
+            else:
+                digest.update(key.encode() + array.tobytes())
+    return digest.hexdigest()
+
+
+def run_digests(runs: dict[tuple[str, str], list[ScenarioResult]]) -> dict[str, str]:
+    """``program/scenario file/case`` -> trace digest, for every run that wrote a trace."""
+    found = {}
+    for (program, name), results in sorted(runs.items()):
+        for case, result in enumerate(results):
+            if result.trace_file is not None:
+                found[f"{program}/{name}/{case}"] = trace_digest(result.trace_file)
+    return found
+
+
+def stored_digests(model: str) -> dict[str, str]:
+    return json.loads(DIGESTS.read_text())[model]

@@ -26,6 +26,8 @@ from tests.faulty_suites import (
     describe_results,
     failed_checks,
     good_scenarios,
+    run_digests,
+    stored_digests,
     suite_runs,
 )
 from tests.helpers import PLANT_MODELS, ROOT, run_cli
@@ -109,6 +111,13 @@ BUGS = [
 def runs() -> dict[tuple[str, str], list[ScenarioResult]]:
     """(program, scenario file name) -> its results, all in one suite run."""
     return suite_runs(SUITE, FAULTY, GOOD, BUGS)
+
+
+def test_traces_are_bit_identical_to_the_stored_digests(
+    runs: dict[tuple[str, str], list[ScenarioResult]],
+) -> None:
+    """Per-tick optimisations must not change what any run of the suite recorded."""
+    assert run_digests(runs) == stored_digests("pick_and_place")
 
 
 # ---- the suite as written ---------------------------------------------------------------------

@@ -21,6 +21,8 @@ from tests.faulty_suites import (
     describe_results,
     failed_checks,
     good_scenarios,
+    run_digests,
+    stored_digests,
     suite_runs,
 )
 from tests.helpers import SORTING_LINE
@@ -104,6 +106,13 @@ BUGS = [
 def runs() -> dict[tuple[str, str], list[ScenarioResult]]:
     """(program, scenario file name) -> its results, all in one suite run."""
     return suite_runs(SUITE, FAULTY, GOOD, BUGS)
+
+
+def test_traces_are_bit_identical_to_the_stored_digests(
+    runs: dict[tuple[str, str], list[ScenarioResult]],
+) -> None:
+    """Per-tick optimisations must not change what any run of the suite recorded."""
+    assert run_digests(runs) == stored_digests("sorting_line")
 
 
 # ---- the suite as written ---------------------------------------------------------------------

@@ -49,7 +49,8 @@ def register(commands: Subparsers) -> None:
         type=jobs,
         default=None,
         metavar="N",
-        help="worker processes (default: one per core)",
+        help="worker processes (default: automatic, up to one per core: the suite starts in "
+        "this process and workers join once it has work for them)",
     )
     run.add_argument(
         "--executor",
@@ -120,7 +121,6 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
     from vcommission.scenario.results import ScenarioResult, Verdict
     from vcommission.scenario.suite import (
         SuiteInterrupted,
-        default_jobs,
         deferred_interrupts,
         run_suite,
     )
@@ -173,7 +173,9 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
         err.print(f"error: {exc}", markup=False, highlight=False)
         return ExitCode.ERROR
     hooks = Hooks(reporters)
-    workers = args.jobs or default_jobs()
+    # No -j: automatic (this process starts at once; workers only when the suite has work
+    # for them, up to one per core).
+    workers = args.jobs
     started = time.perf_counter()
     hooks.run_info(info)
     hooks.run_start(scenarios)

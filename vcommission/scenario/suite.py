@@ -7,6 +7,13 @@ hands out one scenario at a time. If a worker dies mid-scenario, that scenario g
 **error** verdict, a fresh worker takes its place, and the rest of the suite completes.
 With one job the scenarios run in this process.
 
+**Automatic jobs** (``jobs=None``, the command line's default): this process starts running
+the suite itself at once, from its last scenario backwards, and starts workers (up to one
+per core, this process counting as one) only once the work seen so far says the rest is
+worth a worker's start-up; workers take scenarios from the front. A short suite therefore
+never waits for workers it cannot use, and a long one has this process working while they
+come up, on a quiet machine or a loaded one.
+
 **Interrupts never lie and never orphan.** Ctrl-C (SIGINT) or SIGTERM stops the suite: the
 workers are killed, every finished scenario keeps its result, and every other one gets an
 *error* result marked ``interrupted``; :class:`SuiteInterrupted` carries them all to the
@@ -52,6 +59,10 @@ _POLL_S = 0.2
 #: Seconds between a worker's checks that its parent is still there (where no kernel
 #: parent-death signal exists).
 _PARENT_WATCH_S = 0.5
+#: Automatic jobs: what a worker's start-up is assumed to cost, wall seconds (spawn, import,
+#: first model and program), scaled by the load of the machine; workers start once the
+#: remaining work, estimated from the scenarios run so far, exceeds twice that.
+_WORKER_START_S = 1.0
 
 
 class SuiteInterrupted(KeyboardInterrupt):
@@ -149,7 +160,7 @@ class SuiteEvents:
 
 def run_suite(
     scenarios: list[Scenario],
-    jobs: int = 1,
+    jobs: int | None = 1,
     trace_dir: str | Path | None = None,
     events: SuiteEvents | None = None,
     strict: bool = False,
@@ -157,6 +168,8 @@ def run_suite(
 ) -> list[ScenarioResult]:
     """Run every scenario; results come back in the order of ``scenarios``.
 
+    ``jobs``: worker processes; None for automatic (see the module docstring): this process
+    runs scenarios at once and workers start only when the suite has work for them.
     ``strict``: checks not exercised and faults that never acted fail (see run_scenario).
     ``executor``: run each case as a self-contained unit there (a
     :class:`~vcommission.executors.dask.DaskExecutor`) instead of on this machine's pool.
@@ -166,6 +179,10 @@ def run_suite(
         from vcommission.executors.units import run_cases
 
         return run_cases(executor, scenarios, trace_dir, events, strict)
+    if jobs is None:
+        jobs = min(default_jobs(), len(scenarios))
+        if jobs > 1:
+            return _AutoPool(scenarios, jobs, trace_dir, events, strict).run()
     if jobs <= 1 or len(scenarios) <= 1:
         return _run_here(scenarios, trace_dir, events, strict)
     return _Pool(scenarios, min(jobs, len(scenarios)), trace_dir, events, strict).run()
@@ -361,3 +378,134 @@ class _Pool:
                 )
             if self.pending:
                 self._assign(self._spawn())
+
+
+class _AutoPool(_Pool):
+    """Automatic jobs: this process runs scenarios from the back while workers come up.
+
+    The main thread runs scenarios here, last first; a dispatcher thread decides when to
+    start workers (``jobs - 1`` of them: this process is one of the ``jobs`` runners),
+    hands them scenarios from the front and collects their results. The two meet in the
+    middle; results are kept by index, so they come back in suite order.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lock = threading.RLock()
+        self.stopping = threading.Event()
+        #: Scenario this process runs now, and the wall time of those it ran.
+        self.here: int | None = None
+        self.ran_here: list[float] = []
+        self.started = time.perf_counter()
+        self.spawned = False
+        self.failure: BaseException | None = None
+        events = self.events
+        # Reporters are called from both threads: one at a time.
+        self.events = SuiteEvents(
+            started=self._locked(events.started), finished=self._locked(events.finished)
+        )
+
+    def _locked(self, callback: Callable[..., None]) -> Callable[..., None]:
+        def call(*args: Any) -> None:
+            with self.lock:
+                callback(*args)
+
+        return call
+
+    def _assign(self, worker: _Worker) -> None:
+        with self.lock:
+            super()._assign(worker)
+
+    def _finish(self, index: int, result: ScenarioResult) -> None:
+        with self.lock:
+            super()._finish(index, result)
+
+    def _worth_a_worker(self) -> bool:
+        """Whether the remaining work, as the runs here so far suggest, pays a start-up."""
+        with self.lock:
+            remaining = len(self.pending)
+            if not remaining:
+                return False
+            elapsed = time.perf_counter() - self.started
+            done = len(self.ran_here)
+            # Until a scenario has finished here, the one running has taken at least this.
+            per_scenario = elapsed / done if done else elapsed
+        try:
+            load = os.getloadavg()[0] / default_jobs()
+        except OSError:
+            load = 1.0
+        return remaining * per_scenario > 2 * _WORKER_START_S * max(1.0, load)
+
+    def _dispatch(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                if not self.spawned and self._worth_a_worker():
+                    self.spawned = True
+                    for _ in range(self.jobs - 1):
+                        self._assign(self._spawn())
+                if not self.workers:
+                    self.stopping.wait(_POLL_S / 4)
+                    continue
+                try:
+                    _, index, result = self.answers.get(timeout=_POLL_S / 4)
+                except queue.Empty:
+                    with self.lock:
+                        self._bury_the_dead()
+                    continue
+                self._finish(index, result)
+                worker = next((w for w in self.workers if w.index == index), None)
+                if worker is not None:
+                    self._assign(worker)
+        except BaseException as exc:  # reported by the main thread
+            self.failure = exc
+
+    def _take_last(self) -> int | None:
+        with self.lock:
+            if not self.pending:
+                return None
+            index = self.pending.pop()
+            self.here = index
+        self.events.started(index, self.scenarios[index])
+        return index
+
+    def run(self) -> list[ScenarioResult]:
+        dispatcher = threading.Thread(target=self._dispatch, name="suite-dispatch", daemon=True)
+        dispatcher.start()
+        cache = WorkerCache()
+        try:
+            while (index := self._take_last()) is not None:
+                started = time.perf_counter()
+                result = run_scenario(self.scenarios[index], cache, self.trace_dir, self.strict)
+                with self.lock:
+                    self.ran_here.append(time.perf_counter() - started)
+                    self.here = None
+                self._finish(index, result)
+            # What the workers still run: their results come through the dispatcher.
+            while len(self.results) < len(self.scenarios):
+                if self.failure is not None:
+                    raise self.failure
+                time.sleep(_POLL_S / 4)
+        except KeyboardInterrupt as interrupt:
+            self.stopping.set()
+            dispatcher.join(timeout=5)
+            self._kill_all()
+            signum = _signum(interrupt)
+            with self.lock:
+                running = {w.index for w in self.workers if w.index is not None}
+                running.add(self.here)
+                for index, scenario in enumerate(self.scenarios):
+                    if index not in self.results:
+                        self._finish(index, interrupted_result(scenario, signum, index in running))
+            raise SuiteInterrupted(self._ordered(), signum) from None
+        finally:
+            self.stopping.set()
+            dispatcher.join(timeout=5)
+            cache.close()
+            for worker in self.workers:
+                if worker.process.is_alive():
+                    worker.tasks.put(None)
+            for worker in self.workers:
+                worker.process.join(timeout=5)
+                if worker.process.is_alive():
+                    worker.process.kill()
+        return self._ordered()
