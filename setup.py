@@ -39,7 +39,26 @@ def _data_packages() -> dict[str, list[str]]:
     return found
 
 
+#: Folders of files inside the package (the web pages, scripts and vendored three.js): every
+#: folder below them a data package with all its files, so new files need no edit here.
+PACKAGE_DATA_FOLDERS = ("vcommission/web/static", "vcommission/web/templates")
+
+
+def _package_data_folders() -> dict[str, list[str]]:
+    here = Path(__file__).resolve().parent
+    found: dict[str, list[str]] = {}
+    for folder in PACKAGE_DATA_FOLDERS:
+        root = here / folder
+        if not root.is_dir():
+            continue
+        for directory in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
+            if "__pycache__" not in directory.parts:
+                found[".".join(directory.relative_to(here).parts)] = ["*"]
+    return found
+
+
 DATA = _data_packages()
+WEB = _package_data_folders()
 
 setup(
     # The report's templates and the bundled URDFs are data packages (no __init__.py), named
@@ -49,6 +68,7 @@ setup(
         "vcommission.reporting.fat.templates",
         "vcommission.plant.robot.urdf",
         *DATA,
+        *WEB,
     ],
     package_dir=BUNDLED,
     package_data={
@@ -56,5 +76,6 @@ setup(
         "vcommission.plant.robot.urdf": ["*.urdf"],
         "vcommission.reporting.fat.templates": ["*.j2", "*.css"],
         **DATA,
+        **WEB,
     },
 )

@@ -95,6 +95,14 @@ def test_the_wheel_ships_every_file_of_the_bundled_models_and_suites(tmp_path):
     }
     assert wanted and not wanted - shipped, sorted(wanted - shipped)
     assert "vcommission/plc/grammar.lark" in shipped
+    web = {
+        file.relative_to(ROOT).as_posix()
+        for folder in ("static", "templates")
+        for file in (ROOT / "vcommission" / "web" / folder).rglob("*")
+        if file.is_file()
+    }
+    assert "vcommission/web/static/vendor/three.module.min.js" in web
+    assert not web - shipped, sorted(web - shipped)
 
 
 def test_io_list_takes_a_bundled_model_name_from_any_directory(tmp_path):

@@ -3,7 +3,8 @@
 :class:`WebServer` serves a :class:`~vcommission.training.TrainingSession` (HTTP pages,
 WebSockets, the 3D view's files); :func:`train` is ``vcommission train``: a real-time plant, its
 PLC (built in, or external over the protocol servers) and the web server in one event loop.
-The only module tree that imports aiohttp.
+The only module tree that imports aiohttp. The 3D view's browser side is ``static/view3d.js``
+(three.js vendored in ``static/vendor/``); its data comes from :mod:`vcommission.plant.scene`.
 """
 
 from __future__ import annotations
