@@ -3,7 +3,19 @@ import { connect, element, mountView, showAlarms, TagTable } from "./hmi.js";
 
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get("token") || "";
-const view = await mountView($("view"), $("view-note"));
+// The 3D view costs the instructor's machine a WebGL canvas: shown when asked (?view=1).
+const wantView = new URLSearchParams(location.search).get("view") === "1";
+const view = wantView ? await mountView($("view"), $("view-note")) : { scene() {}, apply() {} };
+if (!wantView) {
+  $("view").hidden = true;
+  const show = element("button", { id: "show-view" }, "Show the 3D view");
+  show.addEventListener("click", () => {
+    const url = new URL(location.href);
+    url.searchParams.set("view", "1");
+    location.replace(url);
+  });
+  $("view-note").replaceChildren(show);
+}
 const table = new TagTable($("tags"));
 let catalogue = { fault_kinds: [], components: [], tags: [] };
 
