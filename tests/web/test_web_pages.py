@@ -207,21 +207,23 @@ async def _speak(served: Served, path: str, messages: list[object], origin: str 
     import aiohttp
 
     headers = {"Origin": origin} if origin else {}
-    async with aiohttp.ClientSession() as client:
-        async with client.ws_connect(served.url(path), headers=headers) as ws:
-            first = json.loads((await ws.receive()).data)
-            greeting = [first]
-            while greeting[-1]["type"] != "control":
-                greeting.append(json.loads((await ws.receive()).data))
-            replies = []
-            for message in messages:
-                await ws.send_str(message if isinstance(message, str) else json.dumps(message))
-                while True:
-                    reply = json.loads((await ws.receive(timeout=10)).data)
-                    if reply["type"] in ("ok", "error"):
-                        replies.append(reply)
-                        break
-            return greeting, replies
+    async with (
+        aiohttp.ClientSession() as client,
+        client.ws_connect(served.url(path), headers=headers) as ws,
+    ):
+        first = json.loads((await ws.receive()).data)
+        greeting = [first]
+        while greeting[-1]["type"] != "control":
+            greeting.append(json.loads((await ws.receive()).data))
+        replies = []
+        for message in messages:
+            await ws.send_str(message if isinstance(message, str) else json.dumps(message))
+            while True:
+                reply = json.loads((await ws.receive(timeout=10)).data)
+                if reply["type"] in ("ok", "error"):
+                    replies.append(reply)
+                    break
+        return greeting, replies
 
 
 def test_the_trainee_socket_cannot_inject_faults_or_change_speed_and_survives_bad_messages(

@@ -42,6 +42,14 @@ def register(commands: Subparsers) -> None:
         help="OPC UA endpoint (default 127.0.0.1:4840; port 0 picks a free one; 'off')",
     )
     serve.add_argument(
+        "--web",
+        type=endpoint(8080),
+        default=None,
+        metavar="HOST:PORT",
+        help="also serve the training pages (3D view, panel, instructor with the printed "
+        "token) here, e.g. 127.0.0.1:8080; needs the web extra",
+    )
+    serve.add_argument(
         "--modbus-client",
         type=endpoint(502),
         default=None,
@@ -154,6 +162,7 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
         limits=ServerLimits(args.max_connections, args.idle_timeout, args.keepalive),
         opcua_security=security,
         operator_script=args.operator_script,
+        web=args.web,
     )
     asyncio.run(serve(args.model, options, out))
     return ExitCode.OK

@@ -178,7 +178,9 @@ class TrainingSession:
         if spec.end is not None:
             self._end = self.run.latch(spec.end)
         self.player = ScriptPlayer(
-            OperatorScript(list(spec.steps)), self.run, lambda line: self.log("script", line)
+            OperatorScript(list(spec.steps)),
+            self.run,
+            lambda line: self.log("script", line, hidden=True),
         )
         self.sim.monitors.append(self.player)
         self.player.start()

@@ -10,6 +10,15 @@ The only module tree that imports aiohttp. The 3D view's browser side is ``stati
 from __future__ import annotations
 
 from vcommission.web.server import FRAME_HZ, MAX_MESSAGE, STATIC, WebServer, web_server
-from vcommission.web.train import TrainOptions, train
+from vcommission.web.train import TrainingThread, TrainOptions, train
 
-__all__ = ["FRAME_HZ", "MAX_MESSAGE", "STATIC", "TrainOptions", "WebServer", "train", "web_server"]
+__all__ = [
+    "FRAME_HZ",
+    "MAX_MESSAGE",
+    "STATIC",
+    "TrainOptions",
+    "TrainingThread",
+    "WebServer",
+    "train",
+    "web_server",
+]

@@ -31,7 +31,7 @@ from vcommission.web.server import WebServer, web_server
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["TrainOptions", "train"]
+__all__ = ["TrainOptions", "TrainingThread", "train"]
 
 
 @dataclass
@@ -193,3 +193,57 @@ async def train(
             _say(console, f"results written to {written}")
         _say(console, f"stopped at t={training.now_s:.2f} s")
         return training
+
+
+class TrainingThread:
+    """``train`` in a thread of its own (tools, benchmarks, tests): started, then stopped.
+
+    ``with TrainingThread(model, options) as web:`` gives the listening :class:`WebServer`;
+    leaving stops the session and waits for it. Calls into ``web.training`` from another
+    thread race the simulator: use the pages' sockets, or read only.
+    """
+
+    def __init__(
+        self, model_path: str | Path, options: TrainOptions, console: Console | None = None
+    ):
+        import threading
+
+        self.model_path = model_path
+        self.options = options
+        self.console = console
+        self.web: WebServer | None = None
+        self.training: TrainingSession | None = None
+        self.error: BaseException | None = None
+        self._stop: Callable[[], None] | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="vcommission-train", daemon=True)
+
+    def _main(self) -> None:
+        from rich.console import Console
+
+        def started(web: WebServer, stop: Callable[[], None]) -> None:
+            self.web, self._stop = web, stop
+            self._ready.set()
+
+        console = self.console or Console(quiet=True)
+        try:
+            self.training = asyncio.run(train(self.model_path, self.options, console, started))
+        except BaseException as exc:  # handed to the caller's thread
+            self.error = exc
+        finally:
+            self._ready.set()
+
+    def __enter__(self) -> WebServer:
+        self._thread.start()
+        self._ready.wait()
+        if self.web is None:
+            assert self.error is not None
+            raise self.error
+        return self.web
+
+    def __exit__(self, *exc: object) -> None:
+        if self._stop is not None:
+            self._stop()
+        self._thread.join()
+        if self.error is not None and exc[0] is None:
+            raise self.error
