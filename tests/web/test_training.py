@@ -151,3 +151,45 @@ def test_one_client_holds_the_panel_and_a_reset_powers_the_plant_on():
         training.reset()
         assert training.now_s == 0 and training.run.faults == {}
         assert training.resets == 1
+
+
+@pytest.mark.realtime
+def test_train_scores_the_exercise_when_the_session_stops_in_real_time(tmp_path, capsys):
+    from vcommission.cli import main
+
+    results = tmp_path / "drill.json"
+    code = main(["train", "sorting_line", "--exercise", str(EXERCISES / "estop_drill.yaml"),
+                 "--web", "127.0.0.1:0", "--duration", "0.5", "--json", str(results)])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "trainee page:    http://127.0.0.1:" in out
+    assert "instructor page: http://127.0.0.1:" in out and "/instructor?token=" in out
+    (scenario,) = json.loads(results.read_text())["scenarios"]
+    assert scenario["name"] == "e-stop drill"
+    # Nobody pressed anything in half a second: the drill was not done.
+    verdicts = {check["name"]: check["verdict"] for check in scenario["checks"]}
+    assert verdicts["the e-stop stops the line"] == "failed"
+    assert scenario["verdict"] == "failed"
+    assert scenario["pacing"]["ticks"] >= 40
+    assert Path(scenario["trace_file"]).is_file()
+
+
+@pytest.mark.realtime
+def test_serve_web_serves_the_pages_beside_the_protocol_servers(capsys):
+    from vcommission.cli import main
+
+    code = main(["serve", "sorting_line", "--modbus", "127.0.0.1:0", "--opcua", "off",
+                 "--web", "127.0.0.1:0", "--duration", "0.3"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "trainee page:    http://127.0.0.1:" in out and "instructor token: " in out
+
+
+def test_an_exercise_of_another_model_is_a_located_error(capsys):
+    from vcommission.cli import main
+
+    code = main(["train", "pick_and_place", "--exercise", str(EXERCISES / "jam_recovery.yaml"),
+                 "--web", "127.0.0.1:0"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "jam_recovery.yaml:0: model: the exercise is for" in err

@@ -117,6 +117,8 @@ class TrainingSession:
         self.hashes = hashes or {}
         self.panel: Panel = panel_of(session.plant)
         self.timeline: deque[TimelineEntry] = deque(maxlen=TIMELINE_ROWS)
+        #: Entries ever added to the timeline (the pages are sent the new ones only).
+        self.logged = 0
         #: Bumped on every timeline entry, alarm change, reset: what the pages poll.
         self.version = 0
         self.resets = 0
@@ -187,8 +189,17 @@ class TrainingSession:
         self.log("instructor", f"exercise {self.exercise.name} started", hidden=True)
 
     def log(self, who: str, what: str, hidden: bool = False) -> None:
-        self.timeline.append(TimelineEntry(self.now_s, who, what, hidden))
+        self._entry(TimelineEntry(self.now_s, who, what, hidden))
         self._changed()
+
+    def _entry(self, entry: TimelineEntry) -> None:
+        self.timeline.append(entry)
+        self.logged += 1
+
+    def since(self, logged: int) -> list[TimelineEntry]:
+        """The entries added after the first ``logged`` (as many as are still kept)."""
+        new = min(self.logged - logged, len(self.timeline))
+        return list(self.timeline)[len(self.timeline) - new :] if new > 0 else []
 
     def _changed(self) -> None:
         self.version += 1
@@ -218,13 +229,11 @@ class TrainingSession:
             return
         now = ns_to_s(now_ns)
         for key in self.alarms.keys() - active.keys():
-            self.timeline.append(
-                TimelineEntry(now, "plant", f"alarm cleared: {self.alarms[key].text}")
-            )
+            self._entry(TimelineEntry(now, "plant", f"alarm cleared: {self.alarms[key].text}"))
             del self.alarms[key]
         for key in active.keys() - self.alarms.keys():
             self.alarms[key] = Alarm(key, active[key], now)
-            self.timeline.append(TimelineEntry(now, "plant", f"alarm: {active[key]}"))
+            self._entry(TimelineEntry(now, "plant", f"alarm: {active[key]}"))
         self._changed()
 
     def alarm_list(self) -> list[dict[str, Any]]:

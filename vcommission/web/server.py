@@ -306,7 +306,7 @@ class WebServer:
         if client.instructor:
             hello["instructor"] = self._catalogue()
         await _send(client.ws, hello)
-        for message in self._state(client):
+        for message in self._state(client, greeting=True):
             await _send(client.ws, message)
 
     def _catalogue(self) -> dict[str, Any]:
@@ -324,7 +324,7 @@ class WebServer:
             "tags": [s.name for s in plant.image.table.signals],
         }
 
-    def _state(self, client: _Client) -> list[dict[str, Any]]:
+    def _state(self, client: _Client, greeting: bool = False) -> list[dict[str, Any]]:
         training = self.training
         messages = [
             self._status(),
@@ -335,10 +335,10 @@ class WebServer:
                 "you": training.controller == client.name,
             },
         ]
+        if client.instructor and greeting:
+            entries = [e.to_json() for e in training.timeline]
+            messages.append({"type": "timeline", "entries": entries, "all": True})
         if client.instructor:
-            messages.append(
-                {"type": "timeline", "entries": [e.to_json() for e in training.timeline]}
-            )
             messages.append({"type": "faults", "active": training.active_faults()})
         return messages
 
@@ -436,6 +436,7 @@ class WebServer:
 
     async def _stream(self) -> None:
         sent_version = -1
+        sent_logged = self.training.logged
         sent_status = 0.0
         sent_alarms: list[dict[str, Any]] = []
         while True:
@@ -477,9 +478,10 @@ class WebServer:
                 if alarms != sent_alarms:
                     common.append({"type": "alarms", "alarms": alarms})
                     sent_alarms = alarms
-                instructor.append(
-                    {"type": "timeline", "entries": [e.to_json() for e in training.timeline]}
-                )
+                entries = [e.to_json() for e in training.since(sent_logged)]
+                sent_logged = training.logged
+                if entries:
+                    instructor.append({"type": "timeline", "entries": entries, "all": False})
                 instructor.append({"type": "faults", "active": training.active_faults()})
             if common or instructor:
                 texts = [json.dumps(m, separators=(",", ":")) for m in common]

@@ -98,7 +98,6 @@ async def train(
     from vcommission.scenario.provenance import file_sha256, model_sha256
 
     model_file = Path(model_path).resolve()
-    model = load_model(model_file)
     exercise = None
     if options.exercise is not None:
         from vcommission.scenario.loader import load_scenarios
@@ -111,7 +110,8 @@ async def train(
                 f"{options.exercise}:0: model: the exercise is for {exercise.model_path}, "
                 f"not {folder}"
             )
-        model = load_model(exercise.model_path)
+    # The exercise's own loaded model (the same folder); checked first, loaded once.
+    model = load_model(exercise.model_path if exercise is not None else model_file)
     external = options.plc is None and (options.modbus is not None or options.opcua is not None)
     program_path: Path | None = None
     if not external:

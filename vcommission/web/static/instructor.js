@@ -69,9 +69,13 @@ const hmi = connect(`/ws/instructor?token=${encodeURIComponent(token)}`, {
     $("status").textContent = `t = ${message.t.toFixed(1)} s  ${message.paused ? "PAUSED" : "running"}  ${message.speed ? message.speed + "x" : ""}  ${message.clients} page(s)${message.finished ? "  scored" : ""}`;
   },
   timeline: (message) => {
-    $("timeline").replaceChildren(...message.entries.slice().reverse().map((entry) => element("tr", {},
+    // The newest on top; a greeting brings everything, later messages only what is new.
+    const rows = message.entries.map((entry) => element("tr", {},
       element("td", {}, entry.t.toFixed(2)), element("td", { class: `who-${entry.who}` }, entry.who),
-      element("td", {}, entry.what, entry.hidden ? element("span", { class: "hidden-mark" }, "  (hidden)") : ""))));
+      element("td", {}, entry.what, entry.hidden ? element("span", { class: "hidden-mark" }, "  (hidden)") : "")));
+    if (message.all) $("timeline").replaceChildren();
+    $("timeline").prepend(...rows.reverse());
+    while ($("timeline").rows.length > 2000) $("timeline").deleteRow(-1);
   },
   faults: (message) => {
     $("faults").replaceChildren(...(message.active.length ? message.active.map((fault) => {
