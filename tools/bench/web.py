@@ -89,6 +89,7 @@ def _p(buckets: list[int], fraction: float) -> float:
 
 def _window(web, seconds: float) -> dict[str, float]:
     pacer = web.training.sim.pacer
+    frames, making = web.frames, web.stream_cpu_s
     before, cpu, stream, wall = (
         _histogram(pacer),
         time.process_time(),
@@ -111,6 +112,8 @@ def _window(web, seconds: float) -> dict[str, float]:
         "cpu_core_pct": 100 * (cpu2 - cpu) / elapsed,
         "stream_core_pct": 100 * (stream2 - stream) / elapsed,
         "parts": len(web.training.plant.parts.alive),
+        "frames": web.frames - frames,
+        "making_core_pct": 100 * (web.stream_cpu_s - making) / elapsed,
     }
 
 
@@ -167,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         ("lateness_p50_ms", "tick lateness p50 (ms)"),
         ("lateness_p99_ms", "tick lateness p99 (ms)"),
         ("cpu_core_pct", "process CPU (% of a core)"),
-        ("stream_core_pct", "streaming (% of a core)"),
+        ("stream_core_pct", "stream loop wall (% of time)"),
+        ("making_core_pct", "making frames (% of a core)"),
+        ("frames", "frames sent"),
     ):
         print(f"{label:28}{bare[key]:>12.3f}{viewed[key]:>14.3f}")
     extra = viewed["cpu_core_pct"] - bare["cpu_core_pct"]
