@@ -175,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         ("frames", "frames sent"),
     ):
         print(f"{label:28}{bare[key]:>12.3f}{viewed[key]:>14.3f}")
+    if viewed["frames"]:
+        per_frame = viewed["making_core_pct"] / 100 * args.window / viewed["frames"] * 1e3
+        print(f"making one frame: {per_frame:.2f} ms of CPU; at 30 frames a second "
+              f"{per_frame * 30 / 10:.1f}% of a core")  # fmt: skip
     extra = viewed["cpu_core_pct"] - bare["cpu_core_pct"]
     print(f"extra process CPU with the view open: {extra:.1f}% of a core")
     print(f"page load to first rendered frame: {first_frame_s:.2f} s; frames rendered: {frames}")

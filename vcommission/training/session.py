@@ -607,9 +607,7 @@ def _describe_press(style: str, component: str, value: bool) -> str:
 
 def _describe_fault(spec: FaultSpec) -> str:
     kind = fault_kind_name(spec.kind)
-    where = spec.tag or spec.component
     if spec.position is not None:
-        where = "at (" + ", ".join(f"{v:g}" for v in spec.position) + ") m"
-    return f"{kind}" + (
-        f" on {where}" if where and spec.position is None else f" {where}" if where else ""
-    )
+        return f"{kind} at (" + ", ".join(f"{v:g}" for v in spec.position) + ") m"
+    where = spec.tag or spec.component
+    return f"{kind} on {where}" if where else kind

@@ -31,6 +31,8 @@ from vcommission.web.server import WebServer, web_server
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from vcommission.session import Session
+
 __all__ = ["TrainOptions", "TrainingThread", "train"]
 
 
@@ -143,8 +145,8 @@ async def train(
         builder.serve(ServerProtocol.OPCUA, *options.opcua)
     made: list[TrainingSession] = []
 
-    def training_of(session: object) -> TrainingSession:
-        training = TrainingSession(session, exercise, results, options.trace_dir, hashes)  # type: ignore[arg-type]
+    def training_of(session: Session) -> TrainingSession:
+        training = TrainingSession(session, exercise, results, options.trace_dir, hashes)
         made.append(training)
         return training
 
