@@ -84,7 +84,7 @@ def test_a_trainee_who_recovers_from_the_jam_passes_and_the_results_are_written(
     ]
     whats = [entry.what for entry in training.timeline]
     assert "took 1 box off at pe_exit" in whats or any("off at pe_exit" in w for w in whats)
-    assert any(w.startswith("alarm: stack_light red lamp on") for w in whats)
+    assert any(w.startswith("alarm: stack_light: red lamp on") for w in whats)
 
 
 def test_a_trainee_who_resets_on_a_blocked_beam_fails():

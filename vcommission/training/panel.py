@@ -46,10 +46,10 @@ DISPLAYS: dict[str, tuple[str, ...]] = {
 
 #: Kind -> (port, the value that means trouble, the alarm text with ``{name}``).
 ALARMS: dict[str, tuple[tuple[str, Value, str], ...]] = {
-    "emergency_stop": (("pressed", True, "emergency stop {name} pressed"),),
-    "door_switch": (("closed", False, "door {name} open"),),
-    "light_curtain": (("ossd", False, "light curtain {name} interrupted"),),
-    "safety_relay": (("tripped", True, "safety relay {name} tripped"),),
+    "emergency_stop": (("pressed", True, "{name}: emergency stop pressed"),),
+    "door_switch": (("closed", False, "{name}: door open"),),
+    "light_curtain": (("ossd", False, "{name}: light curtain interrupted"),),
+    "safety_relay": (("tripped", True, "{name}: safety relay tripped"),),
 }
 
 #: Lamp names that raise an alarm while lit.
@@ -164,7 +164,7 @@ def panel_of(plant: Plant) -> Panel:
                 if port.kind is PortKind.INPUT and port.type is SignalType.BOOL:
                     panel.lamps.append(Lamp(component.name, port.name, tag(port)))
                     if port.name in ALARM_LAMPS:
-                        text = f"{component.name} {port.name} lamp on"
+                        text = f"{component.name}: {port.name} lamp on"
                         panel.alarms.append(AlarmSource(port.path, port.index, True, text))
         for name in DISPLAYS.get(kind, ()):
             port = ports.get(name)
