@@ -69,7 +69,6 @@ _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",  # the instructor URL carries the token
-    "Cache-Control": "no-store",
 }
 
 
@@ -532,6 +531,10 @@ async def _headers(request: web.Request, handler: Callable[..., Any]) -> web.Str
     if not isinstance(response, web.WebSocketResponse):
         for key, value in _SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
+        # Scripts and three.js may be kept but are revalidated (a new version is seen at once);
+        # pages and API answers are never stored (the instructor's carries its token).
+        static = request.path.startswith("/static/")
+        response.headers.setdefault("Cache-Control", "no-cache" if static else "no-store")
     return response
 
 
