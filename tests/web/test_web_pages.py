@@ -260,6 +260,38 @@ def test_the_trainee_socket_cannot_inject_faults_or_change_speed_and_survives_ba
     assert not any(name.startswith("jam") for name in training.run.faults)
 
 
+def test_the_instructor_socket_pauses_changes_speed_and_answers_bad_requests(served):
+    training = served.training
+    path = f"ws/instructor?token={served.web.token}"
+    greeting, replies = asyncio.run(
+        _speak(
+            served,
+            path,
+            [
+                {"type": "speed", "speed": 2.5},
+                {"type": "speed", "speed": 0},
+                {"type": "speed", "speed": "fast"},
+                {"type": "pause"},
+                {"type": "resume"},
+                {"type": "finish"},
+                {"type": "clear", "name": "nothing"},
+                {"type": "inject", "fault": "kind: jam", "hidden": True},
+                {"type": "speed", "speed": 1},
+            ],
+        )
+    )
+    kinds = {kind["kind"] for kind in greeting[1]["instructor"]["fault_kinds"]}
+    assert {"jam", "sensor_stuck", "belt_slip", "lost_connection"} <= kinds
+    assert [r["type"] for r in replies] == ["ok", "error", "error", "ok", "ok", "error", "error",
+                                            "error", "ok"]  # fmt: skip
+    assert "speed must be a number > 0" in replies[1]["message"]
+    assert "no exercise is loaded" in replies[5]["message"]
+    assert "fault jam needs position" in replies[7]["message"]
+    assert training.speed == 1.0 and not training.paused
+    whats = [entry.what for entry in training.timeline]
+    assert {"speed 2.5x", "paused", "resumed", "speed 1x"} <= set(whats)
+
+
 async def _two_pages(served: Served) -> tuple[list[dict], list[dict]]:
     """Page A takes the panel; page B presses (refused), takes control, presses."""
     import aiohttp
