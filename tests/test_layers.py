@@ -51,6 +51,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Executors run the scenario layer's units (a scenario case, a mutant's suite run).
     ("scenario", ("scenario", "executors")),
     ("reporting", ("reporting", "mutation")),
+    # Operator training: the session a trainee and an instructor share, then its web pages.
+    ("training", ("training",)),
+    ("web", ("web",)),
     ("app", ("cli", "serve", "demo", "pytest_plugin", "__main__", "__init__")),
 )  # fmt: skip
 
@@ -62,6 +65,7 @@ ONLY_IN: dict[str, str] = {
     "asyncua": "adapters",
     "distributed": "executors",
     "dask": "executors",
+    "aiohttp": "web",
 }
 
 #: Packages (with their modules) that must stay light at import time, and what they must not

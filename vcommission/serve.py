@@ -84,6 +84,8 @@ class ServeOptions:
     opcua_process: bool = True
     #: Timed operator actions to play from the start (``--operator-script``), or None.
     operator_script: Path | None = None
+    #: The training pages' endpoint (``--web``: trainee and instructor pages), None for none.
+    web: tuple[str, int] | None = None
 
 
 @dataclass
@@ -253,6 +255,21 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
             else ClientMap.default(model)
         )
         builder.poll_plc(*options.modbus_client, mapping)
+    trainings: list = []
+    token = ""
+    if options.web is not None:
+        import secrets
+
+        from vcommission.training import TrainingSession
+        from vcommission.web import web_server
+
+        def training_of(session: Session) -> TrainingSession:
+            trainings.append(TrainingSession(session))
+            return trainings[-1]
+
+        token = secrets.token_urlsafe(24)
+        host, port = options.web
+        builder.attach(web_server(training_of, host=host, port=port, token=token))
     activity = _Activity()
     with builder.build() as session:
         sim, watchdog = session.sim, session.watchdog
@@ -268,6 +285,13 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
                 else:
                     endpoints.append(server.endpoint)
                     console.print(f"opcua listening on {server.endpoint}", markup=False)
+            for server in session.servers[len(session.served()) :]:
+                endpoints.append(server.endpoint)
+                console.print(f"trainee page:    {server.endpoint}", markup=False)
+                console.print(
+                    f"instructor page: {server.endpoint}instructor?token={token}", markup=False
+                )
+                console.print(f"instructor token: {token}", markup=False)
             if options.modbus_client is not None:
                 host, port = options.modbus_client
                 endpoints.append(f"modbus client -> {host}:{port}")
@@ -288,7 +312,9 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
                 player.start()
             with stop_on_signals(stop), _keyboard(keys, stop) as interactive:
                 legend = keys.legend() if interactive else ""
-                run = asyncio.create_task(sim.run_async(options.duration))
+                # With the pages, their session steps the plant (the instructor may pause it).
+                stepper = trainings[0].run_async if trainings else sim.run_async
+                run = asyncio.create_task(stepper(options.duration))
                 stopped = asyncio.create_task(stop.wait())
                 view = functools.partial(_view, session, activity, endpoints, legend)
                 live = (

@@ -113,6 +113,8 @@ class Session:
     _plans: list[_ServerPlan] = field(default_factory=list)
     _want_proxy: bool = False
     _poller_plan: tuple[str, int, Any] | None = None
+    #: Servers that need the whole session (the web HMI), made at start by ``factory(self)``.
+    _attached: list[Callable[[Session], PlantServer]] = field(default_factory=list)
     _stack: contextlib.AsyncExitStack | None = None
 
     # -- asyncio resources
@@ -127,6 +129,11 @@ class Session:
                     self.model, self.plant.image, plan.host, plan.port, **plan.options
                 )
                 await stack.enter_async_context(server)
+                self.servers.append(server)
+                self.sim.listeners.append(server.on_commit)
+                stack.callback(self.sim.listeners.remove, server.on_commit)
+            for factory in self._attached:
+                server = await stack.enter_async_context(factory(self))
                 self.servers.append(server)
                 self.sim.listeners.append(server.on_commit)
                 stack.callback(self.sim.listeners.remove, server.on_commit)
@@ -210,6 +217,7 @@ class SessionBuilder:
         self._plans: list[_ServerPlan] = []
         self._proxy = False
         self._poller: tuple[str, int, Any] | None = None
+        self._attached: list[Callable[[Session], PlantServer]] = []
 
     def clock(self, mode: ClockMode, speed: float = 1.0) -> SessionBuilder:
         """How time runs (``fast`` by default; ``realtime`` at ``speed`` times real time)."""
@@ -240,6 +248,16 @@ class SessionBuilder:
     ) -> SessionBuilder:
         """Serve the plant's I/O over ``protocol`` (port 0: a free one), started in order."""
         self._plans.append(_ServerPlan(ServerProtocol(protocol), host, port, dict(options)))
+        return self
+
+    def attach(self, factory: Callable[[Session], PlantServer]) -> SessionBuilder:
+        """Serve through ``factory(session)``, a server that needs the whole session.
+
+        The web HMI shows the plant's bodies and steers the run (pause, faults), so it gets
+        the session rather than the image; it starts after the protocol servers, like them
+        as a commit listener, and is stopped before them.
+        """
+        self._attached.append(factory)
         return self
 
     def through_proxy(self) -> SessionBuilder:
@@ -290,6 +308,7 @@ class SessionBuilder:
             _plans=list(self._plans),
             _want_proxy=self._proxy,
             _poller_plan=self._poller,
+            _attached=list(self._attached),
         )
 
     def _make_watchdog(

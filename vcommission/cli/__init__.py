@@ -36,7 +36,7 @@ __all__ = ["COMMANDS", "ExitCode", "build_parser", "main"]
 #: The command modules (``vcommission.cli.<name>``), in ``--help`` order.
 COMMANDS = (
     "check", "io_list", "kinds", "render", "serve", "operate", "run", "mutate", "report", "diff",
-    "trace", "plc", "demo",
+    "trace", "plc", "demo", "train",
 )  # fmt: skip
 
 

@@ -48,6 +48,14 @@ def register(commands: Subparsers) -> None:
         "so many subscribers cannot make the plant's ticks late)",
     )
     serve.add_argument(
+        "--web",
+        type=endpoint(8080),
+        default=None,
+        metavar="HOST:PORT",
+        help="also serve the training pages (3D view, panel, instructor with the printed "
+        "token) here, e.g. 127.0.0.1:8080; needs the web extra",
+    )
+    serve.add_argument(
         "--modbus-client",
         type=endpoint(502),
         default=None,
@@ -161,6 +169,7 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
         opcua_security=security,
         opcua_process=not args.opcua_in_process,
         operator_script=args.operator_script,
+        web=args.web,
     )
     asyncio.run(serve(args.model, options, out))
     return ExitCode.OK
