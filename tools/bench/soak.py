@@ -38,8 +38,11 @@ PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
 POLL = [(2, 0, 10), (1, 0, 6), (4, 0, 1), (3, 0, 1)]
 
 
-def rss_mb() -> float:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * PAGE_MB
+def rss_mb(pid: int | str = "self") -> float:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_MB
+    except FileNotFoundError:
+        return 0.0
 
 
 # -- the clients, in a child process ---------------------------------------------------------
@@ -146,6 +149,9 @@ async def _soak(args: argparse.Namespace) -> int:
             )  # fmt: skip
             started = time.monotonic()
             samples: list[tuple[float, float]] = []
+            # The OPC UA server's own process, when it has one, grows on its own.
+            opcua_pid = getattr(opcua, "pid", None)
+            opcua_samples: list[tuple[float, float]] = []
             # A histogram of 10 us bins (the last one: 1 s and later), not a list: an hour of
             # ticks kept as Python ints grew this very process by 13 MB, 0.2 MB/min of the
             # slope it measures.
@@ -164,6 +170,8 @@ async def _soak(args: argparse.Namespace) -> int:
                 if args.tracemalloc and first_snapshot is None and minute >= 1.0:
                     first_snapshot = tracemalloc.take_snapshot()
                 samples.append((minute, rss_mb()))
+                if opcua_pid is not None:
+                    opcua_samples.append((minute, rss_mb(opcua_pid)))
                 print(
                     f"{minute:6.1f} min  RSS {samples[-1][1]:7.1f} MB  "
                     f"late ticks {pacer.late_ticks - pacer_mark[1]:6d} of "
@@ -178,8 +186,7 @@ async def _soak(args: argparse.Namespace) -> int:
     stats = json.loads(out.decode().strip().splitlines()[-1])
     ticks = pacer.ticks - pacer_mark[0]
     late = pacer.late_ticks - pacer_mark[1]
-    after_five = np.array([(m, r) for m, r in samples if m >= 5.0])
-    slope = np.polyfit(after_five[:, 0], after_five[:, 1], 1)[0] if len(after_five) > 2 else None
+    slope = _slope_after_five(samples)
     counted = lateness.cumsum()
     p99 = float(np.searchsorted(counted, 0.99 * counted[-1])) / 100 if counted[-1] else 0.0
     print()
@@ -189,6 +196,12 @@ async def _soak(args: argparse.Namespace) -> int:
     print(f"OPC UA server              in {where}")
     print(f"RSS first / last sample    {samples[0][1]:.1f} / {samples[-1][1]:.1f} MB")
     print(f"RSS slope after 5 min      {'n/a' if slope is None else f'{slope:.3f} MB/min'}")
+    if opcua_samples:
+        child = _slope_after_five(opcua_samples)
+        print(
+            f"OPC UA process RSS         {opcua_samples[0][1]:.1f} / {opcua_samples[-1][1]:.1f} MB,"
+            f" slope {'n/a' if child is None else f'{child:.3f} MB/min'} after 5 min"
+        )
     print(f"Modbus requests / errors   {stats['requests']} / {stats['errors']}")
     print(
         f"Modbus latency p50 / p99   {stats['modbus_p50_ms']:.2f} / "
@@ -210,6 +223,14 @@ async def _soak(args: argparse.Namespace) -> int:
             for line in stat.traceback.format()[-6:]:
                 print(f"      {line}")
     return 0 if stats["errors"] == 0 and stats["client_failures"] == 0 else 1
+
+
+def _slope_after_five(samples: list[tuple[float, float]]) -> float | None:
+    """MB per minute of a least-squares line through the samples after minute 5."""
+    after_five = np.array([(m, r) for m, r in samples if m >= 5.0])
+    if len(after_five) <= 2:
+        return None
+    return float(np.polyfit(after_five[:, 0], after_five[:, 1], 1)[0])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -142,7 +142,8 @@ async def train(
     if options.modbus is not None:
         builder.serve(ServerProtocol.MODBUS, *options.modbus)
     if options.opcua is not None:
-        builder.serve(ServerProtocol.OPCUA, *options.opcua)
+        # In a process of its own, as serve runs it: the trainee's plant runs in real time.
+        builder.serve(ServerProtocol.OPCUA, *options.opcua, process=True)
     made: list[TrainingSession] = []
 
     def training_of(session: Session) -> TrainingSession:
