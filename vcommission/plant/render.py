@@ -24,6 +24,7 @@ the ``plot`` extra.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -101,6 +102,10 @@ class Rendering:
     beams: list[tuple[float, float, float, float, bool]] = field(default_factory=list)
     #: (component name, kind) of components with no body in the scene.
     unplaced: list[tuple[str, str]] = field(default_factory=list)
+    #: The model's camera it was taken from, if any (else :attr:`view`).
+    camera: str | None = None
+    #: What moment it shows, for the title ("t=12.300 s of R3 ..."); empty: power-on.
+    moment: str = ""
 
 
 def _scene_bounds(plant: Plant) -> tuple[np.ndarray, np.ndarray]:
@@ -145,31 +150,45 @@ def _colour(plant: Plant) -> None:
     )
 
 
-def render(plant: Plant, view: View = View.ISO, width: int = 1280, height: int = 800) -> Rendering:
+def render(
+    plant: Plant,
+    view: View = View.ISO,
+    width: int = 1280,
+    height: int = 800,
+    *,
+    viewpoint: Viewpoint | None = None,
+    camera: str | None = None,
+) -> Rendering:
     """Render ``plant`` as it stands now (after :meth:`Plant.reset`: at power-on).
 
-    Deterministic: the same plant state and size give the same pixels.
+    From ``viewpoint`` (a model's ``camera``, named ``camera``) when given, at ``width`` x
+    ``height``; else from ``view``, framing the whole scene. Deterministic: the same plant
+    state, viewpoint and size give the same pixels.
     """
     world = plant.world
     assert world is not None
     cid = world.cid
     _colour(plant)
-    low, high = _scene_bounds(plant)
-    centre = (low + high) / 2
-    radius = max(float(np.linalg.norm(high - low)) / 2, 0.1)
-    direction, up = _CAMERAS[View(view)]
-    direction = np.array(direction) / np.linalg.norm(direction)
-    # The bounding sphere is generous for a long, low line: come closer than it says.
-    distance = radius / math.tan(math.radians(_FIELD_OF_VIEW_DEG) / 2) * 0.8
-    eye = centre + direction * distance
-    view_matrix = pybullet.computeViewMatrix(
-        eye.tolist(), centre.tolist(), list(up), physicsClientId=cid
-    )
-    projection = pybullet.computeProjectionMatrixFOV(
-        _FIELD_OF_VIEW_DEG, width / height, distance / 100, distance * 4, physicsClientId=cid
-    )
-    rgb, matrix = _pixels(cid, width, height, view_matrix, projection)
-    rendering = Rendering(plant.model.name, View(view), rgb)
+    if viewpoint is not None:
+        viewpoint = dataclasses.replace(viewpoint, width=width, height=height)
+        rgb, matrix = _shoot(cid, viewpoint)
+    else:
+        low, high = _scene_bounds(plant)
+        centre = (low + high) / 2
+        radius = max(float(np.linalg.norm(high - low)) / 2, 0.1)
+        direction, up = _CAMERAS[View(view)]
+        direction = np.array(direction) / np.linalg.norm(direction)
+        # The bounding sphere is generous for a long, low line: come closer than it says.
+        distance = radius / math.tan(math.radians(_FIELD_OF_VIEW_DEG) / 2) * 0.8
+        eye = centre + direction * distance
+        view_matrix = pybullet.computeViewMatrix(
+            eye.tolist(), centre.tolist(), list(up), physicsClientId=cid
+        )
+        projection = pybullet.computeProjectionMatrixFOV(
+            _FIELD_OF_VIEW_DEG, width / height, distance / 100, distance * 4, physicsClientId=cid
+        )
+        rgb, matrix = _pixels(cid, width, height, view_matrix, projection)
+    rendering = Rendering(plant.model.name, View(view), rgb, camera=camera)
     rays = world.rays()
     for component in plant.components:
         kind = component.kind or type(component).__name__
@@ -246,7 +265,10 @@ def write_png(rendering: Rendering, path: str | Path) -> None:
             bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.85, "lw": 0.5},
             arrowprops={"arrowstyle": "-", "lw": 0.6, "color": "black"},
         )
-    title = f"{rendering.model} ({rendering.view.value} view)"
+    seen = f"camera {rendering.camera}" if rendering.camera else f"{rendering.view.value} view"
+    title = f"{rendering.model} ({seen})"
+    if rendering.moment:
+        title += f" at {rendering.moment}"
     axes.text(8, 18, title, fontsize=11, weight="bold", va="top")
     if rendering.unplaced:
         listed = "\n".join(f"{name} ({kind})" for name, kind in rendering.unplaced)

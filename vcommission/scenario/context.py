@@ -122,6 +122,10 @@ class RunContext:
     def __post_init__(self) -> None:
         self._previous = self.plant.image.committed
         self.sim.monitors.append(self._tick)
+        recorder = self.session.recorder
+        if isinstance(recorder, TraceRecorder):
+            # Poses too, so the trace can picture any moment (render --at T --trace FILE).
+            recorder.follow(self.plant, self.sim.now_ns)
 
     def _tick(self, now_ns: int, changed: list[int]) -> None:
         values = self.plant.image.committed
