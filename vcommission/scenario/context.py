@@ -67,6 +67,10 @@ class RunContext:
     faults: dict[str, Any] = field(default_factory=dict)
     #: Every fault injected in the run, in order, cleared ones too (each shown to act or not).
     injected: list[Any] = field(default_factory=list)
+    #: Every part request of the run's ``spawn`` steps
+    #: (:class:`~vcommission.plant.spawner.SpawnRequest`), so one that could not place its
+    #: parts is reported (:func:`~vcommission.scenario.steps.spawn_results`).
+    spawns: list[Any] = field(default_factory=list)
     #: Where files of evidence go, as a path prefix: a check writes ``<stem>.<what>.png``
     #: beside the run's trace (``--trace-dir``). None: the run keeps no files.
     evidence_stem: str | None = None
