@@ -82,7 +82,6 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     except ImportError:
         err.print("render needs matplotlib: pip install 'vcommission[plot]'", markup=False)
         return ExitCode.ERROR
-    from vcommission.fileio import write_atomic
     from vcommission.plant.camera import ViewpointSource
     from vcommission.plant.plant import Plant
     from vcommission.plant.poses import place
@@ -129,13 +128,7 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     if trace is not None and at_ns is not None:
         scenario = trace.meta.get("scenario")
         rendering.moment = f"t={at_ns / 1e9:.3f} s" + (f" of {scenario}" if scenario else "")
-    # Drawn to a temporary name beside the target, then moved: never half a picture.
-    temporary = output.with_name(f".{output.name}.rendering.png")
-    try:
-        write_png(rendering, temporary)
-        write_atomic(output, temporary.read_bytes())
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_png(rendering, output)  # atomically: never half a picture
     seen = f"camera {args.camera}" if args.camera else f"{view.value} view"
     moment = f", {rendering.moment}" if rendering.moment else ""
     out.print(

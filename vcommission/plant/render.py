@@ -25,15 +25,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vcommission.fileio import write_atomic
 from vcommission.plant.bullet import pybullet
 from vcommission.plant.camera import Viewpoint
 
@@ -278,9 +280,8 @@ def write_png(rendering: Rendering, path: str | Path) -> None:
         )  # fmt: skip
     axes.set_xlim(0, width)
     axes.set_ylim(height, 0)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     # No software/date metadata: the same rendering gives the same bytes.
-    figure.savefig(path, dpi=dpi, metadata={"Software": None})
+    _save(figure, dpi, path)
 
 
 # ---- snapshots of the live scene --------------------------------------------------------------
@@ -557,11 +558,10 @@ def write_snapshot_png(shot: Snapshot, path: str | Path) -> None:
 
     Deterministic bytes either way (no date or software name in the file).
     """
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:
         import matplotlib
     except ImportError:
-        Path(path).write_bytes(encode_png(shot.rgb))
+        write_atomic(path, encode_png(shot.rgb))
         return
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
@@ -598,7 +598,14 @@ def write_snapshot_png(shot: Snapshot, path: str | Path) -> None:
                   va="bottom", color="#333333")  # fmt: skip
     axes.set_xlim(0, width)
     axes.set_ylim(height, 0)
-    figure.savefig(path, dpi=dpi, metadata={"Software": None})
+    _save(figure, dpi, path)
+
+
+def _save(figure: Any, dpi: int, path: str | Path) -> None:
+    """The figure as a PNG at ``path``, written atomically, without date or software name."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    write_atomic(path, buffer.getvalue())
 
 
 def encode_png(rgb: np.ndarray) -> bytes:
