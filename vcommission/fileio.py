@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 from vcommission.errors import VcommissionError
@@ -12,11 +12,20 @@ from vcommission.errors import VcommissionError
 __all__ = ["write_atomic"]
 
 
-def _umask() -> int:
-    """The process's umask (reading it means setting it; put straight back)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _create_beside(target: Path) -> tuple[int, str]:
+    """A new temporary file beside ``target``, open for writing: (descriptor, path).
+
+    Created with mode 0666, so the kernel applies the umask as for any file the user makes
+    (``tempfile.mkstemp`` would give 0600), without reading the umask: setting it to read
+    it would change it for every thread meanwhile.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        temporary = str(target.parent / f".{target.name}.{secrets.token_hex(6)}")
+        try:
+            return os.open(temporary, flags, 0o666), temporary
+        except FileExistsError:
+            continue
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> None:
@@ -32,7 +41,7 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        handle, temporary = _create_beside(target)
     except OSError as exc:
         raise VcommissionError(f"cannot write {target}: {exc.strerror or exc}") from exc
     try:
@@ -40,7 +49,6 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
             stream.write(data.encode("utf-8") if isinstance(data, str) else data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):

@@ -170,8 +170,34 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         cache.close()
 
 
+#: pytest-asyncio's option for the event loop of async fixtures, and the value it will default
+#: to: without one it warns in every project it is installed in, which is not the project's
+#: doing when the plugin came with vcommission.
+_LOOP_SCOPE_OPTION = "asyncio_default_fixture_loop_scope"
+_LOOP_SCOPE = "function"
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(id): the requirement a scenario verifies")
+    _set_asyncio_loop_scope(config)
+
+
+def _set_asyncio_loop_scope(config: pytest.Config) -> None:
+    """Give pytest-asyncio its fixture loop scope when the project sets none (if installed).
+
+    Runs before pytest-asyncio's own ``pytest_configure`` reads it (``tryfirst``); a value
+    in the project's ini file or on the command line (``-o``) is left alone.
+    """
+    try:
+        value = config.getini(_LOOP_SCOPE_OPTION)
+    except ValueError:
+        return  # pytest-asyncio is not installed: no option, no warning
+    cache = getattr(config, "_inicache", None)
+    if not value and isinstance(cache, dict):
+        # getini() caches what it read; pytest has no public way to set a default for an
+        # option another plugin declares.
+        cache[_LOOP_SCOPE_OPTION] = _LOOP_SCOPE
 
 
 # ---- fixtures for scenarios written in Python ---------------------------------------------------

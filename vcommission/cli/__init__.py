@@ -43,7 +43,12 @@ COMMANDS = (
 def build_parser() -> Parser:
     """The argument parser with every command's subparser."""
     parser = Parser(prog="vcommission", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    commands = parser.add_subparsers(
+        dest="command",
+        required=True,
+        parser_class=Parser,
+        help="what to do (vcommission COMMAND --help for its options)",
+    )
     for name in COMMANDS:
         import_module(f"{__name__}.{name}").register(commands)
     return parser

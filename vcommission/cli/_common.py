@@ -131,8 +131,20 @@ def endpoint(default_port: int) -> Callable[[str], tuple[str, int] | None]:
 
 
 def model_path(text: str) -> Path:
-    """An argparse type: a model's file or folder, or the name of a bundled model."""
-    return resolve_model(text)
+    """An argparse type: a model's file or folder, or the name of a bundled model.
+
+    A path that does not exist is a usage error (exit 3), the same for every command that
+    takes one (``check``, ``io-list``, ``render``, ``serve``, ``demo --model``, ...).
+    """
+    path = resolve_model(text)
+    if not path.exists():
+        from vcommission.resources import bundled_models
+
+        names = ", ".join(bundled_models()) or "none"
+        raise argparse.ArgumentTypeError(
+            f"{text}: no such file or folder (bundled models: {names})"
+        )
+    return path
 
 
 def suite_path(text: str) -> Path:

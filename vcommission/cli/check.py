@@ -28,7 +28,10 @@ def register(commands: Subparsers) -> None:
         help="validate models (files or folders), ST programs (.st files), scenario files and "
         "requirements files",
     )
-    check.add_argument("paths", nargs="+", type=model_path, metavar="PATH")
+    check.add_argument(
+        "paths", nargs="+", type=model_path, metavar="PATH",
+        help="model files or folders, .st programs, scenario files or folders, requirements.yaml",
+    )  # fmt: skip
     check.add_argument(
         "--model",
         type=model_path,

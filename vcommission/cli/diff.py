@@ -17,8 +17,8 @@ __all__ = ["handle", "register"]
 
 def register(commands: Subparsers) -> None:
     diff = commands.add_parser("diff", help="where two traces (.npz) first differ")
-    diff.add_argument("left", type=Path, metavar="A")
-    diff.add_argument("right", type=Path, metavar="B")
+    diff.add_argument("left", type=Path, metavar="A", help="a trace (.npz)")
+    diff.add_argument("right", type=Path, metavar="B", help="the trace to compare it with")
     diff.set_defaults(handler=handle)
 
 

@@ -29,7 +29,9 @@ _PLC_DIRECTION = {"from_plant": "in", "to_plant": "out"}
 
 def register(commands: Subparsers) -> None:
     io_list = commands.add_parser("io-list", help="print a model's I/O list with addresses")
-    io_list.add_argument("model", type=model_path, metavar="MODEL")
+    io_list.add_argument(
+        "model", type=model_path, metavar="MODEL", help="model file or folder, or a bundled name"
+    )
     io_list.add_argument(
         "--format",
         choices=("table", "csv", "json", "st", "codesys"),

@@ -60,8 +60,11 @@ def register(commands: Subparsers) -> None:
     mutate = commands.add_parser(
         "mutate", help="mutation testing: run the scenarios against mutants of an ST program"
     )
-    mutate.add_argument("program", type=Path, metavar="PROGRAM.st")
-    mutate.add_argument("paths", nargs="+", type=suite_path, metavar="SCENARIOS")
+    mutate.add_argument("program", type=Path, metavar="PROGRAM.st", help="the ST program to mutate")
+    mutate.add_argument(
+        "paths", nargs="+", type=suite_path, metavar="SCENARIOS",
+        help="scenario files or folders (or a bundled suite) to run the mutants against",
+    )  # fmt: skip
     mutate.add_argument(
         "--operators",
         type=_operators,

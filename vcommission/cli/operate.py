@@ -27,7 +27,7 @@ def register(commands: Subparsers) -> None:
         help="write TRUE, wait S seconds, write FALSE (the default, for 0.5 s)",
     )  # fmt: skip
     operate.add_argument("--user", default=None, help="OPC UA user (serve --users)")
-    operate.add_argument("--password", default=None)
+    operate.add_argument("--password", default=None, help="the OPC UA user's password")
     operate.set_defaults(handler=handle)
 
 

@@ -26,7 +26,7 @@ def register(commands: Subparsers) -> None:
     plc = commands.add_parser(
         "plc", help="run an ST program as a soft PLC polling a plant's server in real time"
     )
-    plc.add_argument("program", type=Path, metavar="PROGRAM.st")
+    plc.add_argument("program", type=Path, metavar="PROGRAM.st", help="the ST program to run")
     plc.add_argument(
         "--modbus", type=endpoint(502), default=None, metavar="HOST:PORT", help="plant's server"
     )
@@ -40,9 +40,15 @@ def register(commands: Subparsers) -> None:
         metavar="MODEL",
         help="check and bind I/O against it",
     )
-    plc.add_argument("--speed", type=positive_float, default=1.0, metavar="FACTOR")
-    plc.add_argument("--duration", type=positive_float, default=None, metavar="SECONDS")
-    plc.add_argument("--unit-id", type=int, default=1)
+    plc.add_argument(
+        "--speed", type=positive_float, default=1.0, metavar="FACTOR",
+        help="scale the PLC clock to match serve --speed (default 1)",
+    )  # fmt: skip
+    plc.add_argument(
+        "--duration", type=positive_float, default=None, metavar="SECONDS",
+        help="stop after this long (default: until Ctrl-C)",
+    )  # fmt: skip
+    plc.add_argument("--unit-id", type=int, default=1, help="Modbus unit id to address (default 1)")
     add_coverage_option(plc)
     plc.set_defaults(handler=handle)
 

@@ -20,7 +20,9 @@ def register(commands: Subparsers) -> None:
         "report",
         help="the FAT report of a results file (run --json): HTML, PDF, Markdown summary",
     )
-    report.add_argument("results", type=Path, metavar="RESULTS.json")
+    report.add_argument(
+        "results", type=Path, metavar="RESULTS.json", help="the results of a run (run --json)"
+    )
     report.add_argument(
         "--traces",
         type=Path,

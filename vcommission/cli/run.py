@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vcommission.cli._common import (
     Subparsers,
@@ -34,7 +34,10 @@ __all__ = ["handle", "register"]
 
 def register(commands: Subparsers) -> None:
     run = commands.add_parser("run", help="run scenario files (or folders of them) and report")
-    run.add_argument("paths", nargs="+", type=suite_path, metavar="PATH")
+    run.add_argument(
+        "paths", nargs="+", type=suite_path, metavar="PATH",
+        help="scenario files or folders of them, or a bundled suite's name",
+    )  # fmt: skip
     run.add_argument(
         "--plc",
         type=Path,
@@ -60,9 +63,17 @@ def register(commands: Subparsers) -> None:
         help="run the cases on a Dask cluster: dask://HOST:PORT (the scheduler); default: "
         "worker processes here (-j)",
     )
-    run.add_argument("--junit", type=Path, default=None, metavar="FILE")
-    run.add_argument("--json", type=Path, default=None, metavar="FILE")
-    run.add_argument("--trace-dir", type=Path, default=None, metavar="DIR")
+    run.add_argument(
+        "--junit", type=Path, default=None, metavar="FILE", help="write a JUnit XML report"
+    )
+    run.add_argument(
+        "--json", type=Path, default=None, metavar="FILE",
+        help="write the results as JSON (vcommission report reads it)",
+    )  # fmt: skip
+    run.add_argument(
+        "--trace-dir", type=Path, default=None, metavar="DIR",
+        help="save every run's trace (.npz) and collision snapshots here",
+    )  # fmt: skip
     add_report_options(run)
     run.add_argument(
         "-k",
@@ -83,7 +94,14 @@ def register(commands: Subparsers) -> None:
         help="let scenarios start external PLC commands (a scenario file with a command is "
         "code; also VCOMMISSION_ALLOW_COMMANDS=1)",
     )
-    run.add_argument("-v", "--verbose", action="store_true")
+    run.add_argument(
+        "-v", "--verbose", action="store_true", help="show every check, passed ones too"
+    )
+    run.add_argument(
+        "--collect-only",
+        action="store_true",
+        help="list the scenario cases that would run (files loaded and checked), run none",
+    )
     run.set_defaults(handler=handle)
 
 
@@ -144,6 +162,8 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
     if not scenarios and not broken:
         err.print(f"no scenario found under {', '.join(map(str, args.paths))}", markup=False)
         return ExitCode.NO_INPUT
+    if args.collect_only:
+        return _list_cases(found, broken, out)
     try:
         info = RunInfo.of(found, seed=args.seed, strict=args.strict)
     except VcommissionError as exc:  # a malformed SOURCE_DATE_EPOCH
@@ -210,3 +230,17 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> ExitCode | int
         Verdict.VACUOUS: ExitCode.VACUOUS,
         Verdict.PASSED: ExitCode.OK,
     }[Verdict.worst([r.verdict for r in results])]
+
+
+def _list_cases(found: Any, broken: list[Any], out: Console) -> ExitCode:
+    """``--collect-only``: one line per case (file, name, requirements), then the count."""
+    for scenario in found.scenarios:
+        requirements = ",".join(scenario.spec.requirements) or "-"
+        out.print(f"{scenario.file}: {scenario.name}  {requirements}", markup=False)
+    files = len(dict.fromkeys(s.file for s in found.scenarios))
+    cases = len(found.scenarios)
+    line = f"{cases} case{'s' if cases != 1 else ''} in {files} file{'s' if files != 1 else ''}"
+    if broken:
+        line += f", {len(broken)} file{'s' if len(broken) != 1 else ''} not loaded"
+    out.print(line, markup=False)
+    return ExitCode.FAILED if broken else ExitCode.OK

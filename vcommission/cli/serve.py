@@ -26,7 +26,9 @@ __all__ = ["handle", "register"]
 
 def register(commands: Subparsers) -> None:
     serve = commands.add_parser("serve", help="run a model in real time and serve its I/O")
-    serve.add_argument("model", type=model_path, metavar="MODEL")
+    serve.add_argument(
+        "model", type=model_path, metavar="MODEL", help="model file or folder, or a bundled name"
+    )
     serve.add_argument(
         "--modbus",
         type=endpoint(502),
@@ -70,8 +72,14 @@ def register(commands: Subparsers) -> None:
         help="YAML map of tags to the PLC server's addresses (default: see README)",
     )
     serve.add_argument("--unit-id", type=int, default=None, help="answer only this unit id")
-    serve.add_argument("--speed", type=positive_float, default=1.0, metavar="FACTOR")
-    serve.add_argument("--duration", type=positive_float, default=None, metavar="SECONDS")
+    serve.add_argument(
+        "--speed", type=positive_float, default=1.0, metavar="FACTOR",
+        help="times real time (default 1)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--duration", type=positive_float, default=None, metavar="SECONDS",
+        help="stop after this many virtual seconds (default: until Ctrl-C)",
+    )  # fmt: skip
     serve.add_argument(
         "--watchdog",
         type=non_negative_float,

@@ -22,27 +22,51 @@ def _tags(text: str) -> list[str]:
     return [tag.strip() for tag in text.split(",") if tag.strip()]
 
 
+_FILE_HELP = "a trace written by run --trace-dir"
+
+
+def _add_window(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from", dest="start", type=non_negative_float, default=0.0, metavar="S",
+        help="from this virtual time, seconds (default 0)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--to", dest="end", type=non_negative_float, default=None, metavar="S",
+        help="up to this virtual time, seconds (default: the end)",
+    )  # fmt: skip
+
+
 def register(commands: Subparsers) -> None:
     trace = commands.add_parser("trace", help="show a trace (.npz), or export it as CSV or VCD")
-    actions = trace.add_subparsers(dest="action", required=True, parser_class=type(trace))
+    actions = trace.add_subparsers(
+        dest="action", required=True, parser_class=type(trace), help="what to do with it"
+    )
     show = actions.add_parser("show", help="what a trace holds, and the changes of some tags")
-    show.add_argument("file", type=Path, metavar="TRACE.npz")
-    show.add_argument("--tags", type=_tags, default=None, metavar="A,B,...")
-    show.add_argument("--from", dest="start", type=non_negative_float, default=0.0, metavar="S")
-    show.add_argument("--to", dest="end", type=non_negative_float, default=None, metavar="S")
+    show.add_argument("file", type=Path, metavar="TRACE.npz", help=_FILE_HELP)
+    show.add_argument(
+        "--tags", type=_tags, default=None, metavar="A,B,...", help="tags to list (default: all)"
+    )
+    _add_window(show)
     export = actions.add_parser("export", help="the trace as CSV, or VCD for GTKWave")
-    export.add_argument("file", type=Path, metavar="TRACE.npz")
-    export.add_argument("--format", choices=("csv", "vcd"), required=True)
-    export.add_argument("--tags", type=_tags, default=None, metavar="A,B,...")
+    export.add_argument("file", type=Path, metavar="TRACE.npz", help=_FILE_HELP)
+    export.add_argument(
+        "--format", choices=("csv", "vcd"), required=True, help="csv (time_s,tag,value) or vcd"
+    )
+    export.add_argument(
+        "--tags", type=_tags, default=None, metavar="A,B,...", help="tags to export (default: all)"
+    )
     export.add_argument(
         "-o", "--output", type=Path, default=None, metavar="FILE", help="default: stdout"
     )
     plot = actions.add_parser("plot", help="a timing diagram of some tags, as SVG")
-    plot.add_argument("file", type=Path, metavar="TRACE.npz")
-    plot.add_argument("--tags", type=_tags, required=True, metavar="A,B,...")
-    plot.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.svg")
-    plot.add_argument("--from", dest="start", type=non_negative_float, default=0.0, metavar="S")
-    plot.add_argument("--to", dest="end", type=non_negative_float, default=None, metavar="S")
+    plot.add_argument("file", type=Path, metavar="TRACE.npz", help=_FILE_HELP)
+    plot.add_argument(
+        "--tags", type=_tags, required=True, metavar="A,B,...", help="tags to draw, a row each"
+    )
+    plot.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="FILE.svg", help="where to write it"
+    )
+    _add_window(plot)
     trace.set_defaults(handler=handle)
 
 

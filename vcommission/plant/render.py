@@ -24,15 +24,18 @@ the ``plot`` extra.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import io
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vcommission.fileio import write_atomic
 from vcommission.plant.bullet import pybullet
 from vcommission.plant.camera import Viewpoint
 
@@ -101,6 +104,10 @@ class Rendering:
     beams: list[tuple[float, float, float, float, bool]] = field(default_factory=list)
     #: (component name, kind) of components with no body in the scene.
     unplaced: list[tuple[str, str]] = field(default_factory=list)
+    #: The model's camera it was taken from, if any (else :attr:`view`).
+    camera: str | None = None
+    #: What moment it shows, for the title ("t=12.300 s of R3 ..."); empty: power-on.
+    moment: str = ""
 
 
 def _scene_bounds(plant: Plant) -> tuple[np.ndarray, np.ndarray]:
@@ -145,31 +152,45 @@ def _colour(plant: Plant) -> None:
     )
 
 
-def render(plant: Plant, view: View = View.ISO, width: int = 1280, height: int = 800) -> Rendering:
+def render(
+    plant: Plant,
+    view: View = View.ISO,
+    width: int = 1280,
+    height: int = 800,
+    *,
+    viewpoint: Viewpoint | None = None,
+    camera: str | None = None,
+) -> Rendering:
     """Render ``plant`` as it stands now (after :meth:`Plant.reset`: at power-on).
 
-    Deterministic: the same plant state and size give the same pixels.
+    From ``viewpoint`` (a model's ``camera``, named ``camera``) when given, at ``width`` x
+    ``height``; else from ``view``, framing the whole scene. Deterministic: the same plant
+    state, viewpoint and size give the same pixels.
     """
     world = plant.world
     assert world is not None
     cid = world.cid
     _colour(plant)
-    low, high = _scene_bounds(plant)
-    centre = (low + high) / 2
-    radius = max(float(np.linalg.norm(high - low)) / 2, 0.1)
-    direction, up = _CAMERAS[View(view)]
-    direction = np.array(direction) / np.linalg.norm(direction)
-    # The bounding sphere is generous for a long, low line: come closer than it says.
-    distance = radius / math.tan(math.radians(_FIELD_OF_VIEW_DEG) / 2) * 0.8
-    eye = centre + direction * distance
-    view_matrix = pybullet.computeViewMatrix(
-        eye.tolist(), centre.tolist(), list(up), physicsClientId=cid
-    )
-    projection = pybullet.computeProjectionMatrixFOV(
-        _FIELD_OF_VIEW_DEG, width / height, distance / 100, distance * 4, physicsClientId=cid
-    )
-    rgb, matrix = _pixels(cid, width, height, view_matrix, projection)
-    rendering = Rendering(plant.model.name, View(view), rgb)
+    if viewpoint is not None:
+        viewpoint = dataclasses.replace(viewpoint, width=width, height=height)
+        rgb, matrix = _shoot(cid, viewpoint)
+    else:
+        low, high = _scene_bounds(plant)
+        centre = (low + high) / 2
+        radius = max(float(np.linalg.norm(high - low)) / 2, 0.1)
+        direction, up = _CAMERAS[View(view)]
+        direction = np.array(direction) / np.linalg.norm(direction)
+        # The bounding sphere is generous for a long, low line: come closer than it says.
+        distance = radius / math.tan(math.radians(_FIELD_OF_VIEW_DEG) / 2) * 0.8
+        eye = centre + direction * distance
+        view_matrix = pybullet.computeViewMatrix(
+            eye.tolist(), centre.tolist(), list(up), physicsClientId=cid
+        )
+        projection = pybullet.computeProjectionMatrixFOV(
+            _FIELD_OF_VIEW_DEG, width / height, distance / 100, distance * 4, physicsClientId=cid
+        )
+        rgb, matrix = _pixels(cid, width, height, view_matrix, projection)
+    rendering = Rendering(plant.model.name, View(view), rgb, camera=camera)
     rays = world.rays()
     for component in plant.components:
         kind = component.kind or type(component).__name__
@@ -246,7 +267,10 @@ def write_png(rendering: Rendering, path: str | Path) -> None:
             bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.85, "lw": 0.5},
             arrowprops={"arrowstyle": "-", "lw": 0.6, "color": "black"},
         )
-    title = f"{rendering.model} ({rendering.view.value} view)"
+    seen = f"camera {rendering.camera}" if rendering.camera else f"{rendering.view.value} view"
+    title = f"{rendering.model} ({seen})"
+    if rendering.moment:
+        title += f" at {rendering.moment}"
     axes.text(8, 18, title, fontsize=11, weight="bold", va="top")
     if rendering.unplaced:
         listed = "\n".join(f"{name} ({kind})" for name, kind in rendering.unplaced)
@@ -256,9 +280,8 @@ def write_png(rendering: Rendering, path: str | Path) -> None:
         )  # fmt: skip
     axes.set_xlim(0, width)
     axes.set_ylim(height, 0)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     # No software/date metadata: the same rendering gives the same bytes.
-    figure.savefig(path, dpi=dpi, metadata={"Software": None})
+    _save(figure, dpi, path)
 
 
 # ---- snapshots of the live scene --------------------------------------------------------------
@@ -535,11 +558,10 @@ def write_snapshot_png(shot: Snapshot, path: str | Path) -> None:
 
     Deterministic bytes either way (no date or software name in the file).
     """
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:
         import matplotlib
     except ImportError:
-        Path(path).write_bytes(encode_png(shot.rgb))
+        write_atomic(path, encode_png(shot.rgb))
         return
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
@@ -576,7 +598,14 @@ def write_snapshot_png(shot: Snapshot, path: str | Path) -> None:
                   va="bottom", color="#333333")  # fmt: skip
     axes.set_xlim(0, width)
     axes.set_ylim(height, 0)
-    figure.savefig(path, dpi=dpi, metadata={"Software": None})
+    _save(figure, dpi, path)
+
+
+def _save(figure: Any, dpi: int, path: str | Path) -> None:
+    """The figure as a PNG at ``path``, written atomically, without date or software name."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    write_atomic(path, buffer.getvalue())
 
 
 def encode_png(rgb: np.ndarray) -> bytes:

@@ -14,7 +14,41 @@ from vcommission.signals import SignalType
 if TYPE_CHECKING:
     from vcommission.plant.world import World
 
-__all__ = ["PartSpawner", "PartSpawnerParams"]
+__all__ = ["PartSpawner", "PartSpawnerParams", "SpawnRequest"]
+
+
+@dataclass
+class SpawnRequest:
+    """Parts a scenario asked a spawner for (a ``spawn`` step), and how far it got.
+
+    A part is dropped once it is due and the drop zone is clear of parts; while one waits,
+    :attr:`waiting_since_ns` says since when and :attr:`blocked_by` which part is in the way.
+    A drop zone inside the machine (a static body, a belt) or below the floor can never take
+    a part: the request is given up with :attr:`refused` saying why.
+    """
+
+    spawner: str
+    variant: str
+    count: int
+    interval_ns: int
+    #: When the next part is due, virtual ns.
+    due_ns: int
+    placed: int = 0
+    #: Since when the part due has waited for a clear drop zone (None: it is not waiting).
+    waiting_since_ns: int | None = None
+    #: The part (its run id) that was in the drop zone when it was last found occupied.
+    blocked_by: int | None = None
+    #: Why no part of this request can be placed (then none more are tried).
+    refused: str | None = None
+    #: The machine bodies the drop zone overlaps, when :attr:`refused` (pybullet body ids).
+    inside: tuple[int, ...] = ()
+    #: What asked for the parts, in words (the scenario step), for reports.
+    step: str = ""
+
+    @property
+    def remaining(self) -> int:
+        """Parts asked for and not placed (yet)."""
+        return self.count - self.placed
 
 
 @dataclass(frozen=True)
@@ -82,21 +116,40 @@ class PartSpawner(Component):
         super().build(world)
         self._last_ns: int | None = None
         self._spawned = 0
-        #: Parts a scenario asked for: [variant, how many more, interval ns, next due ns].
-        self._requests: list[list] = []
+        #: Parts a scenario asked for, served in order; a finished one leaves the queue.
+        self._requests: list[SpawnRequest] = []
 
-    def request(self, variant: str, count: int, interval_ns: int, now_ns: int) -> None:
+    def request(self, variant: str, count: int, interval_ns: int, now_ns: int) -> SpawnRequest:
         """Drop ``count`` parts of ``variant`` ``interval_ns`` apart, whatever ``enable`` says.
 
-        As a person putting boxes on the belt would: each waits for a clear drop zone.
+        As a person putting boxes on the belt would: each waits for a clear drop zone. The
+        returned request says how many were placed, and what kept the others back.
         """
         if variant not in self.variants:
             known = ", ".join(sorted(self.variants))
             raise PlantError(f"{self.name}: unknown part variant {variant!r} ({known})")
-        self._requests.append([variant, count, interval_ns, now_ns])
+        request = SpawnRequest(self.name, variant, count, interval_ns, now_ns)
+        self._requests.append(request)
+        return request
 
     def zone_clear(self, ctx: TickContext) -> bool:
         return not ctx.world.overlapping(*self._zone, ctx.parts.is_part)
+
+    def _in_the_way(self, ctx: TickContext) -> list[int]:
+        """Machine bodies in the drop zone that will never leave it (not parts, not movers)."""
+        world = ctx.world
+        travelling = set(world.urdfs)
+        for driven in world.kinematic:
+            if getattr(driven, "surface", True) is False:  # a plate, a tool: it moves on
+                travelling.add(driven.body)
+            for entry in getattr(driven, "bodies", ()):  # a tool driver's bodies
+                travelling.add(entry[0].body)
+        return world.overlapping(
+            *self._zone,
+            lambda body: (
+                body != world.ground and not ctx.parts.is_part(body) and body not in travelling
+            ),
+        )
 
     def spawn(self, ctx: TickContext, variant: str | None = None) -> Part:
         """Create one part now (a scenario may call this directly); returns it."""
@@ -120,13 +173,27 @@ class PartSpawner(Component):
 
     def _serve_request(self, ctx: TickContext) -> None:
         request = self._requests[0]
-        variant, _, interval_ns, due_ns = request
-        if ctx.now_ns < due_ns or not self.zone_clear(ctx):
+        if ctx.now_ns < request.due_ns:
             return
-        self.spawn(ctx, variant)
-        request[1] -= 1
-        request[3] = ctx.now_ns + interval_ns
-        if request[1] == 0:
+        if request.placed == 0 and request.waiting_since_ns is None:
+            inside = self._in_the_way(ctx)
+            if inside or self.params.position[2] < 0:
+                request.inside = tuple(sorted(inside))
+                request.refused = "inside the machine" if inside else "below the floor"
+                self._requests.pop(0)
+                return
+        occupying = ctx.world.overlapping(*self._zone, ctx.parts.is_part)
+        if occupying:
+            if request.waiting_since_ns is None:
+                request.waiting_since_ns = ctx.now_ns
+            part = ctx.parts.by_body(occupying[0])
+            request.blocked_by = part.id if part is not None else None
+            return
+        request.waiting_since_ns = None
+        self.spawn(ctx, request.variant)
+        request.placed += 1
+        request.due_ns = ctx.now_ns + request.interval_ns
+        if request.remaining == 0:
             self._requests.pop(0)
 
     def sense(self, ctx: TickContext) -> None:

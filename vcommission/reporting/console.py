@@ -131,11 +131,13 @@ class ConsoleReporter(Reporter):
             for requirement, verdict in summary.requirements.items()
         ]
         counts = ", ".join(f"{summary.counts[v]} {v.value}" for v in Verdict)
+        # A rate over scenarios that never ran (files that did not load) would mean nothing.
+        rate = f" ({summary.per_minute:.1f} scenarios/min)" if summary.ran else ""
         lines.append(
             Text.assemble(
                 (f"{summary.verdict.name:<6}", _STYLE[summary.verdict]),
                 f"  {summary.total} scenario{_s(summary.total)}: {counts}"
-                f" in {summary.wall_s:.1f} s wall ({summary.per_minute:.1f} scenarios/min)",
+                f" in {summary.wall_s:.1f} s wall{rate}",
             )
         )
         if summary.interrupted:

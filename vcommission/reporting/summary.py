@@ -65,6 +65,9 @@ class Summary:
     wall_s: float = 0.0
     #: Scenarios a signal stopped or kept from running (each also counted as an error).
     interrupted: int = 0
+    #: Scenarios that ran (advanced virtual time): not files that did not load, not ones a
+    #: signal kept from starting. A run where none did has no rate to show.
+    ran: int = 0
 
     @classmethod
     def of(cls, results: list[ScenarioResult], wall_s: float) -> Summary:
@@ -76,6 +79,7 @@ class Summary:
             requirements=requirement_verdicts(results),
             wall_s=wall_s,
             interrupted=sum(1 for result in results if result.interrupted),
+            ran=sum(1 for result in results if result.virtual_s > 0),
         )
 
     @property

@@ -67,6 +67,10 @@ class RunContext:
     faults: dict[str, Any] = field(default_factory=dict)
     #: Every fault injected in the run, in order, cleared ones too (each shown to act or not).
     injected: list[Any] = field(default_factory=list)
+    #: Every part request of the run's ``spawn`` steps
+    #: (:class:`~vcommission.plant.spawner.SpawnRequest`), so one that could not place its
+    #: parts is reported (:func:`~vcommission.scenario.steps.spawn_results`).
+    spawns: list[Any] = field(default_factory=list)
     #: Where files of evidence go, as a path prefix: a check writes ``<stem>.<what>.png``
     #: beside the run's trace (``--trace-dir``). None: the run keeps no files.
     evidence_stem: str | None = None
@@ -122,6 +126,10 @@ class RunContext:
     def __post_init__(self) -> None:
         self._previous = self.plant.image.committed
         self.sim.monitors.append(self._tick)
+        recorder = self.session.recorder
+        if isinstance(recorder, TraceRecorder):
+            # Poses too, so the trace can picture any moment (render --at T --trace FILE).
+            recorder.follow(self.plant, self.sim.now_ns)
 
     def _tick(self, now_ns: int, changed: list[int]) -> None:
         values = self.plant.image.committed

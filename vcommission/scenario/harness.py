@@ -110,9 +110,11 @@ class Harness:
         once it acted, vacuous while it has not.
         """
         from vcommission.scenario.runner import fault_result
+        from vcommission.scenario.steps import spawn_results
 
         results = [check.finish(self.run) for check in self._checks]
         results += [fault_result(fault) for fault in self.run.injected]
+        results += spawn_results(self.run)
         stopped = plc_stopped(self.plc)
         if stopped is not None:
             results.insert(0, stopped)

@@ -37,7 +37,7 @@ from vcommission.scenario.provenance import file_sha256, model_sha256, provenanc
 from vcommission.scenario.registry import STEPS
 from vcommission.scenario.results import CheckResult, ScenarioResult, Verdict, apply_strict
 from vcommission.scenario.schema import ClockChoice, ExternalPlc, Scenario, Step
-from vcommission.scenario.steps import Advance, StepFailed, Steps, describe_step
+from vcommission.scenario.steps import Advance, StepFailed, Steps, describe_step, spawn_results
 from vcommission.scenario.trace import TraceRecorder
 from vcommission.session import ServerProtocol, Session, SessionBuilder
 
@@ -188,6 +188,7 @@ class _Run:
             failure = asyncio.run(self._drive_external(external))
         results = [self._finish_check(check) for check in checks]
         results += [fault_result(fault) for fault in run.injected]
+        results += spawn_results(run)
         if self.strict:
             apply_strict(results)
         if failure is not None:

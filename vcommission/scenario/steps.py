@@ -48,7 +48,16 @@ if TYPE_CHECKING:
     from vcommission.scenario.context import RunContext
     from vcommission.simulator import Simulator
 
-__all__ = ["Advance", "StepFailed", "Steps", "describe_step", "drive", "pulse", "run_for"]
+__all__ = [
+    "Advance",
+    "StepFailed",
+    "Steps",
+    "describe_step",
+    "drive",
+    "pulse",
+    "run_for",
+    "spawn_results",
+]
 
 Problems = Iterable[tuple["YamlPath", str]]
 
@@ -228,8 +237,87 @@ def spawn(spec: SpawnSpec, run: RunContext) -> Steps:
     spawners = plant.having(PartSource)
     if spec.spawner is not None:
         spawners = [c for c in spawners if c.name == spec.spawner]
-    spawners[0].request(spec.variant, spec.count, s_to_ns(spec.interval), run.now_ns)
+    request = spawners[0].request(spec.variant, spec.count, s_to_ns(spec.interval), run.now_ns)
+    request.step = _describe_spawn(spec)
+    run.spawns.append(request)
     yield from ()
+
+
+def spawn_results(run: RunContext) -> list[CheckResult]:
+    """A result of kind ``spawn`` for each ``spawn`` step that did not place all its parts.
+
+    Parts that never came leave the scenario short of the situation it set up: while they
+    waited for a clear drop zone (a part in the way) or the run ended before they were due,
+    the result is **vacuous** (failed under ``--strict``), with the part in the way as
+    evidence; a drop zone inside the machine or below the floor can never take a part, an
+    **error** (the scenario or the model is wrong, not the PLC). Steps that placed every part
+    add nothing, so a run's results are as before.
+    """
+    from vcommission.scenario.checks import undelivered
+
+    results = []
+    end = run.now_ns
+    for request in run.spawns:
+        if request.remaining == 0:
+            continue
+        step = request.step or f"spawn {request.count} {request.variant}"
+        placed = f"{request.placed} of {request.count} placed"
+        spawner = next(c for c in run.plant.components if c.name == request.spawner)
+        where = _shown(tuple(round(float(c), 3) for c in spawner.params.position))
+        parts: list[dict] = []
+        time_ns = end
+        if request.refused is not None:
+            verdict = Verdict.ERROR
+            inside = _owners(run, request.inside)
+            reason = f"the drop zone at {where} m is {request.refused}"
+            reason += f" ({', '.join(inside)})" if inside else ""
+            message = f"{step}: {placed}: {reason}: no part can be placed there"
+        elif request.waiting_since_ns is not None:
+            verdict = Verdict.VACUOUS
+            time_ns = request.waiting_since_ns
+            blocker = request.blocked_by
+            parts = [p for p in undelivered(run) if p["id"] == blocker]
+            who = f"part {blocker}" if blocker is not None else "a part"
+            reason = (
+                f"the drop zone at {where} m was occupied by {who} from "
+                f"t={ns_to_s(time_ns):.3f} s to the end (t={ns_to_s(end):.3f} s)"
+            )
+            message = f"{step}: {placed}, {request.remaining} never: {reason}"
+        else:
+            verdict = Verdict.VACUOUS
+            reason = (
+                f"the run ended at t={ns_to_s(end):.3f} s, before the next was due at "
+                f"t={ns_to_s(request.due_ns):.3f} s"
+            )
+            message = f"{step}: {placed}, {request.remaining} never: {reason}"
+        count = f"{request.spawner}.count"
+        evidence = run.evidence(time_ns, [count] if count in run.plant.image.table else [])
+        evidence.parts = parts
+        results.append(
+            CheckResult(
+                f"spawn: {step}",
+                "spawn",
+                verdict,
+                message,
+                figures={"asked": request.count, "placed": request.placed},
+                evidence=evidence,
+                exercised=verdict is not Verdict.VACUOUS,
+                vacuity=reason if verdict is Verdict.VACUOUS else None,
+                criterion=f"{step}: every part placed",
+            )
+        )
+    return results
+
+
+def _owners(run: RunContext, bodies: Iterable[int]) -> list[str]:
+    """The components (``name.group``) that own ``bodies``."""
+    wanted = set(bodies)
+    return [
+        f"{component.name}.{group_name}"
+        for component in run.plant.components
+        for group_name, group in component.bodies().items()
+        if wanted & set(group.all)
+    ]
 
 
 @step_type(

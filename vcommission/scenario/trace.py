@@ -4,6 +4,13 @@
 gives a :class:`Trace`, which saves to a compressed ``.npz`` (numpy's own format: no extra
 dependency, loads in any numpy) and loads back for reports and :func:`first_divergence`.
 Times are integer nanoseconds of virtual time throughout.
+
+A recorder that follows the plant (:meth:`TraceRecorder.follow`, as every scenario run does)
+also keeps the poses of the parts and moving bodies (:class:`PoseTrack`, sampled by
+:class:`~vcommission.plant.poses.PoseSampler`), so a picture of any moment of the run can be
+drawn afterwards (``vcommission render --at T --trace FILE``). Such a trace is format
+``vcommission-trace-2``: version 1 plus the poses; one without poses is still written as
+version 1, and both load.
 """
 
 from __future__ import annotations
@@ -13,19 +20,67 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vcommission.errors import VcommissionError
 from vcommission.fileio import write_atomic
 from vcommission.plant.parts import PartTracker
+from vcommission.plant.poses import DEFAULT_PERIOD_NS, SCALE, PoseRecord, PoseSampler, interpolate
 from vcommission.signals import SignalType, Value
 from vcommission.simulator import ChangeRecorder
 
-__all__ = ["Divergence", "Trace", "TraceRecorder", "first_divergence", "window"]
+if TYPE_CHECKING:
+    from vcommission.plant.plant import Plant
 
+__all__ = ["Divergence", "PoseTrack", "Trace", "TraceRecorder", "first_divergence", "window"]
+
+#: Signals and part journeys only.
 FORMAT = "vcommission-trace-1"
+#: Version 1 plus the poses of parts and moving bodies (``poses`` in the header, and the
+#: ``pose_times``, ``pose_keys`` and ``pose_values`` arrays).
+FORMAT_POSES = "vcommission-trace-2"
+_FORMATS = (FORMAT, FORMAT_POSES)
+
+
+@dataclass
+class PoseTrack:
+    """The recorded poses of a run: per thing (a key), its pose whenever it changed.
+
+    Keys are ``part:<id>`` and ``<component>/<group>/<n>`` (see :mod:`vcommission.plant.poses`);
+    values are base position (m), orientation quaternion (x, y, z, w) and joint positions,
+    as integers in units of :data:`~vcommission.plant.poses.SCALE`.
+    """
+
+    period_ns: int = DEFAULT_PERIOD_NS
+    #: (time ns, key, values), in time order.
+    records: list[PoseRecord] = field(default_factory=list)
+
+    def keys(self) -> list[str]:
+        """Every key, in order of its first record."""
+        return list(dict.fromkeys(key for _, key, _ in self.records))
+
+    def at(self, time_ns: int) -> dict[str, list[float]]:
+        """Every key's pose at ``time_ns`` (metres, radians), interpolated between records.
+
+        A key first recorded after ``time_ns`` takes its first pose.
+        """
+        before: dict[str, tuple[int, tuple[int, ...]]] = {}
+        after: dict[str, tuple[int, tuple[int, ...]]] = {}
+        for t, key, values in self.records:
+            if t <= time_ns or key not in before:
+                before[key] = (t, values)
+            elif key not in after:
+                after[key] = (t, values)
+        return {
+            key: interpolate(
+                (t0, [v * SCALE for v in a]),
+                (after[key][0], [v * SCALE for v in after[key][1]]) if key in after else None,
+                time_ns,
+            )
+            for key, (t0, a) in before.items()
+        }
 
 
 @dataclass
@@ -44,6 +99,8 @@ class Trace:
     #: Scenario, model, seed, program: what produced it.
     meta: dict[str, Any] = field(default_factory=dict)
     end_ns: int = 0
+    #: Poses of parts and moving bodies (format 2); None in a trace without them.
+    poses: PoseTrack | None = None
 
     def index(self, tag: str) -> int:
         try:
@@ -64,6 +121,33 @@ class Trace:
             value = v
         return value
 
+    def moment(self, time_ns: int) -> tuple[dict[str, list[float]], dict[int, str]]:
+        """Where everything was at ``time_ns``: poses by key, and the parts there then.
+
+        The parts are those spawned by then and not yet removed, by id, with their variant.
+
+        Raises:
+            VcommissionError: the trace keeps no poses (format 1), or ``time_ns`` is outside
+                the run.
+        """
+        if self.poses is None:
+            raise VcommissionError(
+                "the trace keeps no poses (recorded as vcommission-trace-1, before poses were "
+                "kept): run the scenario again with --trace-dir to picture a moment of it"
+            )
+        if not 0 <= time_ns <= self.end_ns:
+            raise VcommissionError(
+                f"t={time_ns / 1e9:g} s is outside the run (0 to {self.end_ns / 1e9:g} s)"
+            )
+        poses = self.poses.at(time_ns)
+        present = {}
+        for part in self.parts:
+            removed = any(t <= time_ns for t, event, _ in part["journey"] if event == "removed")
+            key = f"part:{part['id']}"
+            if part["spawned_ns"] <= time_ns and not removed and key in poses:
+                present[int(part["id"])] = str(part["variant"])
+        return poses, present
+
     def window(
         self, tags: list[str] | tuple[str, ...], start_ns: int, end_ns: int
     ) -> list[tuple[int, str, Value]]:
@@ -78,8 +162,8 @@ class Trace:
         times = np.array([t for t, _, _ in self.changes], dtype=np.int64)
         indices = np.array([i for _, i, _ in self.changes], dtype=np.int32)
         values = np.array([float(v) for _, _, v in self.changes], dtype=np.float64)
-        header = {
-            "format": FORMAT,
+        header: dict[str, Any] = {
+            "format": FORMAT if self.poses is None else FORMAT_POSES,
             "names": self.names,
             "types": self.types,
             "initial": [float(v) for v in self.initial],
@@ -87,6 +171,27 @@ class Trace:
             "meta": self.meta,
             "end_ns": self.end_ns,
         }
+        arrays: dict[str, np.ndarray] = {}
+        if self.poses is not None:
+            keys = self.poses.keys()
+            number = {key: i for i, key in enumerate(keys)}
+            widths = {key: 0 for key in keys}
+            for _, key, record in self.poses.records:
+                widths[key] = len(record)
+            header["poses"] = {
+                "period_ns": self.poses.period_ns,
+                "scale": SCALE,
+                "keys": keys,
+                "widths": [widths[key] for key in keys],
+            }
+            records = self.poses.records
+            arrays = {
+                "pose_times": np.array([t for t, _, _ in records], dtype=np.int64),
+                "pose_keys": np.array([number[k] for _, k, _ in records], dtype=np.int32),
+                "pose_values": np.array(
+                    [v for _, _, record in records for v in record], dtype=np.int32
+                ),
+            }
         buffer = io.BytesIO()
         np.savez_compressed(
             buffer,
@@ -94,6 +199,7 @@ class Trace:
             times=times,
             indices=indices,
             values=values,
+            **arrays,
         )
         write_atomic(path, buffer.getvalue())
 
@@ -104,9 +210,14 @@ class Trace:
             with np.load(path, allow_pickle=False) as data:
                 header = json.loads(str(data["header"]))
                 times, indices, values = data["times"], data["indices"], data["values"]
-        except (OSError, ValueError, KeyError) as exc:
+                poses = None
+                if header.get("format") == FORMAT_POSES:
+                    poses = _load_poses(
+                        header["poses"], data["pose_times"], data["pose_keys"], data["pose_values"]
+                    )
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
             raise VcommissionError(f"{path}: not a vcommission trace ({exc})") from None
-        if header.get("format") != FORMAT:
+        if header.get("format") not in _FORMATS:
             raise VcommissionError(f"{path}: unknown trace format {header.get('format')!r}")
         types = header["types"]
         cast = [_caster(t) for t in types]
@@ -119,8 +230,26 @@ class Trace:
         for part in parts:
             part["journey"] = [tuple(event) for event in part["journey"]]
         return cls(
-            header["names"], types, initial, changes, parts, header["meta"], header["end_ns"]
+            header["names"], types, initial, changes, parts, header["meta"], header["end_ns"], poses
         )
+
+
+def _load_poses(
+    header: dict[str, Any], times: np.ndarray, keys: np.ndarray, values: np.ndarray
+) -> PoseTrack:
+    names, widths = header["keys"], header["widths"]
+    if len(names) != len(widths) or len(times) != len(keys):
+        raise ValueError("pose arrays and header disagree")
+    flat = values.tolist()
+    records: list[PoseRecord] = []
+    offset = 0
+    for t, k in zip(times.tolist(), keys.tolist(), strict=True):
+        width = widths[k]
+        records.append((int(t), names[k], tuple(flat[offset : offset + width])))
+        offset += width
+    if offset != len(flat):
+        raise ValueError("pose values and widths disagree")
+    return PoseTrack(int(header["period_ns"]), records)
 
 
 def _caster(type_name: str) -> Any:
@@ -161,12 +290,28 @@ class TraceRecorder(ChangeRecorder):
     """A :class:`ChangeRecorder` that also keeps the values at the start, for a :class:`Trace`."""
 
     initial: list[Value] = field(init=False)
+    #: Samples the plant's poses after every tick, once :meth:`follow` attached it.
+    sampler: PoseSampler | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.initial = list(self.image.committed)
 
+    def follow(self, plant: Plant, now_ns: int = 0, period_ns: int = DEFAULT_PERIOD_NS) -> None:
+        """Also keep the poses of ``plant``'s parts and moving bodies, from ``now_ns`` on."""
+        self.sampler = PoseSampler(plant, period_ns)
+        self.sampler.sample(now_ns)
+
+    def __call__(self, now_ns: int, changed: list[int]) -> None:
+        super().__call__(now_ns, changed)
+        if self.sampler is not None:
+            self.sampler(now_ns)
+
     def trace(self, parts: PartTracker, end_ns: int, meta: dict[str, Any]) -> Trace:
         table = self.image.table
+        poses = None
+        if self.sampler is not None:
+            self.sampler.sample(end_ns)  # the last moment, exactly
+            poses = PoseTrack(self.sampler.period_ns, list(self.sampler.records))
         return Trace(
             names=[s.name for s in table.signals],
             types=[s.type.value for s in table.signals],
@@ -184,6 +329,7 @@ class TraceRecorder(ChangeRecorder):
             ],
             meta=meta,
             end_ns=end_ns,
+            poses=poses,
         )
 
 
