@@ -2,19 +2,25 @@
 
 1. **The original first.** Every scenario runs against the program as it is, strict (a
    vacuous check fails). It must pass: a suite that fails the original cannot judge mutants.
-   This run gives each scenario's statement coverage and its trace's SHA-256.
+   This run gives each scenario's statement coverage, its trace's SHA-256 and its *tape*
+   (:mod:`vcommission.mutation.replay`): what the PLC read at every scan and what it wrote.
 2. **Coverage decides what runs.** A mutant changes one statement (or a declaration, which
    every scenario depends on). Only the scenarios that executed that statement can tell
    the difference; with none, the mutant is *not covered* and is not run at all.
 3. **One unit per mutant.** A worker compiles the mutant (one that does not compile is
-   *not compiled*, discarded and counted), then runs its scenarios, strict, until the first
-   that does not pass: **killed**, by that scenario and its first failed check. A mutant
-   whose PLC faults (the "PLC running" check), whose run is an error, or that runs past its
-   time budget (ten times the original's time for the same scenarios, and 10 s more) is
-   killed too, and reported apart. Scenarios that killed most so far run first.
-4. **Survivors** ran every covering scenario and passed. One whose trace equals the
-   original's in every one of them is flagged *possibly equivalent*: nothing the plant saw
-   changed.
+   *not compiled*, discarded and counted), then takes its scenarios in turn, strict, until
+   the first that does not pass: **killed**, by that scenario and its first failed check.
+   Each scenario is first *replayed*: the mutant is fed the inputs of the original's tape,
+   PLC scans only. If it writes what the original wrote at every scan, the plant would
+   have seen the same run: the scenario passes with the original's trace, and nothing
+   else is run. Only a mutant whose writes diverge runs the scenario for real (plant,
+   physics, checks). A mutant whose PLC faults (the "PLC running" check), whose run is an
+   error, or that runs past its time budget (ten times the original's time for the same
+   scenarios, and 10 s more) is killed too, and reported apart. Scenarios that killed
+   most per second of their run so far go first.
+4. **Survivors** ran (or replayed) every covering scenario and passed. One whose trace
+   equals the original's in every one of them is flagged *possibly equivalent*: nothing
+   the plant saw changed.
 
 The score is killed / (generated - not compiled - not covered), overall, per operator and
 per requirement (a killed mutant counts for the requirements of the scenario that killed it;
@@ -286,8 +292,12 @@ def mutate(
     jobs: int = 1,
     executor: Any = None,
     on_result: Callable[[MutantResult], None] = lambda result: None,
+    use_tapes: bool = True,
 ) -> MutationReport:
     """Mutation-test ``program`` with ``scenarios``; see the module docstring.
+
+    ``use_tapes=False`` runs every scenario of a mutant for real (no tapes): slower, the same
+    verdicts; for comparing the two.
 
     Raises:
         VcommissionError: the suite does not pass the original program, or it is empty.
@@ -336,7 +346,7 @@ def mutate(
             "name": f"mutant_{site.index}.st",
             "scenarios": [packed[name] for name in order],
             "stop_at_kill": True,
-            "tapes": {name: original[name]["tape"] for name in order},
+            "tapes": {name: original[name]["tape"] for name in order} if use_tapes else {},
         }
         return Unit("vcommission.mutation.engine:run_program", payload, budget)
 
