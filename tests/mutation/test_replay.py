@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from vcommission.executors.portable import pack
+from vcommission.mutation.engine import run_program
 from vcommission.mutation.operators import make_mutant, sites
 from vcommission.mutation.replay import Tape, record, replay, replayable
 from vcommission.plc import compile_source
@@ -92,3 +94,34 @@ def test_a_fault_on_the_link_or_an_external_plc_gets_no_tape(start):
     cut = Step(fault=FaultSpec(kind="lost_connection", id="cut"))
     linked = dataclasses.replace(scenario, spec=dataclasses.replace(scenario.spec, steps=[cut]))
     assert not replayable(linked)
+
+
+def test_the_mutant_unit_replays_where_it_can_and_runs_where_it_diverges(start):
+    scenario, _, _, tape = start
+    source = SORTING.read_text()
+    chosen = {
+        (s.original, s.mutated): s
+        for s in sites(source)
+        if s.mutated in ("T_TALL_FILTER := T#100ms (doubled)", "FALSE")
+    }
+    longer = chosen[("T_TALL_FILTER := T#50ms", "T_TALL_FILTER := T#100ms (doubled)")]
+    frozen = chosen[("start_edge.Q AND stop_pb_nc AND NOT jam_fault AND NOT pusher_fault", "FALSE")]
+    state: dict = {}
+    try:
+        for site, replayed, verdict in ((longer, True, "passed"), (frozen, False, "failed")):
+            payload = {
+                "source": make_mutant(source, site).source,
+                "name": f"mutant_{site.index}.st",
+                "scenarios": [pack(scenario)],
+                "stop_at_kill": True,
+                "tapes": {scenario.name: tape},
+            }
+            (run,) = run_program(payload, state)["runs"]
+            assert (run["replayed"], run["verdict"]) == (replayed, verdict), run
+            if replayed:  # no plant: the original's trace stands for it
+                assert run["trace_sha256"] == "digest" and run["diverged_s"] is None
+            else:  # the real run, from the scan it diverged at
+                assert 0.5 < run["diverged_s"] <= 0.52 and run["check_kind"] == "reaction"
+    finally:
+        for closable in state.values():
+            closable.close()
