@@ -133,7 +133,7 @@ def test_every_requirement_has_a_scenario_and_checks_are_labelled_consistently()
             )
             covered.add(check.requirement)
     assert covered == set(REQUIREMENTS)
-    assert list(REQUIREMENTS) == [f"R{n}" for n in range(1, 12)]
+    assert list(REQUIREMENTS) == [f"R{n}" for n in range(1, 14)]
     assert any(s.params.get("seed") is not None for s in scenarios), "no seed matrix"
 
 

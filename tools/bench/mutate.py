@@ -4,18 +4,21 @@ Two measurements, each against a baseline of the same run (these machines are sh
 
 ``mutate``  every mutant of ``sorting.st`` against the bundled sorting_line suite with the
             local executor (``-j``, default one worker per core): mutant count, wall time,
-            mutants per minute, the score.
+            mutants per minute, the score; and the baseline, the suite once against the
+            original program on the same workers (``run --strict -j``), with the ratio of the
+            two wall times (what a mutation run costs in suite runs).
 ``dask``    the bundled suite ``--repeat`` times over as one list of cases: on the local pool
             (``-j 2``), on a Dask cluster of two worker processes and of one, scheduler and
             workers started here on loopback (``dask scheduler``, ``dask worker --nthreads 1``).
             Printed: cases per second of each and the ratios Dask(2)/local and Dask(2)/Dask(1).
 
-Usage: ``python3 tools/bench/mutate.py [mutate|dask|both] [-j N] [--repeat 3]``.
+Usage: ``python3 tools/bench/mutate.py [mutate|dask|both] [-j N] [--repeat 3] [--json FILE]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import subprocess
@@ -28,19 +31,28 @@ SUITE = ROOT / "scenarios" / "sorting_line"
 SORTING = ROOT / "plant_models" / "sorting_line" / "plc" / "sorting.st"
 
 
-def bench_mutate(jobs: int) -> None:
+def bench_mutate(jobs: int, json_path: Path | None = None) -> None:
     from vcommission.mutation.engine import mutate
     from vcommission.scenario.collect import collect
+    from vcommission.scenario.suite import run_suite
 
     scenarios = collect([SUITE]).scenarios
+    started = time.perf_counter()
+    run_suite(scenarios, jobs, None, strict=True)
+    suite_wall = time.perf_counter() - started
     started = time.perf_counter()
     report = mutate(SORTING, scenarios, jobs=jobs)
     wall = time.perf_counter() - started
     counts = report.counts()
+    print(f"scenarios (cases)              {len(scenarios)}")
+    print(f"the suite once, original       {suite_wall:.1f} s ({jobs} worker(s), with start-up)")
     print(f"mutants of sorting.st          {len(report.results)} ({dict(counts)})")
     print(f"wall time, {jobs} worker(s)        {wall:.1f} s ({60 * len(report.results) / wall:.0f} "
           "mutants/minute)")  # fmt: skip
+    print(f"mutate / suite once            {wall / suite_wall:.1f}")
     print(f"mutation score                 {report.score:.1f}%")
+    if json_path is not None:  # the verdicts, to compare mutant by mutant with another run
+        json_path.write_text(json.dumps(report.to_json(), indent=1), encoding="utf-8")
     print(f"load average (1 min)           {os.getloadavg()[0]:.1f}")
     for survivor in report.survivors:
         site = survivor.site
@@ -111,9 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("what", nargs="?", choices=("mutate", "dask", "both"), default="both")
     parser.add_argument("-j", "--jobs", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=None, help="mutate: write its report here")
     args = parser.parse_args(argv)
     if args.what in ("mutate", "both"):
-        bench_mutate(args.jobs)
+        bench_mutate(args.jobs, args.json)
     if args.what in ("dask", "both"):
         bench_dask(args.repeat)
     return 0

@@ -2,19 +2,25 @@
 
 1. **The original first.** Every scenario runs against the program as it is, strict (a
    vacuous check fails). It must pass: a suite that fails the original cannot judge mutants.
-   This run gives each scenario's statement coverage and its trace's SHA-256.
+   This run gives each scenario's statement coverage, its trace's SHA-256 and its *tape*
+   (:mod:`vcommission.mutation.replay`): what the PLC read at every scan and what it wrote.
 2. **Coverage decides what runs.** A mutant changes one statement (or a declaration, which
    every scenario depends on). Only the scenarios that executed that statement can tell
    the difference; with none, the mutant is *not covered* and is not run at all.
 3. **One unit per mutant.** A worker compiles the mutant (one that does not compile is
-   *not compiled*, discarded and counted), then runs its scenarios, strict, until the first
-   that does not pass: **killed**, by that scenario and its first failed check. A mutant
-   whose PLC faults (the "PLC running" check), whose run is an error, or that runs past its
-   time budget (ten times the original's time for the same scenarios, and 10 s more) is
-   killed too, and reported apart. Scenarios that killed most so far run first.
-4. **Survivors** ran every covering scenario and passed. One whose trace equals the
-   original's in every one of them is flagged *possibly equivalent*: nothing the plant saw
-   changed.
+   *not compiled*, discarded and counted), then takes its scenarios in turn, strict, until
+   the first that does not pass: **killed**, by that scenario and its first failed check.
+   Each scenario is first *replayed*: the mutant is fed the inputs of the original's tape,
+   PLC scans only. If it writes what the original wrote at every scan, the plant would
+   have seen the same run: the scenario passes with the original's trace, and nothing
+   else is run. Only a mutant whose writes diverge runs the scenario for real (plant,
+   physics, checks). A mutant whose PLC faults (the "PLC running" check), whose run is an
+   error, or that runs past its time budget (ten times the original's time for the same
+   scenarios, and 10 s more) is killed too, and reported apart. Scenarios that killed
+   most per second of their run so far go first.
+4. **Survivors** ran (or replayed) every covering scenario and passed. One whose trace
+   equals the original's in every one of them is flagged *possibly equivalent*: nothing
+   the plant saw changed.
 
 The score is killed / (generated - not compiled - not covered), overall, per operator and
 per requirement (a killed mutant counts for the requirements of the scenario that killed it;
@@ -37,6 +43,7 @@ from typing import Any
 from vcommission.errors import PlcCompileError, VcommissionError
 from vcommission.executors.local import LocalExecutor, Outcome, ScratchFolder, Unit
 from vcommission.mutation.operators import Site, make_mutant, sites
+from vcommission.mutation.replay import Tape, record, replay
 from vcommission.scenario.results import Verdict
 from vcommission.scenario.schema import Scenario
 
@@ -143,13 +150,16 @@ def run_program(payload: dict[str, Any], state: dict[str, Any]) -> dict[str, Any
     """Run one program (source text) against scenarios, strict; the executor's unit.
 
     ``payload``: ``source``, ``name`` (file name for the program), ``scenarios`` (in run
-    order), ``stop_at_kill`` (stop at the first scenario that does not pass) and
-    ``coverage`` (return each scenario's executed statements). Returns ``status`` (``ok``
-    or ``not_compiled``) and per scenario run: name, verdict, first failed check (name,
-    kind), trace SHA-256, executed statements.
+    order), ``stop_at_kill`` (stop at the first scenario that does not pass), ``coverage``
+    (return each scenario's executed statements), ``record`` (return each scenario's
+    :class:`~vcommission.mutation.replay.Tape`, or None) and ``tapes`` (scenario name ->
+    the original's tape: a scenario whose tape the program replays without diverging is
+    passed without running it, with the original's trace digest). Returns ``status``
+    (``ok`` or ``not_compiled``) and per scenario run: name, verdict, first failed check
+    (name, kind), trace SHA-256, executed statements, ``replayed`` (no real run needed) and
+    ``diverged_s`` (when the replay diverged).
     """
     from vcommission.executors.portable import PackedScenario, unpack
-    from vcommission.plc import compile_program
     from vcommission.scenario.runner import WorkerCache, run_scenario
 
     cache = state.get("cache")
@@ -165,13 +175,24 @@ def run_program(payload: dict[str, Any], state: dict[str, Any]) -> dict[str, Any
         for s in payload["scenarios"]
     ]
     answer: dict[str, Any] = {"status": "ok", "runs": []}
+    tapes: dict[str, Tape | None] = payload.get("tapes") or {}
     try:
+        compiled = None
         if scenarios:
             try:
-                compile_program(program, cache.model(scenarios[0].model_path))
+                compiled = cache.program(program, scenarios[0].model_path)
             except PlcCompileError as exc:
                 return {"status": "not_compiled", "detail": str(exc.issues[0]), "runs": []}
         for scenario in scenarios:
+            tape = tapes.get(scenario.name)
+            diverged = None
+            if tape is not None and compiled is not None:
+                table = cache.model(scenario.model_path).table
+                diverged = replay(cache.program(program, scenario.model_path), table, tape)
+                if diverged is None:
+                    # Every write as the original's: the run would be the original's.
+                    answer["runs"].append(_replayed(scenario, tape))
+                    continue
             traces = folder / "traces"
             result = run_scenario(
                 dataclasses.replace(scenario, program_path=program), cache, traces, strict=True
@@ -183,8 +204,14 @@ def run_program(payload: dict[str, Any], state: dict[str, Any]) -> dict[str, Any
                 "check": failed[0].name if failed else None,
                 "check_kind": failed[0].kind if failed else None,
                 "error": result.error,
-                "trace_sha256": _digest(result.trace_file),
+                "replayed": False,
+                "diverged_s": None if diverged is None else diverged / 1e9,
             }
+            if payload.get("record"):
+                run["tape"] = _tape(scenario, cache, program, result.trace_file)
+            run["trace_sha256"] = _digest(result.trace_file)
+            if run.get("tape") is not None:
+                run["tape"] = dataclasses.replace(run["tape"], trace_sha256=run["trace_sha256"])
             if payload.get("coverage") and result.st_coverage is not None:
                 items = result.st_coverage["statements"]["items"]
                 run["executed"] = [(i["line"], i["col"]) for i in items if i["hits"]]
@@ -196,6 +223,31 @@ def run_program(payload: dict[str, Any], state: dict[str, Any]) -> dict[str, Any
             del cache.programs[key]  # each mutant once: do not keep them all compiled
         program.unlink(missing_ok=True)
     return answer
+
+
+def _replayed(scenario: Scenario, tape: Tape) -> dict[str, Any]:
+    return {
+        "scenario": scenario.name,
+        "verdict": Verdict.PASSED.value,
+        "check": None,
+        "check_kind": None,
+        "error": None,
+        "replayed": True,
+        "diverged_s": None,
+        "trace_sha256": tape.trace_sha256,
+    }
+
+
+def _tape(scenario: Scenario, cache: Any, program: Path, trace_file: str | None) -> Tape | None:
+    """The original's tape of ``scenario`` from its trace (None: replays cannot stand in)."""
+    from vcommission.scenario.trace import Trace
+
+    if trace_file is None or not os.path.exists(trace_file):
+        return None
+    model = cache.model(scenario.model_path)
+    compiled = cache.program(program, scenario.model_path)
+    trace = Trace.load(trace_file)
+    return record(scenario, compiled, model.table, model.physics.tick_ns, trace, None)
 
 
 def _natural(text: str) -> list[object]:
@@ -240,8 +292,12 @@ def mutate(
     jobs: int = 1,
     executor: Any = None,
     on_result: Callable[[MutantResult], None] = lambda result: None,
+    use_tapes: bool = True,
 ) -> MutationReport:
     """Mutation-test ``program`` with ``scenarios``; see the module docstring.
+
+    ``use_tapes=False`` runs every scenario of a mutant for real (no tapes): slower, the same
+    verdicts; for comparing the two.
 
     Raises:
         VcommissionError: the suite does not pass the original program, or it is empty.
@@ -277,8 +333,11 @@ def mutate(
         if not queue_:
             return None
         site, covering = queue_.pop(0)
-        # Scenarios that killed most run first: most mutants then die in the first one.
-        order = sorted(covering, key=lambda name: -kills[name])
+        # Scenarios that killed most per second of their run first: most mutants then die
+        # in the first one that diverges, and the cheap one of two killers runs.
+        order = sorted(
+            covering, key=lambda name: -(kills[name] + 1) / max(original[name]["wall_s"], 1e-3)
+        )
         assigned.append((site, covering))
         budget = 10.0 * sum(original[name]["wall_s"] for name in order) + 10.0
         mutant = make_mutant(source, site, str(program), operators)
@@ -287,6 +346,7 @@ def mutate(
             "name": f"mutant_{site.index}.st",
             "scenarios": [packed[name] for name in order],
             "stop_at_kill": True,
+            "tapes": {name: original[name]["tape"] for name in order} if use_tapes else {},
         }
         return Unit("vcommission.mutation.engine:run_program", payload, budget)
 
@@ -324,6 +384,7 @@ def _original(
                 "name": program.name,
                 "scenarios": [packed[s.name]],
                 "coverage": True,
+                "record": True,
             },
         )
         for s in scenarios
@@ -347,6 +408,7 @@ def _original(
             "executed": {tuple(p) for p in run.get("executed", [])},
             "trace_sha256": run["trace_sha256"],
             "wall_s": outcome.wall_s,
+            "tape": run.get("tape"),
         }
     return found
 
