@@ -1,9 +1,9 @@
 """``vcommission check``: validate models, ST programs, scenario files and requirements files.
 
-A path is checked by what it is: a ``.st`` file is a program; a ``requirements.yaml`` a suite's
-requirements; any other YAML file but ``model.yaml`` a scenario file (with its ids checked
-against the requirements file beside it or in a parent, up to the path named); a folder its
-models, or, when it holds none, its scenario files.
+A path is checked by what it is: a ``.st`` file (or a PLCopen ``.xml`` project) is a program;
+a ``requirements.yaml`` a suite's requirements; any other YAML file but ``model.yaml`` a
+scenario file (with its ids checked against the requirements file beside it or in a parent,
+up to the path named); a folder its models, or, when it holds none, its scenario files.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def register(commands: Subparsers) -> None:
 
 
 def _is_program(path: Path) -> bool:
-    return path.suffix.lower() == ".st"
+    return path.suffix.lower() in (".st", ".xml")
 
 
 def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
