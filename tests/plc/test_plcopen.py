@@ -272,3 +272,14 @@ def test_a_scenario_names_a_plcopen_program(sorting_xml: Path, tmp_path: Path) -
     scenario_file.write_text(text.replace("duration: 4", f"duration: 4\nplc:\n  st: {sorting_xml}"))
     (scenario,) = load_scenarios(scenario_file)
     assert scenario.program_path == sorting_xml.resolve()
+
+
+def test_an_error_on_a_body_line_shared_with_its_tag_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "codesys.xml"
+    text = CODESYS_STYLE.replace("<body><LD/></body>", "<body><ST><xhtml:p/></ST></body>")
+    path.write_text(text.replace("n := n + 1;", "n := m + 1;"))
+    line = next(i for i, x in enumerate(path.read_text().split("\n"), 1) if "n := m + 1;" in x)
+    with pytest.raises(PlcCompileError) as caught:
+        compile_program(path)
+    # The ST column is not the XML column on this line (the code follows <xhtml ...>).
+    assert [str(i) for i in caught.value.issues] == [f"{path}:{line}: unknown variable 'm'"]

@@ -25,8 +25,8 @@ __all__ = ["handle", "register"]
 def register(commands: Subparsers) -> None:
     check = commands.add_parser(
         "check",
-        help="validate models (files or folders), ST programs (.st files), scenario files and "
-        "requirements files",
+        help="validate models (files or folders), ST programs (.st files, PLCopen .xml "
+        "projects), scenario files and requirements files",
     )
     check.add_argument("paths", nargs="+", type=model_path, metavar="PATH")
     check.add_argument(
@@ -34,7 +34,7 @@ def register(commands: Subparsers) -> None:
         type=model_path,
         default=None,
         metavar="MODEL",
-        help="bind .st programs' I/O to it",
+        help="bind the programs' I/O to it",
     )
     check.set_defaults(handler=handle)
 

@@ -448,13 +448,17 @@ class _Reader:
         text, line = st.all_text()
         body_lines = text.split("\n")
         # Blank lines around the code carry nothing; dropping them keeps the rest aligned.
+        # The text's first line shares its XML line with the opening tag (or CDATA) unless a
+        # line break comes first: only lines that start an XML line have the same columns.
+        starts_line = False
         while body_lines and not body_lines[0].strip():
             body_lines.pop(0)
             line += 1
+            starts_line = True
         while body_lines and not body_lines[-1].strip():
             body_lines.pop()
         for offset, body_line in enumerate(body_lines):
-            self.out.emit(body_line, line + offset, verbatim=True)
+            self.out.emit(body_line, line + offset, verbatim=offset > 0 or starts_line)
         self.out.emit(f"END_{kind}", self.out_line_after(st))
 
     def out_line_after(self, element: _Element) -> int:
