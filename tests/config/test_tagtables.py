@@ -209,6 +209,11 @@ def test_hostile_tables(
     assert f"{table}:3: not UTF-8 text (byte 0xe4)" in errors_of(
         (header + "a,t,Bool,%I0.0\nb\xe4,t,Bool,%I0.1\n").encode("latin-1")
     )
+    monkeypatch.setattr(tagtables, "MAX_ISSUES", 2)
+    bad = "".join(f"t{i},t,Bool,%X{i}\n" for i in range(5))
+    told = errors_of(header + bad)
+    assert told.count(f"{table}:") == 3
+    assert f"{table}: and 3 more problem(s) in later rows, not listed" in told
     monkeypatch.setattr(tagtables, "MAX_FIELD_CHARS", 50)
     assert f"{table}:2: Name: longer than 50 characters" in errors_of(
         header + "x" * 51 + ",t,Bool,%I0.0\n"

@@ -58,8 +58,8 @@ __all__ = [
 FORMATS = ("tia", "codesys", "factoryio", "openplc")
 #: Largest tag table read (bytes, and unpacked for xlsx): some thousand times a real one.
 MAX_TABLE_BYTES = 8 * 1024 * 1024
-#: Most rows read.
-MAX_TABLE_ROWS = 100_000
+#: Most rows read: a hundred times the signals of a large line, and read in well under 1 s.
+MAX_TABLE_ROWS = 20_000
 #: Longest field (characters).
 MAX_FIELD_CHARS = 4096
 
@@ -198,15 +198,27 @@ def factoryio_csv(model: Model) -> str:
 # ---- reading -------------------------------------------------------------------------------
 
 
+#: Most problems reported one by one: a table wrong on every row says so in a screenful.
+MAX_ISSUES = 100
+
+
 class _Issues:
     def __init__(self, file: str) -> None:
         self.file = file
         self.issues: list[ConfigIssue] = []
+        self.untold = 0
 
     def add(self, line: int, column: str, message: str) -> None:
+        if len(self.issues) >= MAX_ISSUES:
+            self.untold += 1
+            return
         self.issues.append(ConfigIssue(self.file, line, column, message))
 
     def raise_if_any(self) -> None:
+        if self.untold:
+            more = f"and {self.untold} more problem(s) in later rows, not listed"
+            self.issues.append(ConfigIssue(self.file, 0, "", more))
+            self.untold = 0
         if self.issues:
             raise ConfigError(self.issues)
 
