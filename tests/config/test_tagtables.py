@@ -60,10 +60,25 @@ def test_tia_csv_has_tia_columns_and_byte_addresses(
 def test_tia_csv_round_trips_through_import(model_copy: Path, tmp_path: Path) -> None:
     table, written = tmp_path / "tags.csv", tmp_path / "model.yaml"
     assert main(["io-list", str(model_copy), "--format", "tia", "-o", str(table)]) == 0
-    assert main(["import-tags", str(table), "--format", "tia", "--model", str(model_copy),
-                 "--diff"]) == 0  # fmt: skip
-    assert main(["import-tags", str(table), "--format", "tia", "--model", str(model_copy),
-                 "-o", str(written)]) == 0  # fmt: skip
+    assert (
+        main(["import-tags", str(table), "--format", "tia", "--model", str(model_copy), "--diff"])
+        == 0
+    )
+    assert (
+        main(
+            [
+                "import-tags",
+                str(table),
+                "--format",
+                "tia",
+                "--model",
+                str(model_copy),
+                "-o",
+                str(written),
+            ]
+        )
+        == 0
+    )
     _same_model(model_copy, written)
     text = written.read_text()
     assert text.startswith((SORTING_LINE / "model.yaml").read_text().split("signals:")[0])
@@ -76,8 +91,21 @@ def test_tia_xlsx_round_trips(model_copy: Path, tmp_path: Path) -> None:
     sheet = openpyxl.load_workbook(workbook_file)["PLC Tags"]
     assert [c.value for c in sheet[1]] == list(tagtables.TIA_COLUMNS)
     assert [c.value for c in sheet[2]][:4] == ["start_pb", "Default tag table", "Bool", "%I0.0"]
-    assert main(["import-tags", str(workbook_file), "--format", "tia", "--model",
-                 str(model_copy), "-o", str(written)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "import-tags",
+                str(workbook_file),
+                "--format",
+                "tia",
+                "--model",
+                str(model_copy),
+                "-o",
+                str(written),
+            ]
+        )
+        == 0
+    )
     _same_model(model_copy, written)
 
 
@@ -121,8 +149,9 @@ def test_diff_names_missing_extra_type_and_address(
             row[3] = "%I2.0"  # address: DI 16, not DI 7
         if row[0] == "speed_actual":
             row[2], row[3] = "DInt", "%ID0"  # type
-    edited.append(["spare_in", "Default tag table", "Bool", "%I3.0", "", "True", "True", "True",
-                   "", ""])  # fmt: skip
+    edited.append(
+        ["spare_in", "Default tag table", "Bool", "%I3.0", "", "True", "True", "True", "", ""]
+    )
     table = tmp_path / "tags.csv"
     table.write_text(tagtables._csv_text(edited))
     code = main(["import-tags", str(table), "--format", "tia", "--model", MODEL, "--diff"])
@@ -143,14 +172,25 @@ def test_a_tag_without_a_port_is_left_as_a_comment(
     model_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = tagtables.tia_rows(load_model(model_copy))
-    rows.append(["spare_in", "Default tag table", "Bool", "%I3.0", "", "True", "True", "True",
-                 "", ""])  # fmt: skip
+    rows.append(
+        ["spare_in", "Default tag table", "Bool", "%I3.0", "", "True", "True", "True", "", ""]
+    )
     rows.append(["belt_run", "Default tag table", "Bool", "%Q2.0", "", "", "", "", "", ""])
     rows = [r for r in rows if r[0] != "conveyor_run"]  # belt_run spells its port belt.run
     table, written = tmp_path / "tags.csv", tmp_path / "model.yaml"
     table.write_text(tagtables._csv_text(rows))
-    code = main(["import-tags", str(table), "--format", "tia", "--model", str(model_copy),
-                 "-o", str(written)])  # fmt: skip
+    code = main(
+        [
+            "import-tags",
+            str(table),
+            "--format",
+            "tia",
+            "--model",
+            str(model_copy),
+            "-o",
+            str(written),
+        ]
+    )
     assert code == 1
     err = capsys.readouterr().err
     assert f"{table}:{len(rows) - 1}: spare_in: no port of model sorting_line" in err
@@ -202,8 +242,7 @@ def test_hostile_tables(
             table.write_bytes(text)
         else:
             table.write_text(text)
-        assert main(["import-tags", str(table), "--format", "tia", "--model", MODEL,
-                     "--diff"]) == 1  # fmt: skip
+        assert main(["import-tags", str(table), "--format", "tia", "--model", MODEL, "--diff"]) == 1
         return capsys.readouterr().err
 
     assert f"{table}:3: not UTF-8 text (byte 0xe4)" in errors_of(

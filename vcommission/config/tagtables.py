@@ -267,8 +267,12 @@ def _csv_records(
                 header = [v.strip() for v in values]
                 missing = [c for c in columns if c not in header]
                 if missing:
-                    issues.add(line, "", f"header lacks column(s) {', '.join(missing)} "
-                               f"(expected {', '.join(columns)})")  # fmt: skip
+                    issues.add(
+                        line,
+                        "",
+                        f"header lacks column(s) {', '.join(missing)} "
+                        f"(expected {', '.join(columns)})",
+                    )
                     issues.raise_if_any()
                 continue
             if not any(v.strip() for v in values):
@@ -359,8 +363,11 @@ def _from_tia(records: list[tuple[int, dict[str, str]]], issues: _Issues) -> lis
             continue
         match = _TIA_ADDRESS.match(address_text)
         if match is None:
-            issues.add(line, "Logical Address", f"{address_text!r} is not an address like "
-                       "%I0.0, %Q1.7, %IW64 or %QD4")  # fmt: skip
+            issues.add(
+                line,
+                "Logical Address",
+                f"{address_text!r} is not an address like %I0.0, %Q1.7, %IW64 or %QD4",
+            )
             continue
         area, size, number, bit = (
             match.group(1).upper(),
@@ -383,45 +390,36 @@ def _from_tia(records: list[tuple[int, dict[str, str]]], issues: _Issues) -> lis
         else:
             expected = "W" if register_count(type_) == 1 else "D"
             if size != expected or bit is not None:
-                issues.add(line, "Logical Address", f"{address_text}: a {type_text} sits at "
-                           f"%{area}{expected}<byte>")  # fmt: skip
+                issues.add(
+                    line,
+                    "Logical Address",
+                    f"{address_text}: a {type_text} sits at %{area}{expected}<byte>",
+                )
                 continue
             if byte % 2:
-                issues.add(line, "Logical Address", f"{address_text}: an odd byte address "
-                           "does not fall on a 16-bit register")  # fmt: skip
+                issues.add(
+                    line,
+                    "Logical Address",
+                    f"{address_text}: an odd byte address does not fall on a 16-bit register",
+                )
                 continue
             table = ModbusTable.for_signal(type_, direction)
             address = byte // 2
-        row = _row(
-            name,
-            type_,
-            direction,
-            table,
-            address,
-            record.get("Comment", ""),
-            line,
-            issues,
-            "Logical Address",
-        )
-        if row is not None:
-            rows.append(
-                TagRow(
-                    row.name, row.type, row.direction, row.address, row.description, line, type_text
-                )
-            )
+        modbus = _address(table, address, line, "Logical Address", issues)
+        if modbus is not None:
+            description = record.get("Comment", "")
+            rows.append(TagRow(name, type_, direction, modbus, description, line, type_text))
     return rows
 
 
-def _row(
-    name: str, type_: SignalType | None, direction: Direction, table: ModbusTable, address: int,
-    description: str, line: int, issues: _Issues, column: str,
-) -> TagRow | None:  # fmt: skip
+def _address(
+    table: ModbusTable, address: int, line: int, column: str, issues: _Issues
+) -> ModbusAddress | None:
     try:
-        modbus = ModbusAddress(table, address)
+        return ModbusAddress(table, address)
     except ValueError as error:
         issues.add(line, column, str(error))
         return None
-    return TagRow(name, type_, direction, modbus, description, line)
 
 
 def _from_factoryio(records: list[tuple[int, dict[str, str]]], issues: _Issues) -> list[TagRow]:
@@ -454,8 +452,17 @@ def _from_factoryio(records: list[tuple[int, dict[str, str]]], issues: _Issues) 
             )
             continue
         # Int says "a register", not which integer type: the model's type decides.
-        rows.append(TagRow(name, None if type_text.lower() == "int" else type_, direction, modbus,
-                           record.get("Description", ""), line, type_text))  # fmt: skip
+        rows.append(
+            TagRow(
+                name,
+                None if type_text.lower() == "int" else type_,
+                direction,
+                modbus,
+                record.get("Description", ""),
+                line,
+                type_text,
+            )
+        )
     return rows
 
 
@@ -504,8 +511,12 @@ def _from_st(text: str, issues: _Issues, openplc: bool) -> list[TagRow]:
         try:
             type_ = SignalType(type_text)
         except ValueError:
-            issues.add(line, name, f"type {type_text} is not a plant signal type "
-                       f"({', '.join(t.value for t in SignalType)})")  # fmt: skip
+            issues.add(
+                line,
+                name,
+                f"type {type_text} is not a plant signal type "
+                f"({', '.join(t.value for t in SignalType)})",
+            )
             continue
         where = _iec_address(address_text, type_, openplc)
         if where == "memory":
@@ -520,11 +531,9 @@ def _from_st(text: str, issues: _Issues, openplc: bool) -> list[TagRow]:
         description = (
             " ".join((comment.group(1) or comment.group(2) or "").split()) if comment else ""
         )
-        row = _row(name, type_, table.direction, table, address, description, line, issues, name)
-        if row is not None:
-            rows.append(
-                TagRow(row.name, type_, row.direction, row.address, description, line, type_text)
-            )
+        modbus = _address(table, address, line, name, issues)
+        if modbus is not None:
+            rows.append(TagRow(name, type_, table.direction, modbus, description, line, type_text))
     return rows
 
 

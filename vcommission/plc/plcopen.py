@@ -329,9 +329,10 @@ class _Reader:
 
     def var_list(self, element: _Element, kind: str, indent: str) -> None:
         qualifiers = [
-            q for q, attribute in _QUALIFIER_ATTRIBUTE.items()
+            q
+            for q, attribute in _QUALIFIER_ATTRIBUTE.items()
             if element.attrs.get(attribute, "false").strip() in ("true", "1")
-        ]  # fmt: skip
+        ]
         self.out.emit(indent + " ".join([kind, *qualifiers]), element.line)
         for variable in element.all("variable"):
             name = self.name(variable, "a variable")
@@ -514,8 +515,11 @@ class _Reader:
     def project(self, root: _Element) -> None:
         if root.tag != "project" or root.namespace != NAMESPACE:
             where = f"{{{root.namespace}}}{root.tag}" if root.namespace else root.tag
-            self.fail(root, f"not a PLCopen TC6 XML v2.01 project: root element {where}, "
-                      f"expected project in namespace {NAMESPACE}")  # fmt: skip
+            self.fail(
+                root,
+                f"not a PLCopen TC6 XML v2.01 project: root element {where}, "
+                f"expected project in namespace {NAMESPACE}",
+            )
             return
         types = root.child("types")
         if types is not None:
@@ -828,12 +832,18 @@ class _Writer:
     def project(self, name: str) -> str:
         lib = self.library
         if lib.globals and not lib.configs:
-            self.fail(lib.globals[0].line, "VAR_GLOBAL outside a CONFIGURATION has no place in "
-                      "PLCopen XML: move it into the CONFIGURATION")  # fmt: skip
+            self.fail(
+                lib.globals[0].line,
+                "VAR_GLOBAL outside a CONFIGURATION has no place in "
+                "PLCopen XML: move it into the CONFIGURATION",
+            )
         self.out.append('<?xml version="1.0" encoding="utf-8"?>')
         self.out.append(f'<project xmlns="{NAMESPACE}" xmlns:xhtml="{_XHTML}">')
-        self.w(1, f'<fileHeader companyName="vcommission" productName="vcommission" '
-               f'productVersion="{_PRODUCT_VERSION}" creationDateTime="{_CREATED}"/>')  # fmt: skip
+        self.w(
+            1,
+            f'<fileHeader companyName="vcommission" productName="vcommission" '
+            f'productVersion="{_PRODUCT_VERSION}" creationDateTime="{_CREATED}"/>',
+        )
         self.w(1, f"<contentHeader name={quoteattr(name)}>")
         self.w(2, "<coordinateInfo>")
         for language in ("fbd", "ld", "sfc"):
