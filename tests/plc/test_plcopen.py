@@ -279,3 +279,15 @@ def test_an_error_on_a_body_line_shared_with_its_tag_names_the_line(tmp_path: Pa
         compile_program(path)
     # The ST column is not the XML column on this line (the code follows <xhtml ...>).
     assert [str(i) for i in caught.value.issues] == [f"{path}:{line}: unknown variable 'm'"]
+
+
+def test_a_project_wrong_everywhere_lists_the_first_hundred_problems() -> None:
+    pous = "".join(
+        f'<pou name="P{i}" pouType="program"><body><LD/></body></pou>' for i in range(150)
+    )
+    text = f"{_HEAD}<types><dataTypes/><pous>{pous}</pous></types></project>"
+    with pytest.raises(PlcCompileError) as caught:
+        plcopen_source(text.encode(), "x.xml")
+    messages = [issue.message for issue in caught.value.issues]
+    assert len(messages) == 101
+    assert "and 50 more problem(s) further on, not listed" in messages

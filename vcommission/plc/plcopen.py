@@ -79,6 +79,8 @@ _XML_ELEMENTARY = {
     "UDINT", "ULINT", "REAL", "LREAL", "TIME", "DATE", "DT", "TOD",
 }  # fmt: skip
 _ST_SPELLING = {"DATE_AND_TIME": "DT", "TIME_OF_DAY": "TOD"}
+#: Most problems listed one by one (a project wrong everywhere says so in a screenful).
+_MAX_ISSUES = 100
 _GRAPHICAL = {"LD": "Ladder Diagram", "FBD": "Function Block Diagram", "SFC": "SFC", "IL": "IL"}
 #: Comments, pragmas and strings blanked before keywords are looked for (as the parser does).
 _OPAQUE = re.compile(r"\(\*.*?\*\)|/\*.*?\*/|//[^\n]*|\{[^}]*\}|'(?:[^'$\n]|\$.)*'", re.S)
@@ -245,9 +247,13 @@ class _Reader:
         self.file = file
         self.out = _StWriter()
         self.issues: list[SourceIssue] = []
+        self.untold = 0
 
     def fail(self, element: _Element, message: str) -> None:
-        self.issues.append(SourceIssue(self.file, element.line, 0, message))
+        if len(self.issues) < _MAX_ISSUES:
+            self.issues.append(SourceIssue(self.file, element.line, 0, message))
+        else:
+            self.untold += 1
 
     def name(self, element: _Element, what: str) -> str | None:
         name = element.attrs.get("name", "").strip()
@@ -576,6 +582,9 @@ def plcopen_source(data: bytes, file: str = "<string>") -> StSource:
     root = _parse_xml(data, file)
     reader = _Reader(file)
     reader.project(root)
+    if reader.untold:
+        more = f"and {reader.untold} more problem(s) further on, not listed"
+        reader.issues.append(SourceIssue(file, 0, 0, more))
     if reader.issues:
         raise PlcCompileError(reader.issues)
     return reader.out.source()
