@@ -1,14 +1,14 @@
 """The ``vcommission`` command line: a thin layer over the library.
 
 Subcommands: ``check`` (validate models and ST programs), ``io-list`` (the I/O list of a
-model), ``kinds`` (component kinds, their parameters and ports), ``render`` (a labelled
-picture of a model), ``serve`` (a model's I/O over Modbus/OPC
-UA in real time), ``operate`` (press a served plant's buttons), ``run`` (scenario files and
-bundled suites), ``mutate`` (mutation testing of an ST program against scenarios),
-``report`` (the FAT report of a run, HTML/PDF), ``diff`` (two traces),
-``trace`` (show or export one), ``plc`` (the built-in soft PLC over the wire) and ``demo``
-(the main job: the bundled model driven by the bundled ST program). Output goes through rich
-on a terminal and is plain when piped; exit codes are :class:`ExitCode`.
+model), ``import-tags`` (a tool's tag table into a model), ``kinds`` (component kinds, their
+parameters and ports), ``render`` (a labelled picture of a model), ``serve`` (a model's I/O
+over Modbus/OPC UA in real time), ``operate`` (press a served plant's buttons), ``run``
+(scenario files and bundled suites), ``mutate`` (mutation testing of an ST program against
+scenarios), ``report`` (the FAT report of a run, HTML/PDF), ``diff`` (two traces), ``trace``
+(show or export one), ``plc`` (the built-in soft PLC over the wire) and ``demo`` (the main job:
+the bundled model driven by the bundled ST program). Output goes through rich on a terminal and
+is plain when piped; exit codes are :class:`ExitCode`.
 
 One module per command, each with ``register(commands)`` (its subparser, with the handler as
 the ``handler`` default) and ``handle(args, out, err) -> ExitCode``; a command module imports
@@ -35,8 +35,8 @@ __all__ = ["COMMANDS", "ExitCode", "build_parser", "main"]
 
 #: The command modules (``vcommission.cli.<name>``), in ``--help`` order.
 COMMANDS = (
-    "check", "io_list", "kinds", "render", "serve", "operate", "run", "mutate", "report", "diff",
-    "trace", "plc", "demo", "train",
+    "check", "io_list", "import_tags", "kinds", "render", "serve", "operate", "run", "mutate",
+    "report", "diff", "trace", "plc", "demo", "train",
 )  # fmt: skip
 
 

@@ -1,9 +1,9 @@
 """``vcommission check``: validate models, ST programs, scenario files and requirements files.
 
-A path is checked by what it is: a ``.st`` file is a program; a ``requirements.yaml`` a suite's
-requirements; any other YAML file but ``model.yaml`` a scenario file (with its ids checked
-against the requirements file beside it or in a parent, up to the path named); a folder its
-models, or, when it holds none, its scenario files.
+A path is checked by what it is: a ``.st`` file (or a PLCopen ``.xml`` project) is a program;
+a ``requirements.yaml`` a suite's requirements; any other YAML file but ``model.yaml`` a
+scenario file (with its ids checked against the requirements file beside it or in a parent,
+up to the path named); a folder its models, or, when it holds none, its scenario files.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ __all__ = ["handle", "register"]
 def register(commands: Subparsers) -> None:
     check = commands.add_parser(
         "check",
-        help="validate models (files or folders), ST programs (.st files), scenario files and "
-        "requirements files",
+        help="validate models (files or folders), ST programs (.st files, PLCopen .xml "
+        "projects), scenario files and requirements files",
     )
     check.add_argument(
         "paths", nargs="+", type=model_path, metavar="PATH",
@@ -37,13 +37,13 @@ def register(commands: Subparsers) -> None:
         type=model_path,
         default=None,
         metavar="MODEL",
-        help="bind .st programs' I/O to it",
+        help="bind the programs' I/O to it",
     )
     check.set_defaults(handler=handle)
 
 
 def _is_program(path: Path) -> bool:
-    return path.suffix.lower() == ".st"
+    return path.suffix.lower() in (".st", ".xml")
 
 
 def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:

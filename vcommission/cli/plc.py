@@ -26,7 +26,23 @@ def register(commands: Subparsers) -> None:
     plc = commands.add_parser(
         "plc", help="run an ST program as a soft PLC polling a plant's server in real time"
     )
-    plc.add_argument("program", type=Path, metavar="PROGRAM.st", help="the ST program to run")
+    plc.add_argument(
+        "program", type=Path, metavar="PROGRAM", help="an ST file, or a PLCopen XML project (.xml)"
+    )
+    plc.add_argument(
+        "--export-plcopen",
+        type=Path,
+        default=None,
+        metavar="OUT.xml",
+        help="write the ST program as a PLCopen TC6 XML project and exit (runs nothing)",
+    )
+    plc.add_argument(
+        "--export-st",
+        type=Path,
+        default=None,
+        metavar="OUT.st",
+        help="write a PLCopen XML project's program as ST text and exit (runs nothing)",
+    )
     plc.add_argument(
         "--modbus", type=endpoint(502), default=None, metavar="HOST:PORT", help="plant's server"
     )
@@ -53,12 +69,55 @@ def register(commands: Subparsers) -> None:
     plc.set_defaults(handler=handle)
 
 
+def _export(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
+    """``--export-plcopen`` / ``--export-st``: convert between ST and PLCopen XML."""
+    from vcommission.fileio import write_atomic
+    from vcommission.plc import compile_program
+    from vcommission.plc.plcopen import export_plcopen, is_plcopen, read_plcopen
+
+    if args.export_plcopen is not None and args.export_st is not None:
+        err.print("give one of --export-plcopen or --export-st", markup=False)
+        return ExitCode.USAGE
+    if not args.program.is_file():
+        err.print(f"{args.program}: no such file", markup=False)
+        return ExitCode.USAGE
+    if args.export_st is not None:
+        if not is_plcopen(args.program):
+            err.print(f"{args.program}: --export-st reads a PLCopen project (.xml)", markup=False)
+            return ExitCode.USAGE
+        target, text = args.export_st, read_plcopen(args.program).text
+    else:
+        if is_plcopen(args.program):
+            err.print(f"{args.program}: --export-plcopen reads an ST file", markup=False)
+            return ExitCode.USAGE
+        raw = args.program.read_bytes()
+        try:
+            source = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            line = raw.count(b"\n", 0, error.start) + 1
+            err.print(f"{args.program}:{line}: not UTF-8 text (save the file as UTF-8)")
+            return ExitCode.FAILED
+        target, text = args.export_plcopen, export_plcopen(source, str(args.program))
+    model = None
+    if args.model is not None:
+        from vcommission.config.model import load_model
+
+        model = load_model(args.model)
+    # Only a program that compiles is worth writing: check it (and its binding) first.
+    compile_program(args.program, model, coverage=False)
+    write_atomic(target, text)
+    out.print(f"wrote {target}", markup=False, highlight=False)
+    return ExitCode.OK
+
+
 def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     import asyncio
 
     from vcommission.config.model import load_model
     from vcommission.plc import SoftPlc, compile_program
 
+    if args.export_plcopen is not None or args.export_st is not None:
+        return _export(args, out, err)
     if (args.modbus is None) == (args.opcua is None):
         err.print("give exactly one of --modbus HOST:PORT or --opcua URL", markup=False)
         return ExitCode.USAGE

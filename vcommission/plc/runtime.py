@@ -35,6 +35,7 @@ from vcommission.plc.compiler import (
     py_attr,
 )
 from vcommission.plc.parser import parse
+from vcommission.plc.plcopen import is_plcopen, read_plcopen
 from vcommission.plc.stdlib import PlcClock, namespace
 from vcommission.plc.types import ElementaryType
 from vcommission.signals import Direction, ProcessImage, Signal, SignalType, Value
@@ -137,10 +138,14 @@ def compile_program(
 ) -> PlcProgram:
     """Compile the ST file at ``path`` and bind its I/O to ``model`` (if given).
 
+    A ``.xml`` path is read as a PLCopen TC6 XML project (:mod:`vcommission.plc.plcopen`).
+
     Raises:
         PlcCompileError: with every syntax, type and binding error found, each located.
     """
     file = str(path)
+    if is_plcopen(path):
+        return _compile_plcopen(path, model, coverage=coverage)
     try:
         raw = Path(path).read_bytes()
     except OSError as error:
@@ -152,6 +157,16 @@ def compile_program(
         issue = SourceIssue(file, line, 0, "not UTF-8 text (save the file as UTF-8)")
         raise PlcCompileError([issue]) from None
     return compile_source(source, model, file=file, coverage=coverage)
+
+
+def _compile_plcopen(path: str | Path, model: Model | None, *, coverage: bool) -> PlcProgram:
+    """A PLCopen XML project: its ST text compiled, every issue located in the XML file."""
+    file = str(path)
+    st = read_plcopen(path)
+    try:
+        return compile_source(st.text, model, file=file, coverage=coverage)
+    except PlcCompileError as error:
+        raise PlcCompileError([st.locate(issue, file) for issue in error.issues]) from None
 
 
 def compile_source(
