@@ -21,6 +21,7 @@ __all__ = [
     "ModbusTable",
     "Scaling",
     "WordOrder",
+    "opcua_endpoint",
     "opcua_namespace",
     "opcua_node_id",
     "register_count",
@@ -30,6 +31,12 @@ __all__ = [
 def opcua_namespace(model_name: str) -> str:
     """Namespace URI of a model's OPC UA nodes."""
     return f"urn:vcommission:{model_name}"
+
+
+def opcua_endpoint(host: str, port: int, model_name: str) -> str:
+    """``opc.tcp://host:port/vcommission/<model>``, an IPv6 host in brackets."""
+    host = f"[{host}]" if ":" in host else host
+    return f"opc.tcp://{host}:{port}/vcommission/{model_name}"
 
 
 def opcua_node_id(model_name: str, tag: str) -> str:

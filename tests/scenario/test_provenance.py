@@ -51,7 +51,9 @@ def run(scenario_file: Path, cache: WorkerCache | None = None):
 
 def test_the_model_hash_is_sha256sum_of_its_yaml_files(tmp_path):
     listing = subprocess.run(
-        "find . -type f \\( -name '*.yaml' -o -name '*.yml' \\) | sed 's|^\\./||' "
+        # The training exercises beside the model are scenario files: they are not the model.
+        "find . -type f \\( -name '*.yaml' -o -name '*.yml' \\) -not -path './exercises/*' "
+        "| sed 's|^\\./||' "
         "| LC_ALL=C sort | xargs sha256sum | sha256sum",
         shell=True,
         cwd=SORTING_LINE,

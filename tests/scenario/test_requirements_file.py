@@ -394,7 +394,7 @@ def test_the_bundled_suite_finds_its_requirements_by_name(tmp_path):
     result = run_cli("run", "sorting_line", "-k", "r9_speed", "-j", "1", "--json", str(out))
     assert result.returncode == 0, result.stdout + result.stderr
     run = json.loads(out.read_text())["run"]
-    assert [r["id"] for r in run["requirements"]] == [f"R{n}" for n in range(1, 12)]
+    assert [r["id"] for r in run["requirements"]] == [f"R{n}" for n in range(1, 14)]
     assert "R9" not in run["untested"] and "R1" in run["untested"]
     (scenario,) = json.loads(out.read_text())["scenarios"]
     assert scenario["provenance"]["requirements"]["path"] == str(

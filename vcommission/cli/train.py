@@ -20,7 +20,9 @@ def register(commands: Subparsers) -> None:
         "train",
         help="operator training in the browser: 3D view, panel, instructor faults, exercises",
     )
-    train.add_argument("model", type=model_path, metavar="MODEL")
+    train.add_argument(
+        "model", type=model_path, metavar="MODEL", help="a model folder or bundled model name"
+    )
     train.add_argument(
         "--exercise",
         type=Path,
@@ -58,9 +60,27 @@ def register(commands: Subparsers) -> None:
         metavar="HOST:PORT",
         help="the pages' endpoint (default 127.0.0.1:8080; port 0 picks a free one)",
     )
-    train.add_argument("--speed", type=positive_float, default=1.0, metavar="FACTOR")
-    train.add_argument("--duration", type=positive_float, default=None, metavar="SECONDS")
-    train.add_argument("--seed", type=at_least(0), default=None, metavar="N")
+    train.add_argument(
+        "--speed",
+        type=positive_float,
+        default=1.0,
+        metavar="FACTOR",
+        help="against the wall clock (default 1; the instructor can change it)",
+    )
+    train.add_argument(
+        "--duration",
+        type=positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="stop after this much virtual time (default: until Ctrl-C)",
+    )
+    train.add_argument(
+        "--seed",
+        type=at_least(0),
+        default=None,
+        metavar="N",
+        help="the plant's random seed (default: the exercise's or the model's)",
+    )
     train.add_argument(
         "--json",
         type=Path,

@@ -57,7 +57,8 @@ def model_sha256(model_path: str | Path) -> str:
         find . -type f \( -name '*.yaml' -o -name '*.yml' \) | sed 's|^\./||' \
             | LC_ALL=C sort | xargs sha256sum | sha256sum
 
-    (when no scenario or requirements file sits in the folder). Renaming, adding or changing a
+    (when no scenario or requirements file sits in the folder; leave such files out, e.g. the
+    bundled sorting line's ``-not -path './exercises/*'``). Renaming, adding or changing a
     YAML file of the model changes it; the PLC programs under ``plc/`` do not.
     """
     path = Path(model_path)

@@ -328,14 +328,18 @@ class _Pool:
                     self._finish(index, interrupted_result(scenario, signum, index in running))
             raise SuiteInterrupted(self._ordered(), signum) from None
         finally:
-            for worker in self.workers:
-                if worker.process.is_alive():
-                    worker.tasks.put(None)
-            for worker in self.workers:
-                worker.process.join(timeout=5)
-                if worker.process.is_alive():
-                    worker.process.kill()
+            self._stop_workers()
         return self._ordered()
+
+    def _stop_workers(self) -> None:
+        """Ask every live worker to stop, wait 5 s for each, kill the ones still there."""
+        for worker in self.workers:
+            if worker.process.is_alive():
+                worker.tasks.put(None)
+        for worker in self.workers:
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.kill()
 
     def _ordered(self) -> list[ScenarioResult]:
         return [self.results[i] for i in range(len(self.scenarios))]
@@ -501,11 +505,5 @@ class _AutoPool(_Pool):
             self.stopping.set()
             dispatcher.join(timeout=5)
             cache.close()
-            for worker in self.workers:
-                if worker.process.is_alive():
-                    worker.tasks.put(None)
-            for worker in self.workers:
-                worker.process.join(timeout=5)
-                if worker.process.is_alive():
-                    worker.process.kill()
+            self._stop_workers()
         return self._ordered()

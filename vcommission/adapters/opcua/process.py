@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from vcommission.adapters.limits import ServerLimits
+from vcommission.addressing import opcua_endpoint
 from vcommission.config.model import Model
 from vcommission.errors import VcommissionError
 from vcommission.signals import Direction, ProcessImage, Value
@@ -128,8 +129,7 @@ class OpcUaProcessServer:
     @property
     def endpoint(self) -> str:
         """``opc.tcp://host:port/vcommission/<model>`` (the bound port after :meth:`start`)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"opc.tcp://{host}:{self.port}/vcommission/{self.model.name}"
+        return opcua_endpoint(self.host, self.port, self.model.name)
 
     @property
     def connections(self) -> int:
@@ -226,7 +226,8 @@ class OpcUaProcessServer:
         thread than the server's (the send is then handed to the server's loop).
         """
         writer = self._writer
-        if writer is None or not changed:
+        # A child that died closed the link: asyncio would log every write to it.
+        if writer is None or writer.is_closing() or not changed:
             return
         committed = self.image.committed
         frame = _frame(("commit", now_ns, changed, [committed[index] for index in changed]))
@@ -249,6 +250,7 @@ class OpcUaProcessServer:
             elif kind == "connections":
                 self._set_connections(message[1])
         log.warning("the OPC UA process ended (exit code %s)", await self._exit_code())
+        self._set_connections(0)
 
     async def _exit_code(self) -> int | None:
         child = self._child

@@ -26,7 +26,7 @@ from vcommission.adapters.opcua.address_space import (
 )
 from vcommission.adapters.opcua.cache import address_space_cache_dir, initialised_server
 from vcommission.adapters.opcua.security import OpcUaSecurity, setup_security
-from vcommission.addressing import opcua_namespace
+from vcommission.addressing import opcua_endpoint, opcua_namespace
 from vcommission.errors import SignalError, VcommissionError
 from vcommission.signals import ProcessImage, Value
 
@@ -126,8 +126,7 @@ class OpcUaServer:
     @property
     def endpoint(self) -> str:
         """``opc.tcp://host:port/vcommission/<model>`` (the bound port after :meth:`start`)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"opc.tcp://{host}:{self.port}/vcommission/{self.model.name}"
+        return opcua_endpoint(self.host, self.port, self.model.name)
 
     @property
     def connections(self) -> int:
