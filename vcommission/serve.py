@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import functools
 import os
-import signal
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from rich.text import Text
 from vcommission.adapters.limits import ServerLimits
 from vcommission.clock import ClockMode, ns_to_s, s_to_ns
 from vcommission.config.model import load_model
-from vcommission.session import ServerProtocol, Session, SessionBuilder
+from vcommission.session import ServerProtocol, Session, SessionBuilder, stop_on_signals
 from vcommission.signals import Direction
 from vcommission.simulator import Simulator
 from vcommission.watchdog import WatchdogConfig
@@ -202,21 +201,6 @@ def _keyboard(keys: _OperatorKeys, stop: asyncio.Event) -> Iterator[bool]:
     finally:
         loop.remove_reader(fd)
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-
-
-@contextlib.contextmanager
-def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
-    loop = asyncio.get_running_loop()
-    handled = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-            handled.append(sig)
-    try:
-        yield
-    finally:
-        for sig in handled:
-            loop.remove_signal_handler(sig)
 
 
 async def serve(model_path: str | Path, options: ServeOptions, console: Console) -> Simulator:

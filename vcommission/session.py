@@ -20,9 +20,11 @@ when called, so building a session without servers imports none.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
     from vcommission.adapters.proxy import LinkProxy
     from vcommission.config.model import Model
 
-__all__ = ["SERVERS", "ServerProtocol", "Session", "SessionBuilder"]
+__all__ = ["SERVERS", "ServerProtocol", "Session", "SessionBuilder", "stop_on_signals"]
 
 logger = logging.getLogger(__name__)
 
@@ -321,3 +323,23 @@ class SessionBuilder:
         if config is None or config.timeout <= 0 or not talks:
             return None
         return CommWatchdog(image, config, heartbeat=link.heartbeat if link else None)
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    """SIGINT and SIGTERM set ``stop`` while inside.
+
+    Only where the loop can take signals (the main thread); elsewhere, and on systems without
+    them, nothing is installed.
+    """
+    loop = asyncio.get_running_loop()
+    handled = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
+    try:
+        yield
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)

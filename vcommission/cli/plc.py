@@ -166,7 +166,7 @@ async def _run_plc(plc: Any, io_link: Any, duration: float | None, speed: float)
     import asyncio
 
     from vcommission.plc.remote import run_remote
-    from vcommission.serve import stop_on_signals
+    from vcommission.session import stop_on_signals
 
     stop = asyncio.Event()
     with stop_on_signals(stop):

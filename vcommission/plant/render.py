@@ -38,6 +38,7 @@ import numpy as np
 from vcommission.fileio import write_atomic
 from vcommission.plant.bullet import pybullet
 from vcommission.plant.camera import Viewpoint
+from vcommission.plant.palette import component_colour
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -64,11 +65,6 @@ __all__ = [
 Vec3 = tuple[float, float, float]
 
 #: Component colours, in component order (matplotlib's tab10, as RGB 0..1).
-_PALETTE = [
-    (0.12, 0.47, 0.71), (1.00, 0.50, 0.05), (0.17, 0.63, 0.17), (0.58, 0.40, 0.74),
-    (0.55, 0.34, 0.29), (0.89, 0.47, 0.76), (0.50, 0.50, 0.50), (0.74, 0.74, 0.13),
-    (0.09, 0.75, 0.81), (0.84, 0.15, 0.16),
-]  # fmt: skip
 #: Part colours by variant, in the model's variant order.
 _PART_COLOURS = [(0.95, 0.77, 0.06), (0.80, 0.10, 0.10), (0.10, 0.60, 0.90), (0.30, 0.80, 0.30)]
 _FIELD_OF_VIEW_DEG = 40.0
@@ -137,10 +133,11 @@ def _colour(plant: Plant) -> None:
     assert world is not None
     cid = world.cid
     for index, component in enumerate(plant.components):
-        base = np.array(_PALETTE[index % len(_PALETTE)])
         for group in component.bodies().values():
-            for body, shade in [(b, 1.0) for b in group.static] + [(b, 0.7) for b in group.moving]:
-                rgba = [*(base * shade).tolist(), 1.0]
+            for body, moving in [(b, False) for b in group.static] + [
+                (b, True) for b in group.moving
+            ]:
+                rgba = [*component_colour(index, moving), 1.0]
                 pybullet.changeVisualShape(body, -1, rgbaColor=rgba, physicsClientId=cid)
     variants = list(plant.model.variants)
     for part in plant.parts.alive:
@@ -447,10 +444,11 @@ def snapshot(
     cid = world.cid
     shades: dict[tuple[int, int], list[float]] = {}
     for index, component in enumerate(plant.components):
-        base = np.array(_PALETTE[index % len(_PALETTE)])
         for group in component.bodies().values():
-            for body, shade in [(b, 1.0) for b in group.static] + [(b, 0.7) for b in group.moving]:
-                rgb = base * shade * (1 - _FADE) + _FADE
+            for body, moving in [(b, False) for b in group.static] + [
+                (b, True) for b in group.moving
+            ]:
+                rgb = np.array(component_colour(index, moving)) * (1 - _FADE) + _FADE
                 for link in _links(world, body):
                     shades.setdefault((body, link), [*rgb.tolist(), 1.0])
     variants = list(plant.model.variants)

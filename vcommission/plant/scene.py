@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vcommission.plant.bullet import pybullet
+from vcommission.plant.palette import component_colour
 
 if TYPE_CHECKING:
     from vcommission.plant.plant import Plant
@@ -49,14 +50,6 @@ __all__ = ["MESH_FORMATS", "PoseStream", "describe"]
 VERSION = 1
 #: Mesh file formats the browser loads (three.js's STLLoader and OBJLoader).
 MESH_FORMATS = (".stl", ".obj")
-#: Owner colours, in component order (matplotlib's tab10, as in ``vcommission render``).
-_PALETTE = [
-    (0.12, 0.47, 0.71), (1.00, 0.50, 0.05), (0.17, 0.63, 0.17), (0.58, 0.40, 0.74),
-    (0.55, 0.34, 0.29), (0.89, 0.47, 0.76), (0.50, 0.50, 0.50), (0.74, 0.74, 0.13),
-    (0.09, 0.75, 0.81), (0.84, 0.15, 0.16),
-]  # fmt: skip
-#: Moving bodies are drawn darker than their owner's static ones, as in ``render``.
-_MOVING_SHADE = 0.7
 #: Kinds drawn see-through (alpha), so that what they enclose stays in view: a fence's
 #: panels are mesh, the cell behind them is what a trainee watches.
 _TRANSLUCENT = {"safety_fence": 0.3}
@@ -112,13 +105,12 @@ def _owners(plant: Plant) -> dict[int, _Owner]:
     """Every machine body and live part, with who owns it and its colour."""
     found: dict[int, _Owner] = {}
     for index, component in enumerate(plant.components):
-        base = _PALETTE[index % len(_PALETTE)]
         alpha = _TRANSLUCENT.get(component.kind, 1.0)
         for group_name, group in sorted(component.bodies().items()):
-            light = _rgba(base, alpha)
+            light = _rgba(component_colour(index), alpha)
             for body in group.static:
                 found.setdefault(body, _Owner(component.name, group_name, "static", light))
-            dark = _rgba([v * _MOVING_SHADE for v in base], alpha)
+            dark = _rgba(component_colour(index, moving=True), alpha)
             for body in group.moving:
                 found.setdefault(body, _Owner(component.name, group_name, "moving", dark))
     variants = getattr(plant.model, "variants", {}) or {}

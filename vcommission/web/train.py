@@ -14,8 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +23,7 @@ from vcommission.clock import ClockMode
 from vcommission.config.model import load_model
 from vcommission.errors import ConfigError
 from vcommission.scenario.trace import TraceRecorder
-from vcommission.session import ServerProtocol, SessionBuilder
+from vcommission.session import ServerProtocol, SessionBuilder, stop_on_signals
 from vcommission.training.session import TrainingSession
 from vcommission.web.server import WebServer, web_server
 
@@ -59,22 +58,6 @@ class TrainOptions:
     seed: int | None = None
     #: The instructor's token; None makes a fresh one (``secrets.token_urlsafe``).
     token: str | None = None
-
-
-@contextlib.contextmanager
-def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
-    """SIGINT and SIGTERM set ``stop`` (where the loop can take signals: the main thread)."""
-    loop = asyncio.get_running_loop()
-    handled = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, stop.set)
-            handled.append(sig)
-    try:
-        yield
-    finally:
-        for sig in handled:
-            loop.remove_signal_handler(sig)
 
 
 def _say(console: Console, text: str) -> None:
@@ -174,7 +157,7 @@ async def train(
             if started is not None:
                 loop = asyncio.get_running_loop()
                 started(web, lambda: loop.call_soon_threadsafe(stop.set))
-            with _stop_on_signals(stop):
+            with stop_on_signals(stop):
                 run = asyncio.create_task(training.run_async(options.duration))
                 stopped = asyncio.create_task(stop.wait())
                 await asyncio.wait({run, stopped}, return_when=asyncio.FIRST_COMPLETED)
