@@ -78,6 +78,16 @@ async def test_clients_read_commits_write_into_the_parent_and_are_counted(served
     assert events == [True, False]
 
 
+async def test_the_child_runs_below_the_serving_process_in_priority(served):
+    # The tick and the Modbus link come first under OPC UA load.
+    _, server, _ = served
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    if ours >= 19:
+        pytest.skip("this process already runs at the lowest priority")
+    assert server.niceness > 0
+    assert os.getpriority(os.PRIO_PROCESS, server.pid) == min(19, ours + server.niceness)
+
+
 async def test_refusals_are_answered_in_the_child_and_stage_nothing(served):
     sim, server, _ = served
     async with Client(server.endpoint, timeout=10) as client:
