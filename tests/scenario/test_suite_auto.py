@@ -32,6 +32,8 @@ def test_automatic_jobs_run_every_scenario_once_in_suite_order(
     """With start-up never worth it the suite runs here only; free start-up spawns workers
     at once, and the two sides (here from the back, workers from the front) meet."""
     monkeypatch.setattr(suite, "_WORKER_START_S", start_s)
+    # Spawned workers: forked ones start at once, whatever the start-up estimate.
+    monkeypatch.setattr(suite, "worker_start_method", lambda: "spawn")
     monkeypatch.setattr(suite, "default_jobs", lambda: 2)
     (scenario,) = load_scenarios(write_scenario(tmp_path, SHORT))
     copies = [dataclasses.replace(scenario, params={"copy": i}) for i in range(4)]
@@ -48,3 +50,64 @@ def test_automatic_jobs_run_every_scenario_once_in_suite_order(
     assert started[0] == 3
     if start_s > 1:
         assert started == [3, 2, 1, 0]
+
+
+FORKED = """
+import json, sys
+from pathlib import Path
+
+from tests.faulty_suites import good_scenarios, trace_digest
+from tests.helpers import SORTING_SUITE
+from vcommission.scenario import suite
+
+scenarios = good_scenarios(SORTING_SUITE)
+pool = suite._Pool(scenarios, 2, sys.argv[1], suite.SuiteEvents())
+results = pool.run()
+digests, cases = {}, {}
+for scenario, result in zip(scenarios, results, strict=True):
+    name = Path(scenario.file).name
+    case = cases[name] = cases.get(name, -1) + 1
+    digests[f"sorting.st/{name}/{case}"] = trace_digest(result.trace_file)
+print(json.dumps({"methods": pool.start_methods, "digests": digests}))
+"""
+
+
+def test_workers_forked_from_a_single_threaded_process_record_the_stored_traces(
+    tmp_path,
+) -> None:
+    """A fresh command-line process forks its workers (no import to wait for); what they
+    record is bit-identical to the stored digests of spawned and in-process runs."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.faulty_suites import stored_digests
+    from tests.helpers import ROOT
+
+    run = subprocess.run(
+        [sys.executable, "-c", FORKED, str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout.strip().splitlines()[-1])
+    assert answer["methods"] == ["fork", "fork"]
+    stored = stored_digests("sorting_line")
+    # Where a faulty program runs the same scenario file, the stored run's trace file (named
+    # after the scenario) was written by both: only the others' digests are the good program's.
+    shared = {key.split("/")[1] for key in stored if not key.startswith("sorting.st/")}
+    compared = {k: v for k, v in answer["digests"].items() if k.split("/")[1] not in shared}
+    assert len(compared) >= 15
+    assert compared == {key: stored[key] for key in compared}
+
+
+def test_a_process_with_threads_spawns_its_workers() -> None:
+    import threading
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert suite.worker_start_method() == "spawn"
+    finally:
+        release.set()
+        other.join()

@@ -1,16 +1,23 @@
 """Running a suite: scenarios spread over worker processes, results in suite order.
 
-Each worker is a separate process (``spawn``: no state shared with the parent, so a crash
-or a leaked physics client stays in its worker) that keeps models, compiled programs and
-plants between scenarios (:class:`~vcommission.scenario.runner.WorkerCache`). The parent
+Each worker is a separate process (a crash or a leaked physics client stays in its worker)
+that keeps models, compiled programs and plants between scenarios
+(:class:`~vcommission.scenario.runner.WorkerCache`). Workers are **forked** where that is
+safe (Linux, and this process has no other thread yet): a fork starts in milliseconds with
+every module already imported, where a ``spawn``-ed worker spends most of a second (several
+on a loaded machine) importing pybullet, numpy, asyncua and this package before its first
+scenario. Elsewhere, and for a worker replacing a dead one while the suite's threads run,
+workers are spawned. A forked worker starts from this process before it ran anything (no
+physics client, no cache), so its traces are those of a spawned one. The parent
 hands out one scenario at a time. If a worker dies mid-scenario, that scenario gets an
 **error** verdict, a fresh worker takes its place, and the rest of the suite completes.
 With one job the scenarios run in this process.
 
 **Automatic jobs** (``jobs=None``, the command line's default): this process starts running
-the suite itself at once, from its last scenario backwards, and starts workers (up to one
-per core, this process counting as one) only once the work seen so far says the rest is
-worth a worker's start-up; workers take scenarios from the front. A short suite therefore
+the suite itself at once, from its last scenario backwards; workers (up to one per core,
+this process counting as one) take scenarios from the front. Forked workers start at once,
+before the suite's threads exist; spawned ones only once the work seen so far says the rest
+is worth a worker's start-up. A short suite therefore
 never waits for workers it cannot use, and a long one has this process working while they
 come up, on a quiet machine or a loaded one.
 
@@ -52,6 +59,7 @@ __all__ = [
     "interrupted_result",
     "run_suite",
     "terminate_as_interrupt",
+    "worker_start_method",
 ]
 
 #: Seconds between checks that every worker is still alive.
@@ -140,6 +148,19 @@ def interrupted_result(scenario: Scenario, signum: int, started: bool) -> Scenar
 
 def _signum(interrupt: KeyboardInterrupt) -> int:
     return int(getattr(interrupt, "signum", signal.SIGINT))
+
+
+def worker_start_method() -> str:
+    """``fork`` where a worker may be forked now, else ``spawn``.
+
+    Fork needs Linux and this process single-threaded: forking a process with other threads
+    can leave the child holding locks those threads held (a half-written log line, an
+    allocator's arena). Every worker is forked before any task is put on a queue: a queue's
+    first put starts its feeder thread.
+    """
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
 
 
 def default_jobs() -> int:
@@ -240,6 +261,8 @@ def _worker(
 ) -> None:
     # Ctrl-C reaches the whole process group; the parent stops the suite and kills us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker has the parent's handler, which turns SIGTERM into an interrupt report.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent(parent_pid)
     cache = WorkerCache()
     try:
@@ -277,15 +300,20 @@ class _Pool:
         self.jobs = jobs
         self.trace_dir = None if trace_dir is None else str(trace_dir)
         self.events = events
+        # Queues of the spawn context work with forked workers too (a fork inherits them).
         self.context = multiprocessing.get_context("spawn")
         self.answers = self.context.Queue()
+        #: How each worker started (``fork`` or ``spawn``), in order.
+        self.start_methods: list[str] = []
         self.workers: list[_Worker] = []
         self.pending = list(range(len(scenarios)))
         self.results: dict[int, ScenarioResult] = {}
 
     def _spawn(self) -> _Worker:
         tasks = self.context.Queue()
-        process = self.context.Process(
+        method = worker_start_method()
+        self.start_methods.append(method)
+        process = multiprocessing.get_context(method).Process(
             target=_worker,
             args=(tasks, self.answers, self.trace_dir, os.getpid(), self.strict),
             daemon=True,
@@ -305,8 +333,8 @@ class _Pool:
         self.events.started(index, self.scenarios[index])
 
     def run(self) -> list[ScenarioResult]:
-        for _ in range(self.jobs):
-            self._assign(self._spawn())
+        for worker in [self._spawn() for _ in range(self.jobs)]:
+            self._assign(worker)
         try:
             while len(self.results) < len(self.scenarios):
                 try:
@@ -473,6 +501,12 @@ class _AutoPool(_Pool):
         return index
 
     def run(self) -> list[ScenarioResult]:
+        if worker_start_method() == "fork":
+            # Now, while this is the only thread: a fork costs milliseconds, so the workers
+            # need no estimate of the work to be worth starting.
+            self.spawned = True
+            for worker in [self._spawn() for _ in range(self.jobs - 1)]:
+                self._assign(worker)
         dispatcher = threading.Thread(target=self._dispatch, name="suite-dispatch", daemon=True)
         dispatcher.start()
         cache = WorkerCache()
