@@ -38,7 +38,18 @@ with _quiet(1, 2):
     from pybullet_utils.bullet_client import BulletClient
 
 
+class _Client(BulletClient):
+    """A BulletClient whose finaliser copes with a constructor that never finished.
+
+    A Ctrl-C landing inside ``BulletClient.__init__`` leaves an object without ``_client``;
+    its ``__del__`` then asks ``pybullet`` for the name and prints an AttributeError
+    traceback on the way out of an interrupted run. The class default says "not connected".
+    """
+
+    _client = -1
+
+
 def new_client() -> BulletClient:
     """A new DIRECT (headless, in-process) physics client."""
     with _quiet(1):
-        return BulletClient(connection_mode=pybullet.DIRECT)
+        return _Client(connection_mode=pybullet.DIRECT)
