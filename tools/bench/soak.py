@@ -16,7 +16,7 @@ machines are shared: a loaded one makes every tick later).
 
 Usage: ``python3 tools/bench/soak.py [--minutes 60] [--baseline 30] [--masters 4]
 [--subscribers 1] [--items N] [--sample 10] [--opcua-in-process] [--opcua-niceness N]
-[--tracemalloc]``.
+[--subscribers-niceness N] [--tracemalloc]``.
 """
 
 from __future__ import annotations
@@ -156,6 +156,8 @@ async def _soak(args: argparse.Namespace) -> int:
                     "--items", str(args.items),
                     stdout=asyncio.subprocess.PIPE,
                 )  # fmt: skip
+                if subscribers and args.subscribers_niceness:
+                    os.setpriority(os.PRIO_PROCESS, child.pid, args.subscribers_niceness)
                 children.append(child)
             started = time.monotonic()
             samples: list[tuple[float, float]] = []
@@ -288,6 +290,12 @@ def main(argv: list[str] | None = None) -> int:
         "--opcua-niceness",
         type=int,
         help="set the OPC UA process's niceness to N (default: as serve starts it)",
+    )
+    parser.add_argument(
+        "--subscribers-niceness",
+        type=int,
+        default=0,
+        help="run the subscribers' process at niceness N (HMIs on machines of their own)",
     )
     parser.add_argument("--clients", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
