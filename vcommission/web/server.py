@@ -23,10 +23,10 @@ browsers may watch; one holds the panel at a time (:meth:`TrainingSession.take_c
 Frames go out at most :data:`FRAME_HZ` times a second of wall time, each with only what
 changed since the last (poses, tags), so an idle plant costs nearly nothing. A frame is made
 just after a tick (the first one past the frame period), not on a timer of its own: making
-one takes about 2 ms of the loop the plant ticks in, and made at a random moment it sat
-across the next tick's deadline often enough to put the tick lateness p99 at 0.7-4 ms with a
-browser watching (``tools/bench/web.py``); right after a tick it has the rest of the 10 ms.
-While the plant does not tick (paused), frames go by the clock.
+one takes about 1.5 ms of the loop the plant ticks in, and made at a random moment it could
+sit across the next tick's deadline; right after a tick it has most of the 10 ms. (Ticks still
+come late now and then with a browser watching, from another cause: ``tools/bench/web.py`` and
+the README.) While the plant does not tick (paused), frames go by the clock.
 """
 
 from __future__ import annotations

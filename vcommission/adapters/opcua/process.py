@@ -23,8 +23,8 @@ The child runs at a lower scheduling priority (``niceness``, 19 by default, adde
 process's): the tick and the Modbus link come first, OPC UA gets what they leave. With 20
 clients of 200 items beside two PLCs polling every 10 ms on two cores, the child at the
 serving process's priority let 1.9% of the ticks run late and the PLCs' request p99 reach
-3.6 ms; at 19, 0.5% and 1.3 ms, with as many notifications delivered
-(``tools/bench/soak.py --opcua-niceness``).
+3.6 ms; at 19, 0.5% and 1.3 ms in the same run, with as many notifications delivered
+(``tools/bench/soak.py --opcua-niceness``; the README has the other runs).
 
 Reads and subscriptions see a commit a few hundred microseconds later than in-process,
 which is why scenario runs (lockstep, deterministic) keep the in-process server and ``serve``
