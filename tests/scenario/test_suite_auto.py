@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
+import sys
 import threading
 
 import pytest
 
+from tests.faulty_suites import stored_digests
+from tests.helpers import ROOT, write_scenario
 from tests.helpers import SORTING_LINE as MODEL
-from tests.helpers import write_scenario
 from vcommission.scenario import suite
 from vcommission.scenario.loader import load_scenarios
 from vcommission.scenario.results import Verdict
@@ -84,13 +88,6 @@ def test_workers_forked_from_a_single_threaded_process_record_the_stored_traces(
 ) -> None:
     """A fresh command-line process forks its workers (no import to wait for); what they
     record is bit-identical to the stored digests of spawned and in-process runs."""
-    import json
-    import subprocess
-    import sys
-
-    from tests.faulty_suites import stored_digests
-    from tests.helpers import ROOT
-
     run = subprocess.run(
         [sys.executable, "-c", FORKED, str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
@@ -108,8 +105,6 @@ def test_workers_forked_from_a_single_threaded_process_record_the_stored_traces(
 
 
 def test_a_process_with_threads_spawns_its_workers() -> None:
-    import threading
-
     release = threading.Event()
     other = threading.Thread(target=release.wait)
     other.start()

@@ -242,13 +242,15 @@ async def _soak(args: argparse.Namespace) -> int:
     return 0 if stats["errors"] == 0 and stats["client_failures"] == 0 else 1
 
 
+#: What each client process counts; the latencies come from the one that polled.
+_COUNTS = ("requests", "errors", "notifications", "client_failures")
+
+
 def _merged(reports: list[dict[str, float]]) -> dict[str, float]:
     """The client processes' figures as one: counts added, the masters' latencies kept."""
-    merged = {key: 0 for key in ("requests", "errors", "notifications", "client_failures")}
+    merged = {key: sum(report[key] for report in reports) for key in _COUNTS}
     merged |= {"modbus_p50_ms": 0.0, "modbus_p99_ms": 0.0}
     for report in reports:
-        for key in ("requests", "errors", "notifications", "client_failures"):
-            merged[key] += report[key]
         if report["requests"]:
             merged["modbus_p50_ms"] = report["modbus_p50_ms"]
             merged["modbus_p99_ms"] = report["modbus_p99_ms"]

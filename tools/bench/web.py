@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -119,8 +120,8 @@ def _window(web, seconds: float) -> dict[str, float]:
     }
 
 
-def _renice_tree(root: int, niceness: int) -> int:
-    """Set ``niceness`` on ``root`` and every process descended from it; how many there were."""
+def _renice_tree(root: int, niceness: int) -> None:
+    """Set ``niceness`` on ``root`` and every process descended from it."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -129,16 +130,12 @@ def _renice_tree(root: int, niceness: int) -> int:
         except OSError:  # gone meanwhile
             continue
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    todo, count = [root], 0
+    todo = [root]
     while todo:
         pid = todo.pop()
-        try:
+        with contextlib.suppress(OSError):  # gone meanwhile
             os.setpriority(os.PRIO_PROCESS, pid, niceness)
-            count += 1
-        except OSError:
-            pass
         todo += children.get(pid, [])
-    return count
 
 
 def main(argv: list[str] | None = None) -> int:

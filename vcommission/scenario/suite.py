@@ -323,6 +323,15 @@ class _Pool:
         self.workers.append(worker)
         return worker
 
+    def _start_workers(self, count: int) -> None:
+        """Start ``count`` workers, then hand each a scenario.
+
+        All start before any is handed one: a queue's first put starts a feeder thread, and a
+        fork needs this process single-threaded.
+        """
+        for worker in [self._spawn() for _ in range(count)]:
+            self._assign(worker)
+
     def _assign(self, worker: _Worker) -> None:
         if not self.pending:
             worker.index = None
@@ -333,8 +342,7 @@ class _Pool:
         self.events.started(index, self.scenarios[index])
 
     def run(self) -> list[ScenarioResult]:
-        for worker in [self._spawn() for _ in range(self.jobs)]:
-            self._assign(worker)
+        self._start_workers(self.jobs)
         try:
             while len(self.results) < len(self.scenarios):
                 try:
@@ -473,8 +481,7 @@ class _AutoPool(_Pool):
             while not self.stopping.is_set():
                 if not self.spawned and self._worth_a_worker():
                     self.spawned = True
-                    for _ in range(self.jobs - 1):
-                        self._assign(self._spawn())
+                    self._start_workers(self.jobs - 1)
                 if not self.workers:
                     self.stopping.wait(_POLL_S / 4)
                     continue
@@ -505,8 +512,7 @@ class _AutoPool(_Pool):
             # Now, while this is the only thread: a fork costs milliseconds, so the workers
             # need no estimate of the work to be worth starting.
             self.spawned = True
-            for worker in [self._spawn() for _ in range(self.jobs - 1)]:
-                self._assign(worker)
+            self._start_workers(self.jobs - 1)
         dispatcher = threading.Thread(target=self._dispatch, name="suite-dispatch", daemon=True)
         dispatcher.start()
         cache = WorkerCache()

@@ -161,7 +161,6 @@ class OpcUaProcessServer:
             self._child = await asyncio.create_subprocess_exec(
                 sys.executable, "-c", _CHILD, str(theirs.fileno()),
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-                preexec_fn=(lambda: os.nice(self.niceness)) if self.niceness else None,
             )  # fmt: skip
         finally:
             theirs.close()
@@ -175,6 +174,7 @@ class OpcUaProcessServer:
                     "host": self.host,
                     "port": self.port,
                     "limits": self.limits,
+                    "niceness": self.niceness,
                     "options": self._options,
                 }
             )
@@ -315,6 +315,8 @@ async def _serve_child(fd: int) -> int:
     config = await _read(reader)
     if config is None:
         return 1
+    # Below the serving process before the address space is built: its start is work too.
+    os.nice(config["niceness"])
 
     def send(message: object) -> None:
         writer.write(_frame(message))
