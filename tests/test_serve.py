@@ -97,10 +97,18 @@ def test_serve_drives_the_sorting_line_from_mbpoll_and_stops_on_sigterm():
         second = process.stdout.readline()
         assert second.startswith("opcua listening on opc.tcp://127.0.0.1:"), second
         endpoint = second.split(" on ", 1)[1].strip()
+        # The plant's ticks run on SCHED_FIFO where the user may (root here), else say why.
+        third = process.stdout.readline()
+        if os.geteuid() == 0:
+            assert third == "tick thread: SCHED_FIFO 10\n", third
+            assert os.sched_getscheduler(process.pid) & ~os.SCHED_RESET_ON_FORK == os.SCHED_FIFO
+        else:
+            assert third.startswith("tick thread: normal (real-time priority refused"), third
         # The OPC UA server runs in a process of its own (so its subscribers cannot make
         # ticks late), a child of serve's.
         children = _children(process.pid)
         assert len(children) == 1, children
+        assert os.sched_getscheduler(children[0]) == os.SCHED_OTHER
         # A person presses start through OPC UA's Operator folder; the PLC sees it on DI 0.
         assert asyncio.run(_opcua_press(endpoint, "start_pb.pressed", True)) == 400
         assert _mbpoll(port, "-t", "1", "-r", "0", "-c", "1", "127.0.0.1") == [1]

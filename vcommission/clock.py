@@ -8,6 +8,9 @@ clock is read only by :class:`RealTimePacer`, i.e. only in ``realtime`` mode.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 __all__ = [
+    "DEFAULT_RT_PRIORITY",
     "NS_PER_S",
     "ClockMode",
     "Overrun",
@@ -24,6 +28,16 @@ __all__ = [
 ]
 
 NS_PER_S = 1_000_000_000
+
+log = logging.getLogger(__name__)
+
+#: SCHED_FIFO priority ``serve`` and ``train`` ask for their pacing thread: above every
+#: normal process (a browser drawing the 3D view, a compiler), below the kernel's interrupt
+#: threads (50), as soft-PLC runtimes on Linux run their cyclic tasks.
+DEFAULT_RT_PRIORITY = 10
+#: A pacer continuously behind for this long gives its real-time priority back: a plant
+#: too heavy for real time would otherwise hold a core at a priority nothing else can preempt.
+_BEHIND_RELEASE_NS = 1_000_000_000
 
 
 def s_to_ns(seconds: float) -> int:
@@ -96,17 +110,86 @@ class RealTimePacer:
     #: microsecond buckets up to 20 ms, then millisecond buckets up to 10 s, then one more.
     _fine: list[int] = field(default_factory=lambda: [0] * _FINE_BUCKETS)
     _coarse: list[int] = field(default_factory=lambda: [0] * (_COARSE_BUCKETS + 1))
+    #: SCHED_FIFO priority (1-99) of the thread that paces, taken at :meth:`start` where the
+    #: OS allows it (root, CAP_SYS_NICE, or an rtprio limit); 0 leaves the scheduler alone.
+    #: On two cores a browser drawing WebGL in software otherwise keeps a woken tick waiting
+    #: for a core for milliseconds (measured: tools/bench/web.py, README "The training pages").
+    rt_priority: int = 0
+    #: What the pacing thread runs at: "normal", "SCHED_FIFO <n>", or why not (for banners).
+    priority: str = "normal"
     _anchor_ns: int | None = None
     _virtual_start_ns: int = 0
+    #: The thread holding real-time priority (None: none), and since when ticks are behind.
+    _prioritised: int | None = None
+    _behind_since_ns: int | None = None
 
     def __post_init__(self) -> None:
         if not self.speed > 0:
             raise ValueError(f"speed={self.speed} must be > 0")
+        if not 0 <= self.rt_priority <= 99:
+            raise ValueError(f"rt_priority={self.rt_priority} must be within 0..99")
 
     def start(self, virtual_now_ns: int) -> None:
-        """Anchor the wall clock to ``virtual_now_ns``."""
+        """Anchor the wall clock to ``virtual_now_ns``; take real-time priority if asked."""
         self._anchor_ns = self.clock()
         self._virtual_start_ns = virtual_now_ns
+        self._behind_since_ns = None
+        self.take_priority()
+
+    def take_priority(self) -> str:
+        """Put the calling thread on SCHED_FIFO at :attr:`rt_priority`, if asked and allowed.
+
+        Called by :meth:`start`; callable before it (to say in a banner what the ticks run
+        at). Returns :attr:`priority`.
+        """
+        if self.rt_priority and self._prioritised is None:
+            self._set_fifo()
+        return self.priority
+
+    def _set_fifo(self) -> None:
+        setscheduler = getattr(os, "sched_setscheduler", None)
+        if setscheduler is None:
+            self.priority = "normal (real-time priority is not offered on this platform)"
+            return
+        try:
+            # Threads and processes started from this thread (the OPC UA child, executor
+            # threads) start at normal priority again.
+            setscheduler(
+                0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(self.rt_priority)
+            )
+        except OSError as exc:
+            self.priority = (
+                f"normal (real-time priority refused: {exc.strerror}; run as root, or grant "
+                "CAP_SYS_NICE or an rtprio limit)"
+            )
+            log.info("pacing at normal priority: %s", exc)
+            return
+        self._prioritised = threading.get_ident()
+        self.priority = f"SCHED_FIFO {self.rt_priority}"
+
+    def release_priority(self, reason: str = "") -> None:
+        """Put the pacing thread back on the normal scheduler (at the end of a paced run).
+
+        Only from the thread that took it; a no-op when it holds none.
+        """
+        if self._prioritised is None or self._prioritised != threading.get_ident():
+            return
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        self._prioritised = None
+        self.priority = f"normal ({reason})" if reason else "normal"
+
+    def _behind(self, late: bool) -> None:
+        # Real-time priority is for a plant that keeps time: one behind for a whole second
+        # (never sleeping) gives it back rather than starve the machine.
+        if not late:
+            self._behind_since_ns = None
+        elif self._behind_since_ns is None:
+            self._behind_since_ns = self.clock()
+        elif self.clock() - self._behind_since_ns > _BEHIND_RELEASE_NS:
+            self._behind_since_ns = None
+            if self._prioritised is not None:
+                log.warning("the plant cannot keep real time: real-time priority given back")
+                self.release_priority("given back: the plant could not keep real time")
 
     def _due(self, virtual_ns: int) -> int:
         if self._anchor_ns is None:
@@ -168,6 +251,7 @@ class RealTimePacer:
         """
         due = self._due(virtual_ns)
         remaining = due - self.clock()
+        self._behind(remaining <= 0)
         if remaining > self.early_wake_ns:
             time.sleep((remaining - self.early_wake_ns) / NS_PER_S)
         while self.clock() < due:
@@ -178,6 +262,7 @@ class RealTimePacer:
         """Like :meth:`wait_until`, yielding to the event loop (servers run beside us)."""
         due = self._due(virtual_ns)
         remaining = due - self.clock()
+        self._behind(remaining <= 0)
         if remaining > self.early_wake_ns:
             # The event loop's timers round up to whole milliseconds (epoll), so wake early...
             await asyncio.sleep((remaining - self.early_wake_ns) / NS_PER_S)

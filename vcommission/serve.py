@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vcommission.adapters.limits import ServerLimits
-from vcommission.clock import ClockMode, ns_to_s, s_to_ns
+from vcommission.clock import DEFAULT_RT_PRIORITY, ClockMode, ns_to_s, s_to_ns
 from vcommission.config.model import load_model
 from vcommission.session import ServerProtocol, Session, SessionBuilder, stop_on_signals
 from vcommission.signals import Direction
@@ -66,6 +66,9 @@ class ServeOptions:
     unit_id: int | None = None
     #: Speed factor against the wall clock.
     speed: float = 1.0
+    #: SCHED_FIFO priority of the ticking thread where allowed (0: normal priority): the
+    #: tick and the PLC link before everything else on the machine.
+    rt_priority: int = DEFAULT_RT_PRIORITY
     #: Stop after this many seconds of virtual time; None runs until stopped.
     duration: float | None = None
     #: PLC watchdog timeout in seconds, overriding the model's; 0 disables it.
@@ -213,7 +216,11 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
         # Before anything listens: a broken script is a located error, exit 1.
         script = load_operator_script(options.operator_script, model)
     # No recorder: a served plant may run for days, and nothing reads its history.
-    builder = SessionBuilder(model).clock(ClockMode.REALTIME, options.speed).recorder(None)
+    builder = (
+        SessionBuilder(model)
+        .clock(ClockMode.REALTIME, options.speed, options.rt_priority)
+        .recorder(None)
+    )
     if options.watchdog is not None:
         builder.watchdog(WatchdogConfig(options.watchdog, model.watchdog.safe_state))
     if options.modbus is not None:
@@ -280,6 +287,8 @@ async def serve(model_path: str | Path, options: ServeOptions, console: Console)
                 host, port = options.modbus_client
                 endpoints.append(f"modbus client -> {host}:{port}")
                 console.print(f"modbus client polling {host}:{port}", markup=False)
+            if sim.pacer is not None and sim.pacer.rt_priority:
+                console.print(f"tick thread: {sim.pacer.take_priority()}", markup=False)
             stop = asyncio.Event()
             keys = _OperatorKeys(sim)
             sim.monitors.append(keys)

@@ -213,6 +213,7 @@ class SessionBuilder:
         self._seed = seed
         self._mode = ClockMode.FAST
         self._speed = 1.0
+        self._rt_priority = 0
         self._program: PlcProgram | None = None
         self._recorder: Callable[[ProcessImage], ChangeRecorder] | None = ChangeRecorder
         self._watchdog: Any = MODEL_WATCHDOG
@@ -221,9 +222,13 @@ class SessionBuilder:
         self._poller: tuple[str, int, Any] | None = None
         self._attached: list[Callable[[Session], PlantServer]] = []
 
-    def clock(self, mode: ClockMode, speed: float = 1.0) -> SessionBuilder:
-        """How time runs (``fast`` by default; ``realtime`` at ``speed`` times real time)."""
-        self._mode, self._speed = mode, speed
+    def clock(self, mode: ClockMode, speed: float = 1.0, rt_priority: int = 0) -> SessionBuilder:
+        """How time runs (``fast`` by default; ``realtime`` at ``speed`` times real time).
+
+        ``rt_priority`` (1-99; 0: none): the SCHED_FIFO priority the pacing thread takes
+        while it paces, where the OS allows it (:class:`~vcommission.clock.RealTimePacer`).
+        """
+        self._mode, self._speed, self._rt_priority = mode, speed, rt_priority
         return self
 
     def plc(self, program: PlcProgram | None) -> SessionBuilder:
@@ -281,7 +286,7 @@ class SessionBuilder:
         plant = Plant(model, self._seed) if owns else self._plant
         assert plant is not None
         try:
-            sim = Simulator(plant, self._mode, self._speed)
+            sim = Simulator(plant, self._mode, self._speed, self._rt_priority)
             recorder = None
             if self._recorder is not None:
                 recorder = self._recorder(plant.image)

@@ -87,7 +87,8 @@ class Simulator:
        their writes, which take effect at step 1 of the next tick, as on a real PLC whose
        outputs reach the plant one I/O cycle later.
     8. **Pace**: in ``realtime`` mode wait for the wall clock; late ticks are recorded as
-       overruns. ``fast`` and ``lockstep`` never read the wall clock.
+       overruns. ``fast`` and ``lockstep`` never read the wall clock. With ``rt_priority``
+       the pacing thread runs on SCHED_FIFO while it paces, where the OS allows it.
 
     Only the simulator touches pybullet and commits the image; everything else stages.
 
@@ -101,6 +102,7 @@ class Simulator:
         plant: SimulatedPlant,
         mode: ClockMode = ClockMode.FAST,
         speed: float = 1.0,
+        rt_priority: int = 0,
     ) -> None:
         self.plant = plant
         self.mode = mode
@@ -110,7 +112,9 @@ class Simulator:
         self.monitors: list[Monitor] = []
         self.listeners: list[Monitor] = []
         self._controllers: list[_ScheduledController] = []
-        self.pacer = RealTimePacer(speed) if mode is ClockMode.REALTIME else None
+        self.pacer = (
+            RealTimePacer(speed, rt_priority=rt_priority) if mode is ClockMode.REALTIME else None
+        )
 
     @property
     def image(self) -> ProcessImage:
@@ -139,7 +143,9 @@ class Simulator:
         self.now_ns = 0
         self.ticks = 0
         if self.pacer is not None:
-            self.pacer = RealTimePacer(self.pacer.speed, self.pacer.tolerance_ns)
+            old = self.pacer
+            old.release_priority()
+            self.pacer = RealTimePacer(old.speed, old.tolerance_ns, rt_priority=old.rt_priority)
         for scheduled in self._controllers:
             scheduled.next_ns = self.tick_ns
 
@@ -179,15 +185,22 @@ class Simulator:
         """Step until ``done()`` is true; False if ``timeout_s`` of virtual time passed first."""
         limit = None if timeout_s is None else self.now_ns + s_to_ns(timeout_s)
         pacer = self.pacer
-        if pacer is not None:
-            pacer.start(self.now_ns)  # the wall clock may have moved on since the last run
-        while not done():
-            if limit is not None and self.now_ns >= limit:
-                return False
-            if pacer is not None:
+        if pacer is None:
+            while not done():
+                if limit is not None and self.now_ns >= limit:
+                    return False
+                self.step()
+            return True
+        pacer.start(self.now_ns)  # the wall clock may have moved on since the last run
+        try:
+            while not done():
+                if limit is not None and self.now_ns >= limit:
+                    return False
                 pacer.wait_until(self.now_ns)
-            self.step()
-        return True
+                self.step()
+            return True
+        finally:
+            pacer.release_priority()
 
     async def run_until_async(
         self, done: Callable[[], bool], timeout_s: float | None = None
@@ -197,15 +210,19 @@ class Simulator:
         pacer = self.pacer
         if pacer is not None:
             pacer.start(self.now_ns)
-        while not done():
-            if limit is not None and self.now_ns >= limit:
-                return False
+        try:
+            while not done():
+                if limit is not None and self.now_ns >= limit:
+                    return False
+                if pacer is not None:
+                    await pacer.wait_until_async(self.now_ns)
+                else:
+                    await asyncio.sleep(0)
+                self.step()
+            return True
+        finally:
             if pacer is not None:
-                await pacer.wait_until_async(self.now_ns)
-            else:
-                await asyncio.sleep(0)
-            self.step()
-        return True
+                pacer.release_priority()
 
     async def run_async(self, duration_s: float | None = None) -> None:
         """Run in an event loop beside protocol servers; forever if no duration.
@@ -217,9 +234,13 @@ class Simulator:
         pacer = self.pacer
         if pacer is not None:
             pacer.start(self.now_ns)
-        while end is None or self.now_ns < end:
+        try:
+            while end is None or self.now_ns < end:
+                if pacer is not None:
+                    await pacer.wait_until_async(self.now_ns)
+                else:
+                    await asyncio.sleep(0)
+                self.step()
+        finally:
             if pacer is not None:
-                await pacer.wait_until_async(self.now_ns)
-            else:
-                await asyncio.sleep(0)
-            self.step()
+                pacer.release_priority()

@@ -12,7 +12,8 @@ windows of the same length:
   one core, and the extra CPU of the process against the window without a browser;
 * **page load to first rendered frame**: from ``driver.get`` to ``canvas.dataset.frames >= 1``.
 
-Usage: ``python3 tools/bench/web.py [--window 20] [--browser-niceness N]`` (needs chromium,
+Usage: ``python3 tools/bench/web.py [--window 20] [--browser-niceness N] [--rt-priority N]``
+(needs chromium,
 chromium-driver, selenium).
 The machine's other load counts in every figure alike; compare the two windows, not runs.
 """
@@ -32,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from vcommission.clock import DEFAULT_RT_PRIORITY
 from vcommission.web import TrainingThread, TrainOptions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,21 +92,36 @@ def _p(buckets: list[int], fraction: float) -> float:
     return float(len(buckets) - fine)
 
 
+def _steal_s() -> float:
+    """CPU time the hypervisor gave to others while this machine's cores wanted it (all cores).
+
+    On a virtual machine a tick can start late with no process of its own in the way: the
+    core it waits for is not running this machine at all (``steal`` in /proc/stat).
+    """
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    except OSError:
+        return 0.0
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 else 0.0
+
+
 def _window(web, seconds: float) -> dict[str, float]:
     pacer = web.training.sim.pacer
     frames, making = web.frames, web.stream_cpu_s
-    before, cpu, stream, wall = (
+    before, cpu, stream, wall, steal = (
         _histogram(pacer),
         time.process_time(),
         web.stream_s,
         time.perf_counter(),
+        _steal_s(),
     )
     time.sleep(seconds)
-    after, cpu2, stream2, wall2 = (
+    after, cpu2, stream2, wall2, steal2 = (
         _histogram(pacer),
         time.process_time(),
         web.stream_s,
         time.perf_counter(),
+        _steal_s(),
     )
     window = [b - a for a, b in zip(before, after, strict=True)]
     elapsed = wall2 - wall
@@ -117,6 +134,7 @@ def _window(web, seconds: float) -> dict[str, float]:
         "parts": len(web.training.plant.parts.alive),
         "frames": web.frames - frames,
         "making_core_pct": 100 * (web.stream_cpu_s - making) / elapsed,
+        "steal_ms": 1000 * (steal2 - steal),
     }
 
 
@@ -148,13 +166,20 @@ def main(argv: list[str] | None = None) -> int:
         help="run chromium at this niceness (a trainee's browser below the plant, as on a "
         "machine of its own); 0: the same priority as the plant",
     )
+    parser.add_argument(
+        "--rt-priority",
+        type=int,
+        default=DEFAULT_RT_PRIORITY,
+        help="SCHED_FIFO priority of the ticking thread, as train's --rt-priority "
+        f"(default {DEFAULT_RT_PRIORITY}; 0: normal priority)",
+    )
     args = parser.parse_args(argv)
     from selenium import webdriver
     from selenium.webdriver.common.by import By
 
     with tempfile.TemporaryDirectory() as tmp:
         model = busy_model(Path(tmp) / "busy")
-        options = TrainOptions(web=("127.0.0.1", 0), duration=3600)
+        options = TrainOptions(web=("127.0.0.1", 0), duration=3600, rt_priority=args.rt_priority)
         with TrainingThread(model, options) as web:
             trainee = f"{web.endpoint}ws".replace("http", "ws", 1)
             instructor = f"{web.instructor_url}".replace("http", "ws", 1).replace(
@@ -163,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             start = {"type": "press", "tag": "start_pb.pressed"}
             asyncio.run(_requests(trainee, [{**start, "value": True}, {**start, "value": False}]))
             plant = web.training.plant
+            priority = web.training.sim.pacer.priority
             while len(plant.parts.alive) < 50:
                 time.sleep(0.5)
             # 50 boxes: no more (the infeed held off), and the pacer anchored afresh, so a
@@ -195,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 driver.quit()
     print(f"load: {viewed['parts']} boxes in the world, 10 ms ticks, real time; "
-          f"browser niceness {args.browser_niceness}")  # fmt: skip
+          f"browser niceness {args.browser_niceness}; tick thread: {priority}")  # fmt: skip
     print(f"{'':28}{'no browser':>12}{'3D view open':>14}")
     for key, label in (
         ("ticks", "ticks in the window"),
@@ -205,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         ("stream_core_pct", "stream loop wall (% of time)"),
         ("making_core_pct", "making frames (% of a core)"),
         ("frames", "frames sent"),
+        ("steal_ms", "hypervisor steal (ms)"),
     ):
         print(f"{label:28}{bare[key]:>12.3f}{viewed[key]:>14.3f}")
     if viewed["frames"]:

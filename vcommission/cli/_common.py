@@ -165,6 +165,27 @@ def add_coverage_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_rt_priority_option(parser: argparse.ArgumentParser) -> None:
+    """``--rt-priority N`` of the commands that pace a plant in real time (serve, train)."""
+    from vcommission.clock import DEFAULT_RT_PRIORITY
+
+    parser.add_argument(
+        "--rt-priority",
+        type=_rt_priority,
+        default=DEFAULT_RT_PRIORITY,
+        metavar="N",
+        help="SCHED_FIFO priority of the ticking thread, where the OS allows it (root, "
+        f"CAP_SYS_NICE or an rtprio limit); 0: normal priority (default {DEFAULT_RT_PRIORITY})",
+    )
+
+
+def _rt_priority(text: str) -> int:
+    value = at_least(0)(text)
+    if value > 99:
+        raise argparse.ArgumentTypeError(f"must be <= 99, got {text}")
+    return value
+
+
 def print_issues(err: Console, exc: ConfigError | PlcCompileError) -> None:
     """Every located problem of ``exc``, one ``file:line: path: message`` line each."""
     for issue in exc.issues:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from vcommission.adapters.limits import ServerLimits
 from vcommission.cli._common import (
     Subparsers,
+    add_rt_priority_option,
     at_least,
     endpoint,
     model_path,
@@ -76,6 +77,7 @@ def register(commands: Subparsers) -> None:
         "--speed", type=positive_float, default=1.0, metavar="FACTOR",
         help="times real time (default 1)",
     )  # fmt: skip
+    add_rt_priority_option(serve)
     serve.add_argument(
         "--duration", type=positive_float, default=None, metavar="SECONDS",
         help="stop after this many virtual seconds (default: until Ctrl-C)",
@@ -169,6 +171,7 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
         opcua=args.opcua,
         unit_id=args.unit_id,
         speed=args.speed,
+        rt_priority=args.rt_priority,
         duration=args.duration,
         watchdog=args.watchdog,
         modbus_client=args.modbus_client,

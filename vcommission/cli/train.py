@@ -6,7 +6,14 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vcommission.cli._common import Subparsers, at_least, endpoint, model_path, positive_float
+from vcommission.cli._common import (
+    Subparsers,
+    add_rt_priority_option,
+    at_least,
+    endpoint,
+    model_path,
+    positive_float,
+)
 from vcommission.cli.exitcodes import ExitCode
 
 if TYPE_CHECKING:
@@ -67,6 +74,7 @@ def register(commands: Subparsers) -> None:
         metavar="FACTOR",
         help="against the wall clock (default 1; the instructor can change it)",
     )
+    add_rt_priority_option(train)
     train.add_argument(
         "--duration",
         type=positive_float,
@@ -116,6 +124,7 @@ def handle(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
         opcua=args.opcua,
         web=args.web,
         speed=args.speed,
+        rt_priority=args.rt_priority,
         duration=args.duration,
         json=args.json,
         trace_dir=args.trace_dir,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vcommission.clock import ClockMode
+from vcommission.clock import DEFAULT_RT_PRIORITY, ClockMode
 from vcommission.config.model import load_model
 from vcommission.errors import ConfigError
 from vcommission.scenario.trace import TraceRecorder
@@ -50,6 +50,8 @@ class TrainOptions:
     #: The web pages' endpoint.
     web: tuple[str, int] = ("127.0.0.1", 8080)
     speed: float = 1.0
+    #: SCHED_FIFO priority of the ticking thread where allowed (0: normal priority).
+    rt_priority: int = DEFAULT_RT_PRIORITY
     #: Stop after this many seconds of virtual time; None runs until stopped.
     duration: float | None = None
     #: The exercise's results JSON (default ``<exercise>-results.json`` here) and trace folder.
@@ -118,7 +120,7 @@ async def train(
     seed = options.seed if options.seed is not None else (exercise.seed if exercise else None)
     builder = (
         SessionBuilder(model, seed=seed)
-        .clock(ClockMode.REALTIME, options.speed)
+        .clock(ClockMode.REALTIME, options.speed, options.rt_priority)
         .recorder(TraceRecorder)
         .plc(program)
     )
@@ -153,6 +155,9 @@ async def train(
             _say(console, f"trainee page:    {web.endpoint}")
             _say(console, f"instructor page: {web.instructor_url}")
             _say(console, f"instructor token: {token}")
+            pacer = training.sim.pacer
+            if pacer is not None and pacer.rt_priority:
+                _say(console, f"tick thread: {pacer.take_priority()}")
             stop = asyncio.Event()
             if started is not None:
                 loop = asyncio.get_running_loop()
