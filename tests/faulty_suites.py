@@ -89,7 +89,9 @@ def failed_checks(results: list[ScenarioResult]) -> list[CheckResult]:
 
 
 #: Trace digests of both bundled suites (good and faulty programs) as computed on the tree before
-#: the per-tick optimisations: the traces must stay bit-identical.
+#: the per-tick optimisations: the traces must stay bit-identical. The reference program's runs
+#: of files a faulty program also runs were recomputed once traces got names of their own per
+#: run (before, both runs wrote one file, and its digest was the last writer's).
 DIGESTS = Path(__file__).with_name("trace_digests.json")
 
 

@@ -22,6 +22,8 @@ from vcommission.scenario.runner import run_scenario
 from vcommission.scenario.suite import run_suite
 from vcommission.scenario.trace import Trace, first_divergence
 
+IDLE = Path(__file__).with_name("programs") / "idle.st"
+
 SORTING = f"""
 name: sorting for a while
 requirements: [R3]
@@ -110,6 +112,41 @@ def test_same_scenario_gives_identical_traces_in_one_process_and_across_workers(
     different = run_scenario(dataclasses.replace(scenario, seed=7), trace_dir=tmp_path / "s7")
     divergence = first_divergence(traces[0], Trace.load(different.trace_file))
     assert divergence is not None and divergence.time_ns > 0
+
+
+def test_one_scenario_run_against_two_programs_keeps_both_traces(tmp_path):
+    """Traces are named after their scenario: a second run of one name in the same suite
+    (the reference and a faulty program, say) must not overwrite the first's evidence."""
+    path = scenario_file(tmp_path, SORTING)
+    reference = load_scenarios(path)
+    idle = load_scenarios(path, plc=IDLE)
+    results = run_suite([*reference, *idle], jobs=2, trace_dir=tmp_path / "traces")
+    files = [Path(r.trace_file) for r in results]
+    assert [f.name for f in files] == ["sorting_for_a_while.npz", "sorting_for_a_while-2.npz"]
+    traces = [Trace.load(f) for f in files]
+    assert traces[0].meta["program"].endswith("sorting.st")
+    assert traces[1].meta["program"].endswith("idle.st")
+    assert first_divergence(traces[0], traces[1]) is not None
+    # The same suite in one process names them alike.
+    here = run_suite([*reference, *idle], jobs=1, trace_dir=tmp_path / "here")
+    assert [Path(r.trace_file).name for r in here] == [f.name for f in files]
+
+
+@pytest.mark.parametrize(
+    "names, stems",
+    [
+        (["a", "b"], [None, None]),
+        (["a", "a", "a"], [None, "a-2", "a-3"]),
+        (["a", "a-2", "a"], [None, None, "a-3"]),  # never a name another scenario has
+    ],
+)
+def test_trace_stems_are_unique_in_suite_order(tmp_path, names, stems):
+    (scenario,) = load_scenarios(scenario_file(tmp_path, SORTING))
+    named = [
+        dataclasses.replace(scenario, spec=dataclasses.replace(scenario.spec, name=name))
+        for name in names
+    ]
+    assert [s.trace_stem for s in runner.with_trace_stems(named)] == stems
 
 
 class _CrashOnArrival:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import re
@@ -41,7 +42,7 @@ from vcommission.scenario.steps import Advance, StepFailed, Steps, describe_step
 from vcommission.scenario.trace import TraceRecorder
 from vcommission.session import ServerProtocol, Session, SessionBuilder
 
-__all__ = ["MAX_END_WAIT_S", "WorkerCache", "run_scenario"]
+__all__ = ["MAX_END_WAIT_S", "WorkerCache", "run_scenario", "with_trace_stems"]
 
 #: Virtual seconds an ``end:`` condition is waited for when the scenario gives no duration.
 MAX_END_WAIT_S = 3600.0
@@ -177,7 +178,7 @@ class _Run:
         run = RunContext(scenario, builder.build())
         if trace_dir is not None:
             # Evidence files (collision snapshots) go beside the trace, named after it.
-            run.evidence_stem = str(Path(trace_dir) / _slug(scenario.name))
+            run.evidence_stem = str(Path(trace_dir) / _trace_stem(scenario))
         self.run = run
         sim, recorder, plc = run.sim, run.recorder, run.plc
         self.deadline_ns = s_to_ns(spec.duration) if spec.duration is not None else None
@@ -216,7 +217,7 @@ class _Run:
             run.clear(name)
         if trace_dir is not None:
             trace = recorder.trace(plant.parts, sim.now_ns, self._meta())
-            path = Path(trace_dir) / f"{_slug(scenario.name)}.npz"
+            path = Path(trace_dir) / f"{_trace_stem(scenario)}.npz"
             trace.save(path)
             self.result.trace_file = str(path)
 
@@ -479,3 +480,31 @@ async def _stop_process(process: asyncio.subprocess.Process) -> None:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_") or "scenario"
+
+
+def _trace_stem(scenario: Scenario) -> str:
+    return scenario.trace_stem or _slug(scenario.name)
+
+
+def with_trace_stems(scenarios: list[Scenario]) -> list[Scenario]:
+    """The scenarios, each with a trace file name of its own among them.
+
+    A trace is named after its scenario; a second run of the same name (one file run against
+    a reference and a faulty program, a file given twice) gets ``-2``, ``-3``, ... in suite
+    order, so no run's trace or evidence overwrites another's, whichever worker ends first.
+    """
+    taken = {_slug(scenario.name) for scenario in scenarios}
+    first: set[str] = set()
+    named = []
+    for scenario in scenarios:
+        stem = _slug(scenario.name)
+        if stem not in first:
+            first.add(stem)
+            named.append(scenario)
+            continue
+        number = 2
+        while f"{stem}-{number}" in taken:
+            number += 1
+        taken.add(f"{stem}-{number}")
+        named.append(dataclasses.replace(scenario, trace_stem=f"{stem}-{number}"))
+    return named

@@ -693,6 +693,10 @@ class Scenario:
     params: dict[str, Any] = field(default_factory=dict)
     #: The suite's requirements file its ids were checked against, if one applies.
     requirements_file: Path | None = None
+    #: File name (without suffix) of its trace and evidence in a trace folder; None: from the
+    #: name. Set by :func:`~vcommission.scenario.runner.with_trace_stems` for a suite, so two
+    #: runs of one name (one file against two programs) do not overwrite each other's trace.
+    trace_stem: str | None = None
 
     @property
     def case(self) -> str:

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from vcommission.scenario.results import ScenarioResult, Verdict
-from vcommission.scenario.runner import WorkerCache, run_scenario
+from vcommission.scenario.runner import WorkerCache, run_scenario, with_trace_stems
 from vcommission.scenario.schema import Scenario
 
 __all__ = [
@@ -196,6 +196,8 @@ def run_suite(
     :class:`~vcommission.executors.dask.DaskExecutor`) instead of on this machine's pool.
     """
     events = events or SuiteEvents()
+    if trace_dir is not None:
+        scenarios = with_trace_stems(scenarios)
     if executor is not None:
         from vcommission.executors.units import run_cases
 
