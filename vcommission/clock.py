@@ -35,9 +35,11 @@ log = logging.getLogger(__name__)
 #: normal process (a browser drawing the 3D view, a compiler), below the kernel's interrupt
 #: threads (50), as soft-PLC runtimes on Linux run their cyclic tasks.
 DEFAULT_RT_PRIORITY = 10
-#: A pacer continuously behind for this long gives its real-time priority back: a plant
-#: too heavy for real time would otherwise hold a core at a priority nothing else can preempt.
-_BEHIND_RELEASE_NS = 1_000_000_000
+#: A pacing thread that has not slept for this long gives its real-time priority back: a
+#: plant too heavy for real time, or paced so fast that it only spins between ticks
+#: (``--speed 20`` of 10 ms ticks), would otherwise hold a core at a priority nothing else
+#: can preempt.
+_SLEEPLESS_RELEASE_NS = 1_000_000_000
 
 
 def s_to_ns(seconds: float) -> int:
@@ -119,9 +121,9 @@ class RealTimePacer:
     priority: str = "normal"
     _anchor_ns: int | None = None
     _virtual_start_ns: int = 0
-    #: The thread holding real-time priority (None: none), and since when ticks are behind.
+    #: The thread holding real-time priority (None: none), and since when it has not slept.
     _prioritised: int | None = None
-    _behind_since_ns: int | None = None
+    _sleepless_since_ns: int | None = None
 
     def __post_init__(self) -> None:
         if not self.speed > 0:
@@ -133,7 +135,7 @@ class RealTimePacer:
         """Anchor the wall clock to ``virtual_now_ns``; take real-time priority if asked."""
         self._anchor_ns = self.clock()
         self._virtual_start_ns = virtual_now_ns
-        self._behind_since_ns = None
+        self._sleepless_since_ns = None
         self.take_priority()
 
     def take_priority(self) -> str:
@@ -178,18 +180,19 @@ class RealTimePacer:
         self._prioritised = None
         self.priority = f"normal ({reason})" if reason else "normal"
 
-    def _behind(self, late: bool) -> None:
-        # Real-time priority is for a plant that keeps time: one behind for a whole second
-        # (never sleeping) gives it back rather than starve the machine.
-        if not late:
-            self._behind_since_ns = None
-        elif self._behind_since_ns is None:
-            self._behind_since_ns = self.clock()
-        elif self.clock() - self._behind_since_ns > _BEHIND_RELEASE_NS:
-            self._behind_since_ns = None
+    def _sleeps(self, sleeping: bool) -> None:
+        # Real-time priority is for a thread that waits for its ticks: one that has not slept
+        # for a whole second (behind real time, or spinning from tick to tick) gives it back
+        # rather than starve the machine.
+        if sleeping:
+            self._sleepless_since_ns = None
+        elif self._sleepless_since_ns is None:
+            self._sleepless_since_ns = self.clock()
+        elif self.clock() - self._sleepless_since_ns > _SLEEPLESS_RELEASE_NS:
+            self._sleepless_since_ns = None
             if self._prioritised is not None:
-                log.warning("the plant cannot keep real time: real-time priority given back")
-                self.release_priority("given back: the plant could not keep real time")
+                log.warning("the ticks leave no time to sleep: real-time priority given back")
+                self.release_priority("given back: no time left to sleep between ticks")
 
     def _due(self, virtual_ns: int) -> int:
         if self._anchor_ns is None:
@@ -251,7 +254,7 @@ class RealTimePacer:
         """
         due = self._due(virtual_ns)
         remaining = due - self.clock()
-        self._behind(remaining <= 0)
+        self._sleeps(remaining > self.early_wake_ns)
         if remaining > self.early_wake_ns:
             time.sleep((remaining - self.early_wake_ns) / NS_PER_S)
         while self.clock() < due:
@@ -262,7 +265,7 @@ class RealTimePacer:
         """Like :meth:`wait_until`, yielding to the event loop (servers run beside us)."""
         due = self._due(virtual_ns)
         remaining = due - self.clock()
-        self._behind(remaining <= 0)
+        self._sleeps(remaining > self.early_wake_ns)
         if remaining > self.early_wake_ns:
             # The event loop's timers round up to whole milliseconds (epoll), so wake early...
             await asyncio.sleep((remaining - self.early_wake_ns) / NS_PER_S)
