@@ -114,6 +114,7 @@ class Session:
     owns_plant: bool = False
     _plans: list[_ServerPlan] = field(default_factory=list)
     _want_proxy: bool = False
+    _proxy_endpoint: tuple[str | None, int] = (None, 0)
     _poller_plan: tuple[str, int, Any] | None = None
     #: Servers that need the whole session (the web HMI), made at start by ``factory(self)``.
     _attached: list[Callable[[Session], PlantServer]] = field(default_factory=list)
@@ -143,8 +144,9 @@ class Session:
                 from vcommission.adapters.proxy import LinkProxy
 
                 first = self.servers[0]
+                host, port = self._proxy_endpoint
                 self.proxy = await stack.enter_async_context(
-                    LinkProxy(first.host, first.port, host=first.host)
+                    LinkProxy(first.host, first.port, host=host or first.host, port=port)
                 )
             if self._poller_plan is not None:
                 from vcommission.adapters.modbus import ModbusClientLink
@@ -219,6 +221,7 @@ class SessionBuilder:
         self._watchdog: Any = MODEL_WATCHDOG
         self._plans: list[_ServerPlan] = []
         self._proxy = False
+        self._proxy_endpoint: tuple[str | None, int] = (None, 0)
         self._poller: tuple[str, int, Any] | None = None
         self._attached: list[Callable[[Session], PlantServer]] = []
 
@@ -267,9 +270,14 @@ class SessionBuilder:
         self._attached.append(factory)
         return self
 
-    def through_proxy(self) -> SessionBuilder:
-        """Put a :class:`~vcommission.adapters.proxy.LinkProxy` in front of the first server."""
+    def through_proxy(self, host: str | None = None, port: int = 0) -> SessionBuilder:
+        """Put a :class:`~vcommission.adapters.proxy.LinkProxy` in front of the first server.
+
+        It listens on ``host`` (default: the server's) and ``port`` (0: a free one): give the
+        endpoint the PLC was told, and serve the first server on a loopback port of its own.
+        """
         self._proxy = True
+        self._proxy_endpoint = (host, port)
         return self
 
     def poll_plc(self, host: str, port: int, mapping: Any) -> SessionBuilder:
@@ -314,6 +322,7 @@ class SessionBuilder:
             owns_plant=owns,
             _plans=list(self._plans),
             _want_proxy=self._proxy,
+            _proxy_endpoint=self._proxy_endpoint,
             _poller_plan=self._poller,
             _attached=list(self._attached),
         )

@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import logging
 
+from vcommission.errors import VcommissionError
+
 __all__ = ["LinkProxy"]
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,14 @@ class LinkProxy:
                 pipe.cancel()
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, self.host, self.port)
+        try:
+            self._server = await asyncio.start_server(
+                self._accept, self.host, self.port, reuse_address=True
+            )
+        except OSError as exc:
+            raise VcommissionError(
+                f"the PLC link's proxy cannot listen on {self.host}:{self.port}: {exc}"
+            ) from exc
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

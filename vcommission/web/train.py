@@ -66,6 +66,13 @@ def _say(console: Console, text: str) -> None:
     console.print(text, markup=False, highlight=False)
 
 
+def _with_netloc(url: str, host: str, port: int) -> str:
+    """``url`` (an OPC UA endpoint) with its host and port replaced."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(url)._replace(netloc=f"{host}:{port}"))
+
+
 async def train(
     model_path: str | Path,
     options: TrainOptions,
@@ -124,11 +131,18 @@ async def train(
         .recorder(TraceRecorder)
         .plc(program)
     )
+    # An external PLC reaches the plant through a proxy on the endpoint it was given (the
+    # first of --modbus, --opcua), so the instructor's link faults (lost_connection,
+    # latency) act on its wire, as in a scenario run; that server listens on loopback behind.
+    behind = ("127.0.0.1", 0)
     if options.modbus is not None:
-        builder.serve(ServerProtocol.MODBUS, *options.modbus)
+        builder.serve(ServerProtocol.MODBUS, *(behind if external else options.modbus))
     if options.opcua is not None:
+        proxied = external and options.modbus is None
         # In a process of its own, as serve runs it: the trainee's plant runs in real time.
-        builder.serve(ServerProtocol.OPCUA, *options.opcua, process=True)
+        builder.serve(ServerProtocol.OPCUA, *(behind if proxied else options.opcua), process=True)
+    if external:
+        builder.through_proxy(*(options.modbus or options.opcua))
     made: list[TrainingSession] = []
 
     def training_of(session: Session) -> TrainingSession:
@@ -143,10 +157,13 @@ async def train(
             training = made[0]
             web = next(s for s in session.servers if isinstance(s, WebServer))
             for protocol, server in session.served():
+                host, port = server.host, server.port
+                if session.proxy is not None and server is session.servers[0]:
+                    host, port = session.proxy.host, session.proxy.port  # what the PLC dials
                 where = (
-                    server.endpoint
+                    _with_netloc(server.endpoint, host, port)
                     if protocol is ServerProtocol.OPCUA
-                    else f"{server.host}:{server.port}"
+                    else f"{host}:{port}"
                 )
                 _say(console, f"{protocol.value} listening on {where}")
             who = "the built-in PLC" if program_path else "an external PLC (over the servers)"
