@@ -78,6 +78,13 @@ def test_serve_refuses_negative_limits(flag):
     assert result.returncode == 3 and flag in result.stderr
 
 
+@pytest.mark.parametrize("command", ["serve", "train"])
+@pytest.mark.parametrize("value", ["-1", "100", "high"])
+def test_an_rt_priority_outside_0_to_99_is_a_usage_error(command, value):
+    result = run_cli(command, "plant_models/sorting_line", "--rt-priority", value)
+    assert result.returncode == 3 and "--rt-priority" in result.stderr
+
+
 @pytest.mark.realtime
 @pytest.mark.wire
 @pytest.mark.peer
