@@ -451,7 +451,10 @@ class SoftPlc:
         unit = self.program.unit
         self._namespace = ns = namespace()
         ns["_rt"] = self.clock
-        ns["_c"] = [0] * len(unit.statements)
+        ns["_c"] = [0] * unit.counters
+        #: Per statement, executions its run's counter counted that did not happen: the
+        #: statements after one that raised (see :meth:`_uncount_after`).
+        self._not_run = [0] * len(unit.statements)
         ns["_b"] = [0] * len(unit.branches)
         exec(self.program.code, ns)  # the program's own generated module, not user text
         ns["_G"] = ns["Globals"]()
@@ -595,6 +598,7 @@ class SoftPlc:
         while traceback is not None:
             if traceback.tb_frame.f_code.co_filename == name:
                 line = self.program.st_line(traceback.tb_lineno)
+                self._uncount_after(traceback.tb_lineno - 1)
             traceback = traceback.tb_next
         message = str(error) or type(error).__name__
         if isinstance(error, RecursionError):
@@ -603,14 +607,34 @@ class SoftPlc:
             message = f"arithmetic overflow: {message}"
         return PlcFault(message, self.program.file, line, now_ns)
 
+    def _uncount_after(self, python_line: int) -> None:
+        """A statement raised at ``python_line`` (0-based): the rest of its run did not run.
+
+        Its run's counter was bumped once for all of them; the innermost statement whose
+        code holds the line is the one that raised.
+        """
+        unit = self.program.unit
+        inside = [i for i, (first, last) in enumerate(unit.spans) if first <= python_line <= last]
+        if not inside:
+            return  # not in a statement (a declaration's initial value)
+        raised = max(inside, key=lambda i: unit.spans[i][0])
+        counter = unit.statement_counters[raised]
+        for later in range(raised + 1, len(unit.statements)):
+            if unit.statement_counters[later] != counter:
+                break
+            self._not_run[later] += 1
+
     def coverage(self) -> Coverage:
         unit = self.program.unit
         hits = self._namespace["_c"]
         branch_hits = self._namespace["_b"]
+        counters, not_run = unit.statement_counters, self._not_run
         return Coverage(
             file=self.program.file,
             source=self.program.source,
-            statements=[(ln, c, hits[i]) for i, (ln, c) in enumerate(unit.statements)],
+            statements=[
+                (ln, c, hits[counters[i]] - not_run[i]) for i, (ln, c) in enumerate(unit.statements)
+            ],
             branches=[(ln, b, branch_hits[i]) for i, (ln, b) in enumerate(unit.branches)],
         )
 

@@ -74,12 +74,18 @@ class CompiledUnit:
     #: Globals and program-instance variables visible to I/O binding:
     #: (owner: ``""`` for globals or an instance name, var).
     io_candidates: list[tuple[str, Var]]
-    #: (line, col) of every statement, indexed like the coverage counters.
+    #: (line, col) of every statement.
     statements: list[tuple[int, int]]
     #: (line, label) of every branch, indexed like the branch counters.
     branches: list[tuple[int, str]]
     #: RETAIN variables of globals and program instances: (owner, attribute).
     retained: list[tuple[str, str]] = field(default_factory=list)
+    #: Per statement, the statement counter counting it (a run of statements shares one).
+    statement_counters: list[int] = field(default_factory=list)
+    #: Statement counters in the generated code.
+    counters: int = 0
+    #: Per statement, its first and last line in ``python`` (0-based), nested ones inside.
+    spans: list[tuple[int, int]] = field(default_factory=list)
 
 
 class Compiler:
@@ -134,6 +140,9 @@ class Compiler:
             statements=out.statements,
             branches=out.branches,
             retained=retained,
+            statement_counters=out.statement_counters,
+            counters=out.counters,
+            spans=out.spans,
         )
 
 

@@ -163,14 +163,24 @@ class CodeGenerator:
     def block(self, body: list[n.Statement], scope: Scope, depth: int) -> None:
         if not body:
             self.emit(depth, "pass")
+        continues = False
         for statement in body:
-            self.statement(statement, scope, depth)
+            self.statement(statement, scope, depth, continues)
+            # After an assignment or a call the next statement always runs (unless this one
+            # raises); after anything that branches, loops or jumps it may not.
+            simple = isinstance(statement, n.Assign | n.CallStatement)
+            empty = isinstance(statement, n.Jump) and statement.kind == "EMPTY"
+            continues = simple or (continues and empty)
 
-    def statement(self, s: n.Statement, scope: Scope, depth: int) -> None:
+    def statement(self, s: n.Statement, scope: Scope, depth: int, continues: bool = False) -> None:
         self.out.current_line = s.line
         if isinstance(s, n.Jump) and s.kind == "EMPTY":
             return
-        self.out.count_statement(s, depth)
+        index = self.out.count_statement(s, depth, continues)
+        self._statement(s, scope, depth)
+        self.out.end_statement(index)
+
+    def _statement(self, s: n.Statement, scope: Scope, depth: int) -> None:
         if isinstance(s, n.Assign):
             self.assign(s, scope, depth)
         elif isinstance(s, n.CallStatement):
