@@ -183,16 +183,15 @@ class RealTimePacer:
     def _sleeps(self, sleeping: bool) -> None:
         # Real-time priority is for a thread that waits for its ticks: one that has not slept
         # for a whole second (behind real time, or spinning from tick to tick) gives it back
-        # rather than starve the machine.
-        if sleeping:
+        # rather than starve the machine. Without the priority there is nothing to watch.
+        if self._prioritised is None or sleeping:
             self._sleepless_since_ns = None
         elif self._sleepless_since_ns is None:
             self._sleepless_since_ns = self.clock()
         elif self.clock() - self._sleepless_since_ns > _SLEEPLESS_RELEASE_NS:
             self._sleepless_since_ns = None
-            if self._prioritised is not None:
-                log.warning("the ticks leave no time to sleep: real-time priority given back")
-                self.release_priority("given back: no time left to sleep between ticks")
+            log.warning("the ticks leave no time to sleep: real-time priority given back")
+            self.release_priority("given back: no time left to sleep between ticks")
 
     def _due(self, virtual_ns: int) -> int:
         if self._anchor_ns is None:

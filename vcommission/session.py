@@ -194,9 +194,25 @@ class Session:
         """The started servers with their protocols, in the order they were asked for."""
         return [(plan.protocol, server) for plan, server in zip(self._plans, self.servers)]  # noqa: B905 - servers may be fewer while starting
 
+    def dialled(self, server: PlantServer) -> str:
+        """``server``'s endpoint as a client dials it: the proxy's when one stands in front.
+
+        The server's own endpoint with the proxy's host and port in it (OPC UA URLs carry a
+        path; an IPv6 host is in brackets in both).
+        """
+        if self.proxy is None or not self.servers or server is not self.servers[0]:
+            return server.endpoint
+        return server.endpoint.replace(
+            _host_port(server.host, server.port), _host_port(self.proxy.host, self.proxy.port), 1
+        )
+
     def connections(self) -> int:
         """Clients connected to all servers now."""
         return sum(server.connections for server in self.servers)
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class SessionBuilder:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -181,48 +182,54 @@ class Simulator:
         end = self.now_ns + s_to_ns(duration_s)
         self.run_until(lambda: self.now_ns >= end)
 
+    @contextlib.contextmanager
+    def pacing(self) -> Iterator[None]:
+        """Around a paced run: anchor the pacer to now, give its real-time priority back after.
+
+        A no-op in ``fast`` and ``lockstep``. The priority given back is the current pacer's:
+        a reset during the run replaces the pacer.
+        """
+        if self.pacer is not None:
+            self.pacer.start(self.now_ns)  # the wall clock may have moved on since the last run
+        try:
+            yield
+        finally:
+            if self.pacer is not None:
+                self.pacer.release_priority()
+
+    async def wait_for_tick(self) -> None:
+        """In an event loop: wait until the next tick is due (realtime), else just yield."""
+        pacer = self.pacer  # a reset replaces it
+        if pacer is not None:
+            await pacer.wait_until_async(self.now_ns)
+        else:
+            await asyncio.sleep(0)
+
     def run_until(self, done: Callable[[], bool], timeout_s: float | None = None) -> bool:
         """Step until ``done()`` is true; False if ``timeout_s`` of virtual time passed first."""
         limit = None if timeout_s is None else self.now_ns + s_to_ns(timeout_s)
-        pacer = self.pacer
-        if pacer is None:
+        with self.pacing():
+            pacer = self.pacer
             while not done():
                 if limit is not None and self.now_ns >= limit:
                     return False
+                if pacer is not None:
+                    pacer.wait_until(self.now_ns)
                 self.step()
             return True
-        pacer.start(self.now_ns)  # the wall clock may have moved on since the last run
-        try:
-            while not done():
-                if limit is not None and self.now_ns >= limit:
-                    return False
-                pacer.wait_until(self.now_ns)
-                self.step()
-            return True
-        finally:
-            pacer.release_priority()
 
     async def run_until_async(
         self, done: Callable[[], bool], timeout_s: float | None = None
     ) -> bool:
         """:meth:`run_until` in an event loop (paced in realtime mode, else yielding each tick)."""
         limit = None if timeout_s is None else self.now_ns + s_to_ns(timeout_s)
-        pacer = self.pacer
-        if pacer is not None:
-            pacer.start(self.now_ns)
-        try:
+        with self.pacing():
             while not done():
                 if limit is not None and self.now_ns >= limit:
                     return False
-                if pacer is not None:
-                    await pacer.wait_until_async(self.now_ns)
-                else:
-                    await asyncio.sleep(0)
+                await self.wait_for_tick()
                 self.step()
             return True
-        finally:
-            if pacer is not None:
-                pacer.release_priority()
 
     async def run_async(self, duration_s: float | None = None) -> None:
         """Run in an event loop beside protocol servers; forever if no duration.
@@ -231,16 +238,7 @@ class Simulator:
         yielding to the loop after every tick and never reading the wall clock.
         """
         end = None if duration_s is None else self.now_ns + s_to_ns(duration_s)
-        pacer = self.pacer
-        if pacer is not None:
-            pacer.start(self.now_ns)
-        try:
+        with self.pacing():
             while end is None or self.now_ns < end:
-                if pacer is not None:
-                    await pacer.wait_until_async(self.now_ns)
-                else:
-                    await asyncio.sleep(0)
+                await self.wait_for_tick()
                 self.step()
-        finally:
-            if pacer is not None:
-                pacer.release_priority()

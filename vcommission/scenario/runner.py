@@ -423,11 +423,8 @@ def _where(session: Session) -> dict[str, str]:
     """What an external PLC's command is told: the proxy's host, port and URL."""
     proxy = session.proxy
     assert proxy is not None
-    server = session.servers[0]
-    host, port = proxy.host, str(proxy.port)
-    # The server's own endpoint with the proxy's port in it (OPC UA URLs carry a path).
-    url = server.endpoint.replace(f":{server.port}", f":{port}", 1)
-    return {"host": host, "port": port, "url": url}
+    url = session.dialled(session.servers[0])
+    return {"host": proxy.host, "port": str(proxy.port), "url": url}
 
 
 class _StderrTail:

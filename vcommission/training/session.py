@@ -567,9 +567,7 @@ class TrainingSession:
         self._resumed = asyncio.Event()
         sim = self.sim
         end = None if duration_s is None else sim.now_ns + s_to_ns(duration_s)
-        if sim.pacer is not None:
-            sim.pacer.start(sim.now_ns)
-        try:
+        with sim.pacing():
             while end is None or sim.now_ns < end:
                 if self.paused:
                     self._resumed.clear()
@@ -577,15 +575,8 @@ class TrainingSession:
                     if sim.pacer is not None:
                         sim.pacer.start(sim.now_ns)  # the wall clock moved on while paused
                     continue
-                pacer = sim.pacer  # a reset replaces it
-                if pacer is not None:
-                    await pacer.wait_until_async(sim.now_ns)
-                else:
-                    await asyncio.sleep(0)
+                await sim.wait_for_tick()
                 self.step()
-        finally:
-            if sim.pacer is not None:
-                sim.pacer.release_priority()
 
 
 class _NoSteps:

@@ -66,13 +66,6 @@ def _say(console: Console, text: str) -> None:
     console.print(text, markup=False, highlight=False)
 
 
-def _with_netloc(url: str, host: str, port: int) -> str:
-    """``url`` (an OPC UA endpoint) with its host and port replaced."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    return urlunsplit(urlsplit(url)._replace(netloc=f"{host}:{port}"))
-
-
 async def train(
     model_path: str | Path,
     options: TrainOptions,
@@ -157,15 +150,8 @@ async def train(
             training = made[0]
             web = next(s for s in session.servers if isinstance(s, WebServer))
             for protocol, server in session.served():
-                host, port = server.host, server.port
-                if session.proxy is not None and server is session.servers[0]:
-                    host, port = session.proxy.host, session.proxy.port  # what the PLC dials
-                where = (
-                    _with_netloc(server.endpoint, host, port)
-                    if protocol is ServerProtocol.OPCUA
-                    else f"{host}:{port}"
-                )
-                _say(console, f"{protocol.value} listening on {where}")
+                # What the PLC dials: the proxy in front of the first server, if there is one.
+                _say(console, f"{protocol.value} listening on {session.dialled(server)}")
             who = "the built-in PLC" if program_path else "an external PLC (over the servers)"
             _say(console, f"{model.name}: driven by {who}"
                  + (f", exercise {exercise.name}" if exercise else ""))  # fmt: skip

@@ -80,12 +80,16 @@ class CompiledUnit:
     branches: list[tuple[int, str]]
     #: RETAIN variables of globals and program instances: (owner, attribute).
     retained: list[tuple[str, str]] = field(default_factory=list)
-    #: Per statement, the statement counter counting it (a run of statements shares one).
+    #: Per statement, the statement counter counting it (a run of statements shares one;
+    #: counters are numbered in statement order).
     statement_counters: list[int] = field(default_factory=list)
-    #: Statement counters in the generated code.
-    counters: int = 0
     #: Per statement, its first and last line in ``python`` (0-based), nested ones inside.
     spans: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def counters(self) -> int:
+        """Statement counters in the generated code."""
+        return self.statement_counters[-1] + 1 if self.statement_counters else 0
 
 
 class Compiler:
@@ -141,7 +145,6 @@ class Compiler:
             branches=out.branches,
             retained=retained,
             statement_counters=out.statement_counters,
-            counters=out.counters,
             spans=out.spans,
         )
 
